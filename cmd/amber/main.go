@@ -1,0 +1,120 @@
+// Command amber archives web pages into WARC files and verifies them.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit statuses shared by every command. Each command documents the ones it
+// uses under EXIT STATUS in its long help.
+const (
+	exitOK          = 0
+	exitDamage      = 1 // verify: damage found; archive: a seed could not be captured
+	exitUsage       = 2
+	exitPartial     = 3 // archive: the crawl finished but some URLs failed
+	exitInterrupted = 130
+)
+
+// globalOptions are the settings every command receives explicitly.
+type globalOptions struct {
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// exitError carries a specific exit status up to main. Its message, if any,
+// has already been printed when msg is empty.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks bad flags or arguments (exit status 2).
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func newRootCommand(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "amber",
+		Short: "Archive web pages into WARC files and verify them",
+		Long: `amber fetches a web page and everything it needs to render, writes what the
+server sent, byte for byte, into WARC/1.1 files with a CDXJ index, and proves
+on demand that not one bit of the archive has changed since.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       version,
+	}
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.AddCommand(
+		newArchiveCommand(g),
+		newVerifyCommand(g),
+	)
+	return root
+}
+
+// run executes amber with args and returns the exit status. main and the
+// script tests both call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globalOptions{stdout: stdout, stderr: stderr}
+	root := newRootCommand(g)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitDamage
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case errors.Is(err, context.Canceled):
+		code = exitInterrupted
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		code = exitUsage // cobra does not type this error
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(stderr, "amber: %s\n", msg)
+	}
+	return code
+}
+
+// argsAtLeast is cobra.MinimumNArgs with a usage exit status.
+func argsAtLeast(n int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageError("missing %s", what)
+		}
+		return nil
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

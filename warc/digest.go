@@ -1,0 +1,90 @@
+package warc
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"strings"
+)
+
+// ErrUnknownAlgorithm is returned by ParseDigest and NewHash for a digest
+// algorithm amber cannot compute.
+var ErrUnknownAlgorithm = errors.New("warc: unknown digest algorithm")
+
+// ErrMalformedDigest is returned by ParseDigest for a value that is neither
+// base32 nor hex of the algorithm's length.
+var ErrMalformedDigest = errors.New("warc: malformed digest value")
+
+// Digest is a parsed WARC-Block-Digest or WARC-Payload-Digest value.
+type Digest struct {
+	Algorithm string // canonical label: "sha1", "sha256", "sha512" or "md5"
+	Sum       []byte
+}
+
+// canonicalAlgorithm maps the labels seen in the wild ("SHA-1", "sha1",
+// "Sha-256") to one canonical name.
+func canonicalAlgorithm(label string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(label)), "-", "")
+}
+
+// NewHash returns a fresh hash for a digest label, in any case, with or
+// without the hyphen.
+func NewHash(algorithm string) (hash.Hash, error) {
+	switch canonicalAlgorithm(algorithm) {
+	case "sha1":
+		return sha1.New(), nil
+	case "sha256":
+		return sha256.New(), nil
+	case "sha512":
+		return sha512.New(), nil
+	case "md5":
+		return md5.New(), nil
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnknownAlgorithm, algorithm)
+}
+
+// FormatDigest renders a digest the way indexers expect it: sha1 in
+// upper-case base32 (the de-facto standard of every CDX tool), the others in
+// lower-case hex.
+func FormatDigest(algorithm string, sum []byte) string {
+	alg := canonicalAlgorithm(algorithm)
+	if alg == "sha1" {
+		return alg + ":" + base32.StdEncoding.EncodeToString(sum)
+	}
+	return alg + ":" + hex.EncodeToString(sum)
+}
+
+// String renders d with FormatDigest.
+func (d Digest) String() string { return FormatDigest(d.Algorithm, d.Sum) }
+
+// ParseDigest parses "label:value". The label may be in any case, with or
+// without a hyphen; the value may be base32 (any case, padded or not) or hex.
+// An unknown label yields ErrUnknownAlgorithm, a value of the wrong length or
+// alphabet ErrMalformedDigest.
+func ParseDigest(s string) (Digest, error) {
+	label, value, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok || label == "" || value == "" {
+		return Digest{}, fmt.Errorf("%w: %q has no \"algorithm:value\" form", ErrMalformedDigest, s)
+	}
+	h, err := NewHash(label)
+	if err != nil {
+		return Digest{}, err
+	}
+	alg, size := canonicalAlgorithm(label), h.Size()
+	if len(value) == hex.EncodedLen(size) {
+		if sum, err := hex.DecodeString(value); err == nil {
+			return Digest{alg, sum}, nil
+		}
+	}
+	b32 := strings.ToUpper(strings.TrimRight(value, "="))
+	if sum, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(b32); err == nil && len(sum) == size {
+		return Digest{alg, sum}, nil
+	}
+	return Digest{}, fmt.Errorf("%w: %q is not base32 or hex of a %s sum", ErrMalformedDigest, value, alg)
+}
