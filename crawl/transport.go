@@ -1,0 +1,373 @@
+package crawl
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/amber-archiver/amber/warc"
+)
+
+// Exchange is one HTTP request and its response as they crossed the wire.
+// The request and response blocks hold the exact bytes written to and read
+// from the connection: chunk framing and content encoding intact.
+type Exchange struct {
+	URL      string
+	Method   string
+	Started  time.Time // when the request was sent (the WARC-Date of both records)
+	RemoteIP string
+
+	Request []byte // the request message as sent
+
+	// Response receives the response message as read from the connection.
+	// It is created by the sink's NewBlock and handed back in Record.
+	Response Block
+	// PayloadDigest is the digest of the entity body with transfer encoding
+	// removed and content encoding kept (WARC 1.1, section 5.9).
+	PayloadDigest []byte
+	// RequestPayloadDigest is the digest of the request body (empty for GET).
+	RequestPayloadDigest []byte
+	StatusCode           int
+	ContentType          string
+	// Truncated is set when the body ended early (the connection broke):
+	// the WARC-Truncated reason, e.g. "disconnect".
+	Truncated string
+}
+
+// Block is where a response message streams to: a WARC record under
+// construction that hashes and spools what it receives.
+type Block interface {
+	io.Writer
+	Size() int64
+	Discard() error
+}
+
+// ExchangeSink turns exchanges into records. NewBlock is called before the
+// first response byte is read; Record after the response is complete. An
+// error from Record fails the fetch (the archive could not be written).
+type ExchangeSink interface {
+	NewBlock(started time.Time) Block
+	Record(ex *Exchange) error
+	HashAlgorithm() string
+}
+
+// TransportOptions configure the recording transport. Zero means default.
+type TransportOptions struct {
+	ConnectTimeout        time.Duration // default 10 s
+	ResponseHeaderTimeout time.Duration // default 30 s
+	IdleReadTimeout       time.Duration // longest silence while reading; default 60 s
+	InsecureSkipVerify    bool          // archive sites with broken certificates
+	// ParseLimit is the most body bytes handed on to the crawler for link
+	// extraction (HTML and CSS only); the archive is never limited by it.
+	ParseLimit int64 // default 32 MiB
+}
+
+// Transport is an http.RoundTripper that records every exchange at the
+// net.Conn, below HTTP parsing, and hands it to an ExchangeSink. It speaks
+// HTTP/1.1 only and never decompresses: what is archived is what arrived.
+//
+// The response returned to the caller carries the entity body (transfer
+// encoding removed, content encoding kept) only for HTML and CSS, the types
+// the crawler parses; other bodies are archived and then dropped.
+type Transport struct {
+	opts TransportOptions
+	sink ExchangeSink
+	base *http.Transport
+}
+
+// NewTransport returns a recording transport that writes into sink.
+func NewTransport(sink ExchangeSink, opts TransportOptions) *Transport {
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
+	if opts.ResponseHeaderTimeout <= 0 {
+		opts.ResponseHeaderTimeout = 30 * time.Second
+	}
+	if opts.IdleReadTimeout <= 0 {
+		opts.IdleReadTimeout = 60 * time.Second
+	}
+	if opts.ParseLimit <= 0 {
+		opts.ParseLimit = 32 << 20
+	}
+	t := &Transport{opts: opts, sink: sink}
+	dialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
+	t.base = &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &recConn{Conn: c, idle: opts.IdleReadTimeout}, nil
+		},
+		// TLS is dialled here, not by http.Transport, so the recorder sits
+		// above TLS and sees plaintext; this also keeps HTTP/2 off.
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			host, _, _ := net.SplitHostPort(addr)
+			tc := tls.Client(c, &tls.Config{
+				ServerName:         host,
+				NextProtos:         []string{"http/1.1"},
+				InsecureSkipVerify: opts.InsecureSkipVerify,
+			})
+			hctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
+			defer cancel()
+			if err := tc.HandshakeContext(hctx); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return &recConn{Conn: tc, idle: opts.IdleReadTimeout}, nil
+		},
+		DisableCompression:    true,
+		ResponseHeaderTimeout: opts.ResponseHeaderTimeout,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       30 * time.Second,
+		ForceAttemptHTTP2:     false,
+		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
+	return t
+}
+
+// CloseIdleConnections closes kept-alive connections.
+func (t *Transport) CloseIdleConnections() { t.base.CloseIdleConnections() }
+
+// RoundTrip sends req, records the exchange and returns the response.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return nil, fmt.Errorf("unsupported scheme %q", req.URL.Scheme)
+	}
+	started := time.Now()
+	ex := &exchange{sink: t.sink, started: started}
+	var conn *recConn
+	trace := &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if rc, ok := info.Conn.(*recConn); ok {
+				conn = rc
+				ex.attach(rc)
+			}
+		},
+	}
+	out := req.Clone(httptrace.WithClientTrace(req.Context(), trace))
+	if out.Header.Get("Accept-Encoding") == "" {
+		// Ask for what a browser gets, but only encodings the crawler can
+		// decode for parsing; the bytes are archived as they come.
+		out.Header.Set("Accept-Encoding", "gzip")
+	}
+	resp, err := t.base.RoundTrip(out)
+	if err != nil {
+		ex.abandon(conn)
+		return nil, err
+	}
+
+	hasher := newHash(t.sink.HashAlgorithm())
+	parse := wantsParse(resp.Header.Get("Content-Type"))
+	var keep *limitedBuffer
+	var sink io.Writer = hasher
+	if parse {
+		keep = &limitedBuffer{limit: t.opts.ParseLimit}
+		sink = io.MultiWriter(hasher, keep)
+	}
+	_, copyErr := io.Copy(sink, resp.Body)
+	resp.Body.Close()
+	if copyErr != nil && req.Context().Err() != nil {
+		ex.abandon(conn)
+		return nil, req.Context().Err()
+	}
+	block, err := ex.detach(conn)
+	if err != nil {
+		block.Discard()
+		return nil, fmt.Errorf("spooling response: %w", err)
+	}
+	if block == nil {
+		return nil, errors.New("no response bytes recorded")
+	}
+
+	rec := &Exchange{
+		URL:           req.URL.String(),
+		Method:        req.Method,
+		Started:       started,
+		Request:       ex.request(),
+		Response:      block,
+		PayloadDigest: hasher.Sum(nil),
+		StatusCode:    resp.StatusCode,
+		ContentType:   resp.Header.Get("Content-Type"),
+	}
+	if conn != nil {
+		if addr, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			rec.RemoteIP = addr.IP.String()
+		}
+	}
+	rh := newHash(t.sink.HashAlgorithm())
+	if req.GetBody != nil {
+		if body, err := req.GetBody(); err == nil {
+			io.Copy(rh, body)
+			body.Close()
+		}
+	}
+	rec.RequestPayloadDigest = rh.Sum(nil)
+	if copyErr != nil {
+		rec.Truncated = "disconnect"
+	}
+	if err := t.sink.Record(rec); err != nil {
+		return nil, err
+	}
+
+	var body []byte
+	if keep != nil {
+		body = keep.Bytes()
+	}
+	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	resp.ContentLength = int64(len(body))
+	if copyErr != nil {
+		return nil, fmt.Errorf("response body cut short (archived as truncated): %w", copyErr)
+	}
+	return resp, nil
+}
+
+func newHash(alg string) hash.Hash {
+	if h, err := warc.NewHash(alg); err == nil {
+		return h
+	}
+	return sha1.New()
+}
+
+// wantsParse reports whether the crawler needs the body of this type.
+func wantsParse(contentType string) bool {
+	ct := strings.ToLower(contentType)
+	return ct == "" || strings.Contains(ct, "html") || strings.Contains(ct, "css") || strings.Contains(ct, "xml")
+}
+
+// limitedBuffer keeps the first limit bytes written and drops the rest.
+type limitedBuffer struct {
+	buf   []byte
+	limit int64
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	room := b.limit - int64(len(b.buf))
+	if room > 0 {
+		q := p
+		if int64(len(q)) > room {
+			q = q[:room]
+		}
+		b.buf = append(b.buf, q...)
+	}
+	return len(p), nil
+}
+
+func (b *limitedBuffer) Bytes() []byte { return b.buf }
+
+// exchange is the recording state of one RoundTrip, attached to the
+// connection that carries it.
+type exchange struct {
+	sink    ExchangeSink
+	started time.Time
+	mu      sync.Mutex
+	req     []byte
+	resp    Block
+	err     error // first error writing the response block (disk full)
+}
+
+func (ex *exchange) attach(c *recConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// http.Transport retries a request on a fresh connection when a reused
+	// one turned out dead; only the last attempt's bytes count.
+	ex.mu.Lock()
+	ex.req = ex.req[:0]
+	ex.mu.Unlock()
+	c.cur = ex
+}
+
+// detach stops recording and returns the response block and the first
+// error met while writing it.
+func (ex *exchange) detach(c *recConn) (Block, error) {
+	if c != nil {
+		c.mu.Lock()
+		if c.cur == ex {
+			c.cur = nil
+		}
+		c.mu.Unlock()
+	}
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.resp, ex.err
+}
+
+func (ex *exchange) abandon(c *recConn) {
+	if b, _ := ex.detach(c); b != nil {
+		b.Discard()
+	}
+}
+
+func (ex *exchange) request() []byte {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.req
+}
+
+func (ex *exchange) wrote(p []byte) {
+	ex.mu.Lock()
+	ex.req = append(ex.req, p...)
+	ex.mu.Unlock()
+}
+
+func (ex *exchange) read(p []byte) {
+	ex.mu.Lock()
+	if ex.resp == nil {
+		ex.resp = ex.sink.NewBlock(ex.started)
+	}
+	if _, err := ex.resp.Write(p); err != nil && ex.err == nil {
+		ex.err = err
+	}
+	ex.mu.Unlock()
+}
+
+// recConn tees every byte crossing the connection into the exchange
+// currently attached to it.
+type recConn struct {
+	net.Conn
+	idle time.Duration
+	mu   sync.Mutex
+	cur  *exchange
+}
+
+func (c *recConn) Read(p []byte) (int, error) {
+	if c.idle > 0 {
+		c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		if c.cur != nil {
+			c.cur.read(p[:n])
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *recConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.mu.Lock()
+		if c.cur != nil {
+			c.cur.wrote(p[:n])
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}

@@ -1,0 +1,255 @@
+package warc
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// A collection directory is the WACZ layout, unzipped:
+//
+//	archive/*.warc.gz      the WARC files, never rewritten once closed
+//	indexes/index.cdxj     CDXJ index of every response and revisit, byte-sorted
+//	pages/pages.jsonl      the archived pages, a header line first
+//	datapackage.json       every file above with its sha256 and size
+const (
+	ArchiveDir      = "archive"
+	IndexPath       = "indexes/index.cdxj"
+	PagesPath       = "pages/pages.jsonl"
+	DatapackagePath = "datapackage.json"
+	WACZVersion     = "1.1.1"
+)
+
+// Collection is a collection directory.
+type Collection struct {
+	Dir string
+}
+
+// OpenCollection creates the layout under dir if needed.
+func OpenCollection(dir string) (*Collection, error) {
+	for _, sub := range []string{ArchiveDir, path.Dir(IndexPath), path.Dir(PagesPath)} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return &Collection{Dir: dir}, nil
+}
+
+// ArchivePath is the directory the WARC files go to.
+func (c *Collection) ArchivePath() string { return filepath.Join(c.Dir, ArchiveDir) }
+
+// AddIndex merges lines into indexes/index.cdxj, keeping it byte-sorted and
+// free of duplicate lines. The file is replaced atomically.
+func (c *Collection) AddIndex(lines []CDXJLine) error {
+	p := filepath.Join(c.Dir, IndexPath)
+	var all []string
+	if f, err := os.Open(p); err == nil {
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			if line := sc.Text(); line != "" {
+				all = append(all, line)
+			}
+		}
+		err := sc.Err()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, l := range lines {
+		all = append(all, l.String())
+	}
+	sort.Strings(all)
+	var b strings.Builder
+	for i, l := range all {
+		if i > 0 && l == all[i-1] {
+			continue
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return writeFileAtomic(p, []byte(b.String()))
+}
+
+// PageEntry is a line of pages/pages.jsonl.
+type PageEntry struct {
+	ID    string `json:"id"`
+	URL   string `json:"url"`
+	TS    string `json:"ts"`
+	Title string `json:"title,omitempty"`
+}
+
+// AddPages appends pages to pages/pages.jsonl, writing the header line
+// first when the file is new.
+func (c *Collection) AddPages(pages []PageEntry) error {
+	p := filepath.Join(c.Dir, PagesPath)
+	old, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	buf := append([]byte(nil), old...)
+	if len(buf) == 0 {
+		buf = append(buf, `{"format":"json-pages-1.0","id":"pages","title":"All Pages"}`+"\n"...)
+	}
+	for _, pg := range pages {
+		line, err := json.Marshal(pg)
+		if err != nil {
+			return err
+		}
+		buf = append(buf, line...)
+		buf = append(buf, '\n')
+	}
+	return writeFileAtomic(p, buf)
+}
+
+// Datapackage is datapackage.json (WACZ 1.1.1), the collection's fixity
+// manifest.
+type Datapackage struct {
+	Profile      string     `json:"profile"`
+	WACZVersion  string     `json:"wacz_version"`
+	Title        string     `json:"title,omitempty"`
+	Created      string     `json:"created,omitempty"`
+	Modified     string     `json:"modified,omitempty"`
+	Software     string     `json:"software,omitempty"`
+	MainPageURL  string     `json:"mainPageUrl,omitempty"`
+	MainPageDate string     `json:"mainPageDate,omitempty"`
+	Resources    []Resource `json:"resources"`
+}
+
+// Resource is one file listed in datapackage.json.
+type Resource struct {
+	Name  string `json:"name"`
+	Path  string `json:"path"`
+	Hash  string `json:"hash"`
+	Bytes int64  `json:"bytes"`
+}
+
+// ReadDatapackage reads dir/datapackage.json.
+func ReadDatapackage(dir string) (*Datapackage, error) {
+	b, err := os.ReadFile(filepath.Join(dir, DatapackagePath))
+	if err != nil {
+		return nil, err
+	}
+	var dp Datapackage
+	if err := json.Unmarshal(b, &dp); err != nil {
+		return nil, fmt.Errorf("%s: %w", DatapackagePath, err)
+	}
+	return &dp, nil
+}
+
+// WriteDatapackage lists every file of the collection with its sha256 and
+// size. Closed WARC files never change, so their hash is taken from the
+// previous manifest when the size still matches; everything else is hashed.
+func (c *Collection) WriteDatapackage(software string, now time.Time) error {
+	prev, err := ReadDatapackage(c.Dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	known := map[string]Resource{}
+	dp := &Datapackage{Created: now.UTC().Format(time.RFC3339)}
+	if prev != nil {
+		*dp = *prev
+		for _, r := range prev.Resources {
+			known[r.Path] = r
+		}
+	}
+	dp.Profile, dp.WACZVersion, dp.Software = "data-package", WACZVersion, software
+	dp.Modified = now.UTC().Format(time.RFC3339)
+	dp.Resources = nil
+	var files []string
+	for _, sub := range []string{ArchiveDir, path.Dir(IndexPath), path.Dir(PagesPath)} {
+		entries, err := os.ReadDir(filepath.Join(c.Dir, sub))
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || strings.HasSuffix(name, ".open") || strings.HasPrefix(name, ".") {
+				continue
+			}
+			files = append(files, sub+"/"+name)
+		}
+	}
+	sort.Strings(files)
+	for _, rel := range files {
+		fi, err := os.Stat(filepath.Join(c.Dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return err
+		}
+		r, ok := known[rel]
+		if !ok || r.Bytes != fi.Size() || !strings.HasPrefix(rel, ArchiveDir+"/") {
+			sum, n, err := hashFile(filepath.Join(c.Dir, filepath.FromSlash(rel)))
+			if err != nil {
+				return err
+			}
+			r = Resource{Path: rel, Hash: "sha256:" + sum, Bytes: n}
+		}
+		r.Name = path.Base(rel)
+		dp.Resources = append(dp.Resources, r)
+	}
+	b, err := json.MarshalIndent(dp, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(c.Dir, DatapackagePath), append(b, '\n'))
+}
+
+func hashFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// writeFileAtomic replaces p with data so that a crash leaves either the
+// old or the new file, never half of one.
+func writeFileAtomic(p string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(p)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

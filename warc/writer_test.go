@@ -1,0 +1,78 @@
+package warc
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha1"
+	"encoding/base32"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWriterLayout writes two records and reads the file back with the
+// standard library alone: one gzip member per record, warcinfo first, the
+// offsets Write reported, the .open suffix gone after Close.
+func TestWriterLayout(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(WriterOptions{Dir: dir, Info: []Field{{"software", "amber-test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+	body := "hello, archive"
+	b := w.NewRecord(TypeResource, date)
+	b.AddField("WARC-Target-URI", "http://example.com/")
+	b.AddField("Content-Type", "text/plain")
+	io.WriteString(b, body)
+	res, err := w.Write(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, "*.open")); len(matches) != 1 {
+		t.Fatalf("want one .open file while writing, got %v", matches)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := w.Files()
+	if len(files) != 1 || files[0] != res[0].File || !strings.HasSuffix(files[0], ".warc.gz") || !strings.HasPrefix(files[0], "amber-") {
+		t.Fatalf("files %v, written %+v", files, res)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The record's member starts at the reported offset and decodes alone.
+	zr, err := gzip.NewReader(bytes.NewReader(raw[res[0].Offset:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	rec, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(rec)
+	sum := sha1.Sum([]byte(body))
+	for _, want := range []string{
+		"WARC/1.1\r\n", "WARC-Type: resource\r\n", "WARC-Date: 2026-11-25T18:00:00Z\r\n",
+		"WARC-Block-Digest: sha1:" + base32.StdEncoding.EncodeToString(sum[:]) + "\r\n",
+		"Content-Length: 14\r\n", "\r\n\r\n" + body + "\r\n\r\n", "WARC-Warcinfo-ID: <urn:uuid:",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("record lacks %q:\n%s", want, text)
+		}
+	}
+	// The warcinfo record comes first, at offset 0.
+	zr, _ = gzip.NewReader(bytes.NewReader(raw))
+	zr.Multistream(false)
+	first, _ := io.ReadAll(zr)
+	if !strings.Contains(string(first), "WARC-Type: warcinfo\r\n") || !strings.Contains(string(first), "software: amber-test\r\n") {
+		t.Errorf("first record is not the warcinfo:\n%s", first)
+	}
+	t.Logf("%s\n%s", first, text)
+}
