@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/tls"
@@ -70,6 +71,10 @@ type TransportOptions struct {
 	// ParseLimit is the most body bytes handed on to the crawler for link
 	// extraction (HTML and CSS only); the archive is never limited by it.
 	ParseLimit int64 // default 32 MiB
+	// MaxSize caps the bytes of one response message (status line, headers
+	// and body as received); a longer response is archived up to the cap
+	// with WARC-Truncated: length. 0 means no cap.
+	MaxSize int64
 }
 
 // Transport is an http.RoundTripper that records every exchange at the
@@ -150,7 +155,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("unsupported scheme %q", req.URL.Scheme)
 	}
 	started := time.Now()
-	ex := &exchange{sink: t.sink, started: started}
+	ex := &exchange{sink: t.sink, started: started, limit: t.opts.MaxSize}
 	var conn *recConn
 	trace := &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) {
@@ -173,7 +178,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	hasher := newHash(t.sink.HashAlgorithm())
-	parse := wantsParse(resp.Header.Get("Content-Type"))
+	parse := req.Context().Value(parseKey{}) != nil || wantsParse(req.URL.Path, resp.Header.Get("Content-Type"))
 	var keep *limitedBuffer
 	var sink io.Writer = hasher
 	if parse {
@@ -182,6 +187,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	_, copyErr := io.Copy(sink, resp.Body)
 	resp.Body.Close()
+	truncated := ex.overLimit()
+	if truncated {
+		copyErr = nil // the cap was reached: an intended truncation
+	}
 	if copyErr != nil && req.Context().Err() != nil {
 		ex.abandon(conn)
 		return nil, req.Context().Err()
@@ -218,7 +227,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	rec.RequestPayloadDigest = rh.Sum(nil)
-	if copyErr != nil {
+	if truncated {
+		rec.Truncated = "length"
+	} else if copyErr != nil {
 		rec.Truncated = "disconnect"
 	}
 	if err := t.sink.Record(rec); err != nil {
@@ -229,7 +240,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if keep != nil {
 		body = keep.Bytes()
 	}
-	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	resp.Body = &RecordedBody{Reader: bytes.NewReader(body), Size: rec.Response.Size(), Truncated: rec.Truncated}
 	resp.ContentLength = int64(len(body))
 	if copyErr != nil {
 		return nil, fmt.Errorf("response body cut short (archived as truncated): %w", copyErr)
@@ -244,10 +255,25 @@ func newHash(alg string) hash.Hash {
 	return sha1.New()
 }
 
-// wantsParse reports whether the crawler needs the body of this type.
-func wantsParse(contentType string) bool {
+// RecordedBody is the body of a response returned by Transport: the
+// entity body if the crawler parses this type, else empty; and what was
+// archived.
+type RecordedBody struct {
+	*bytes.Reader
+	Size      int64  // bytes of the archived response block
+	Truncated string // WARC-Truncated reason, if any
+}
+
+// Close implements io.Closer.
+func (b *RecordedBody) Close() error { return nil }
+
+// wantsParse reports whether the crawler needs the body: HTML, CSS and
+// sitemaps.
+func wantsParse(path, contentType string) bool {
 	ct := strings.ToLower(contentType)
-	return ct == "" || strings.Contains(ct, "html") || strings.Contains(ct, "css") || strings.Contains(ct, "xml")
+	p := strings.ToLower(path)
+	return ct == "" || strings.Contains(ct, "html") || strings.Contains(ct, "css") || strings.Contains(ct, "xml") ||
+		strings.HasSuffix(p, ".xml") || strings.HasSuffix(p, ".xml.gz")
 }
 
 // limitedBuffer keeps the first limit bytes written and drops the rest.
@@ -275,10 +301,18 @@ func (b *limitedBuffer) Bytes() []byte { return b.buf }
 type exchange struct {
 	sink    ExchangeSink
 	started time.Time
+	limit   int64 // most response bytes to record; 0: no limit
 	mu      sync.Mutex
 	req     []byte
 	resp    Block
 	err     error // first error writing the response block (disk full)
+	over    bool  // the limit was reached
+}
+
+func (ex *exchange) overLimit() bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.over
 }
 
 func (ex *exchange) attach(c *recConn) {
@@ -325,16 +359,34 @@ func (ex *exchange) wrote(p []byte) {
 	ex.mu.Unlock()
 }
 
-func (ex *exchange) read(p []byte) {
+// read records p and returns how much of it may be passed on: with a size
+// cap, the bytes beyond it are neither recorded nor seen by HTTP parsing,
+// so the archived block and the payload digest describe the same bytes.
+func (ex *exchange) read(p []byte) int {
 	ex.mu.Lock()
+	defer ex.mu.Unlock()
 	if ex.resp == nil {
 		ex.resp = ex.sink.NewBlock(ex.started)
+	}
+	if ex.limit > 0 {
+		room := ex.limit - ex.resp.Size()
+		if room <= 0 {
+			ex.over = true
+			return 0
+		}
+		if int64(len(p)) > room {
+			p = p[:room]
+			ex.over = true
+		}
 	}
 	if _, err := ex.resp.Write(p); err != nil && ex.err == nil {
 		ex.err = err
 	}
-	ex.mu.Unlock()
+	return len(p)
 }
+
+// errSizeCap ends a response that reached TransportOptions.MaxSize.
+var errSizeCap = errors.New("response larger than --max-size")
 
 // recConn tees every byte crossing the connection into the exchange
 // currently attached to it.
@@ -353,7 +405,9 @@ func (c *recConn) Read(p []byte) (int, error) {
 	if n > 0 {
 		c.mu.Lock()
 		if c.cur != nil {
-			c.cur.read(p[:n])
+			if kept := c.cur.read(p[:n]); kept < n {
+				n, err = kept, errSizeCap
+			}
 		}
 		c.mu.Unlock()
 	}

@@ -1,18 +1,22 @@
 package warc
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	gowarc "github.com/nlnwa/gowarc/v3"
+	"github.com/klauspost/compress/gzip"
 )
 
 // Record types amber writes.
@@ -29,15 +33,6 @@ const (
 // which every reader accepts.
 const DateFormat = "2006-01-02T15:04:05Z"
 
-var recordTypes = map[string]gowarc.RecordType{
-	TypeWarcinfo: gowarc.Warcinfo,
-	TypeRequest:  gowarc.Request,
-	TypeResponse: gowarc.Response,
-	TypeRevisit:  gowarc.Revisit,
-	TypeMetadata: gowarc.Metadata,
-	TypeResource: gowarc.Resource,
-}
-
 // Field is one WARC header field, kept in order.
 type Field struct{ Name, Value string }
 
@@ -45,10 +40,11 @@ type Field struct{ Name, Value string }
 type WriterOptions struct {
 	Dir             string           // directory the WARC files go to (required)
 	Prefix          string           // file name prefix; default "amber"
-	MaxFileSize     int64            // rotate after this many bytes on disk; default 1 GiB
+	MaxFileSize     int64            // start a new file beyond this many bytes on disk; default 1 GiB
 	DigestAlgorithm string           // "sha1" (default, base32) or "sha256"/"sha512" (hex)
 	SpoolDir        string           // where blocks above MemoryLimit spool; default os.TempDir
 	MemoryLimit     int              // bytes of a block kept in memory before spooling; default 4 MiB
+	GzipLevel       int              // 1 (fastest) to 9 (smallest); default gzip.DefaultCompression
 	Info            []Field          // warcinfo fields (software, format, settings, ...)
 	Now             func() time.Time // clock, for tests; default time.Now
 }
@@ -57,23 +53,31 @@ type WriterOptions struct {
 type Written struct {
 	File   string // base name of the WARC file, without the .open suffix
 	Offset int64  // offset of the record's gzip member in that file
+	Length int64  // length of that gzip member
 	ID     string // WARC-Record-ID
 }
 
 // Writer writes records as WARC/1.1, one gzip member per record, into files
-// named PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz. A file is written as
-// ….warc.gz.open and renamed when it is closed (on rotation or Close), so a
-// name without .open is a complete file that is never written again.
+// named PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz, each starting with a
+// warcinfo record. A file is written as ….warc.gz.open and renamed when it
+// is closed (on rotation or Close), so a name without .open is a complete
+// file that is never written again.
 //
-// Writer is safe for concurrent use; records passed to one Write call are
-// written contiguously in the same file.
+// Writer is safe for concurrent use; the records passed to one Write call
+// are written contiguously, in order, in the same file.
 type Writer struct {
 	opts WriterOptions
-	fw   *gowarc.WarcFileWriter
+	host string
 
-	mu     sync.Mutex
-	files  map[string]bool // every file name written to
-	closed bool
+	mu         sync.Mutex
+	f          *os.File
+	buf        *bufio.Writer
+	gz         *gzip.Writer
+	name       string // current file, without .open
+	size       int64  // bytes written to the current file
+	warcinfoID string
+	files      []string
+	closed     bool
 }
 
 // NewWriter prepares a Writer; the first file is created by the first Write.
@@ -96,33 +100,21 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	if opts.MemoryLimit <= 0 {
 		opts.MemoryLimit = 4 << 20
 	}
+	if opts.GzipLevel == 0 {
+		opts.GzipLevel = gzip.DefaultCompression
+	}
+	gz, err := gzip.NewWriterLevel(io.Discard, opts.GzipLevel)
+	if err != nil {
+		return nil, fmt.Errorf("warc: %w", err)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	// Serial numbers continue after the files already in the directory, so
-	// two runs in the same second never pick the same name.
-	existing, _ := filepath.Glob(filepath.Join(opts.Dir, "*.warc*"))
-	w := &Writer{opts: opts, files: map[string]bool{}}
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "localhost"
 	}
-	names := &gowarc.PatternNameGenerator{
-		Directory: opts.Dir,
-		Prefix:    opts.Prefix,
-		Serial:    int32(len(existing)),
-		Pattern:   "%{prefix}s-%{ts}s-%05{serial}d-%{h}s.%{ext}s",
-		Params:    map[string]any{"h": sanitizeHost(host)},
-	}
-	w.fw = gowarc.NewWarcFileWriter(
-		gowarc.WithFileNameGenerator(names),
-		gowarc.WithMaxFileSize(opts.MaxFileSize),
-		gowarc.WithCompression(true),
-		gowarc.WithFlush(false),
-		gowarc.WithRecordOptions(w.recordOptions()...),
-		gowarc.WithWarcInfoFunc(w.fillWarcinfo),
-	)
-	return w, nil
+	return &Writer{opts: opts, host: sanitizeHost(host), gz: gz}, nil
 }
 
 func sanitizeHost(h string) string {
@@ -134,64 +126,34 @@ func sanitizeHost(h string) string {
 	}, h)
 }
 
-func (w *Writer) recordOptions() []gowarc.WarcRecordOption {
-	opts := []gowarc.WarcRecordOption{
-		gowarc.WithVersion(gowarc.V1_1),
-		// amber computes both digests itself while the bytes stream in:
-		// gowarc's payload digest keeps chunk framing, which the WARC
-		// standard excludes (see DESIGN.md).
-		gowarc.WithNoValidation(),
-		gowarc.WithBufferMaxMemBytes(int64(w.opts.MemoryLimit)),
-	}
-	if w.opts.SpoolDir != "" {
-		opts = append(opts, gowarc.WithBufferTmpDir(w.opts.SpoolDir))
-	}
-	return opts
-}
-
-// fillWarcinfo completes the warcinfo record gowarc starts each file with.
-func (w *Writer) fillWarcinfo(rb gowarc.WarcRecordBuilder) error {
-	var body strings.Builder
-	for _, f := range w.opts.Info {
-		fmt.Fprintf(&body, "%s: %s\r\n", f.Name, f.Value)
-	}
-	b := &Builder{rb: rb, block: mustHash(w.opts.DigestAlgorithm), alg: w.opts.DigestAlgorithm}
-	if _, err := b.Write([]byte(body.String())); err != nil {
-		return err
-	}
-	rb.AddWarcHeader("WARC-Block-Digest", FormatDigest(b.alg, b.block.Sum(nil)))
-	return nil
-}
-
-func mustHash(alg string) hash.Hash {
-	h, err := NewHash(alg)
-	if err != nil {
-		panic(err) // the algorithm was checked in NewWriter
-	}
-	return h
-}
+// Algorithm returns the digest algorithm records are written with.
+func (w *Writer) Algorithm() string { return w.opts.DigestAlgorithm }
 
 // Builder accumulates one record. Its block is hashed as it is written and
 // spools to disk beyond WriterOptions.MemoryLimit.
 type Builder struct {
-	rb      gowarc.WarcRecordBuilder
+	typ     string
+	id      string
+	date    time.Time
+	fields  []Field
 	block   hash.Hash
 	alg     string
 	payload string // WARC-Payload-Digest, if set
-	id      string
+	spool   spool
 }
 
 // NewRecord starts a record of the given type with a fresh WARC-Record-ID
 // and the given WARC-Date.
 func (w *Writer) NewRecord(recordType string, date time.Time) *Builder {
-	rb := gowarc.NewRecordBuilder(recordTypes[recordType], w.recordOptions()...)
-	id := "<" + uuid.New().URN() + ">"
-	if recordTypes[recordType] == 0 {
-		rb.AddWarcHeader("WARC-Type", recordType)
+	h, _ := NewHash(w.opts.DigestAlgorithm) // checked in NewWriter
+	return &Builder{
+		typ:   recordType,
+		id:    "<" + uuid.New().URN() + ">",
+		date:  date,
+		block: h,
+		alg:   w.opts.DigestAlgorithm,
+		spool: spool{limit: w.opts.MemoryLimit, dir: w.opts.SpoolDir},
 	}
-	rb.AddWarcHeader("WARC-Record-ID", id)
-	rb.AddWarcHeader("WARC-Date", date.UTC().Format(DateFormat))
-	return &Builder{rb: rb, block: mustHash(w.opts.DigestAlgorithm), alg: w.opts.DigestAlgorithm, id: id}
 }
 
 // ID returns the record's WARC-Record-ID, angle brackets included.
@@ -201,7 +163,7 @@ func (b *Builder) ID() string { return b.id }
 func (b *Builder) Algorithm() string { return b.alg }
 
 // AddField appends a header field.
-func (b *Builder) AddField(name, value string) { b.rb.AddWarcHeader(name, value) }
+func (b *Builder) AddField(name, value string) { b.fields = append(b.fields, Field{name, value}) }
 
 // SetPayloadDigest records the payload digest, computed by the caller over
 // the entity body with transfer encoding removed.
@@ -209,92 +171,261 @@ func (b *Builder) SetPayloadDigest(sum []byte) { b.payload = FormatDigest(b.alg,
 
 // Write appends p to the record block.
 func (b *Builder) Write(p []byte) (int, error) {
-	b.block.Write(p)
-	return b.rb.Write(p)
+	n, err := b.spool.Write(p)
+	b.block.Write(p[:n])
+	return n, err
 }
 
 // Size is the number of block bytes written so far.
-func (b *Builder) Size() int64 { return b.rb.Size() }
+func (b *Builder) Size() int64 { return b.spool.size }
 
 // Discard frees the builder's spool without writing it.
-func (b *Builder) Discard() error { return b.rb.Close() }
+func (b *Builder) Discard() error { return b.spool.Close() }
 
-// Write writes the records contiguously, in order, to the current file
-// (rotating first if the file is full). Each builder is consumed.
+// header renders the record header, ending with the empty line.
+func (b *Builder) header(warcinfoID string) []byte {
+	var h bytes.Buffer
+	h.WriteString("WARC/1.1\r\n")
+	field := func(name, value string) {
+		h.WriteString(name)
+		h.WriteString(": ")
+		h.WriteString(value)
+		h.WriteString("\r\n")
+	}
+	field("WARC-Type", b.typ)
+	field("WARC-Record-ID", b.id)
+	field("WARC-Date", b.date.UTC().Format(DateFormat))
+	for _, f := range b.fields {
+		field(f.Name, sanitizeValue(f.Value))
+	}
+	if warcinfoID != "" {
+		field("WARC-Warcinfo-ID", warcinfoID)
+	}
+	field("WARC-Block-Digest", FormatDigest(b.alg, b.block.Sum(nil)))
+	if b.payload != "" {
+		field("WARC-Payload-Digest", b.payload)
+	}
+	field("Content-Length", strconv.FormatInt(b.spool.size, 10))
+	h.WriteString("\r\n")
+	return h.Bytes()
+}
+
+// sanitizeValue keeps a field value on one line: a URL with a raw CR or LF
+// must not break the record's framing.
+func sanitizeValue(v string) string {
+	if !strings.ContainsAny(v, "\r\n") {
+		return v
+	}
+	return strings.NewReplacer("\r", "%0D", "\n", "%0A").Replace(v)
+}
+
+// Write writes the records contiguously, in order, to the current file,
+// starting a new file first if the current one is full. The builders are
+// consumed whether or not Write succeeds.
 func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
-	recs := make([]gowarc.WarcRecord, 0, len(builders))
-	fail := func(err error) ([]Written, error) {
-		for _, r := range recs {
-			r.Close()
-		}
-		for _, b := range builders[len(recs):] {
+	defer func() {
+		for _, b := range builders {
 			b.Discard()
 		}
-		return nil, err
-	}
-	for _, b := range builders {
-		b.rb.AddWarcHeader("WARC-Block-Digest", FormatDigest(b.alg, b.block.Sum(nil)))
-		if b.payload != "" {
-			b.rb.AddWarcHeader("WARC-Payload-Digest", b.payload)
-		}
-		rec, _, err := b.rb.Build()
-		if err != nil {
-			return fail(fmt.Errorf("warc: build record: %w", err))
-		}
-		recs = append(recs, rec)
-	}
+	}()
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.closed {
-		w.mu.Unlock()
-		return fail(errors.New("warc: writer is closed"))
-	}
-	w.mu.Unlock()
-	res := w.fw.Write(recs...)
-	if len(res) != len(recs) {
 		return nil, errors.New("warc: writer is closed")
 	}
-	out := make([]Written, len(res))
-	var errs []error
-	w.mu.Lock()
-	for i, r := range res {
-		if r.Err != nil {
-			errs = append(errs, r.Err)
-		}
-		out[i] = Written{File: r.FileName, Offset: r.FileOffset, ID: builders[i].id}
-		if r.FileName != "" {
-			w.files[r.FileName] = true
+	if w.f != nil && w.size >= w.opts.MaxFileSize {
+		if err := w.closeFile(); err != nil {
+			return nil, err
 		}
 	}
-	w.mu.Unlock()
-	if len(errs) > 0 {
-		return out, fmt.Errorf("warc: write: %w", errors.Join(errs...))
+	if w.f == nil {
+		if err := w.openFile(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Written, 0, len(builders))
+	for _, b := range builders {
+		off := w.size
+		if err := w.writeRecord(b); err != nil {
+			return out, err
+		}
+		out = append(out, Written{File: w.name, Offset: off, Length: w.size - off, ID: b.id})
+	}
+	if err := w.buf.Flush(); err != nil {
+		return out, fmt.Errorf("warc: %s: %w", w.name, err)
 	}
 	return out, nil
 }
 
-// Close closes and renames the current file. Files lists what was written.
+// writeRecord writes one gzip member. On error the file may end in a
+// partial member; readers and repair cut it back to the last whole record.
+func (w *Writer) writeRecord(b *Builder) error {
+	body, err := b.spool.Reader()
+	if err != nil {
+		return err
+	}
+	cw := &countWriter{w: w.buf}
+	w.gz.Reset(cw)
+	_, err = w.gz.Write(b.header(w.warcinfoID))
+	if err == nil {
+		_, err = io.Copy(w.gz, body)
+	}
+	if err == nil {
+		_, err = w.gz.Write([]byte("\r\n\r\n"))
+	}
+	if err == nil {
+		err = w.gz.Close()
+	}
+	w.size += cw.n
+	if err != nil {
+		return fmt.Errorf("warc: writing %s: %w", w.name, err)
+	}
+	return nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// openFile creates the next file, exclusively, and writes its warcinfo.
+func (w *Writer) openFile() error {
+	now := w.opts.Now().UTC()
+	existing, _ := filepath.Glob(filepath.Join(w.opts.Dir, "*.warc*"))
+	serial := len(existing) + 1
+	for tries := 0; ; tries++ {
+		name := fmt.Sprintf("%s-%s-%05d-%s.warc.gz", w.opts.Prefix, now.Format("20060102150405"), serial, w.host)
+		f, err := os.OpenFile(filepath.Join(w.opts.Dir, name+".open"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if errors.Is(err, os.ErrExist) && tries < 1000 {
+			serial++
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("warc: %w", err)
+		}
+		w.f, w.name, w.size, w.warcinfoID = f, name, 0, ""
+		w.buf = bufio.NewWriterSize(f, 256<<10)
+		break
+	}
+	info := w.NewRecord(TypeWarcinfo, now)
+	info.AddField("WARC-Filename", w.name)
+	info.AddField("Content-Type", "application/warc-fields")
+	for _, f := range w.opts.Info {
+		fmt.Fprintf(info, "%s: %s\r\n", f.Name, sanitizeValue(f.Value))
+	}
+	defer info.Discard()
+	if err := w.writeRecord(info); err != nil {
+		return err
+	}
+	w.warcinfoID = info.id
+	w.files = append(w.files, w.name)
+	return nil
+}
+
+// closeFile flushes, syncs and closes the current file, renames it to its
+// final name and syncs the directory, so the rename survives a crash.
+func (w *Writer) closeFile() error {
+	if w.f == nil {
+		return nil
+	}
+	f, buf, name := w.f, w.buf, w.name
+	w.f, w.buf = nil, nil
+	err := errors.Join(buf.Flush(), f.Sync(), f.Close())
+	if err != nil {
+		return fmt.Errorf("warc: closing %s: %w", name, err)
+	}
+	final := filepath.Join(w.opts.Dir, name)
+	if err := os.Rename(final+".open", final); err != nil {
+		return fmt.Errorf("warc: %w", err)
+	}
+	return syncDir(w.opts.Dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Close closes and renames the current file.
 func (w *Writer) Close() error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.closed {
-		w.mu.Unlock()
 		return nil
 	}
 	w.closed = true
-	w.mu.Unlock()
-	return w.fw.Close()
+	return w.closeFile()
 }
-
-// Algorithm returns the digest algorithm records are written with.
-func (w *Writer) Algorithm() string { return w.opts.DigestAlgorithm }
 
 // Files returns the base names of the files written so far, sorted.
 func (w *Writer) Files() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]string, 0, len(w.files))
-	for f := range w.files {
-		out = append(out, f)
-	}
+	out := append([]string(nil), w.files...)
 	sort.Strings(out)
 	return out
+}
+
+// spool holds a block in memory up to limit bytes, then in a temporary
+// file, so a record of any size costs bounded memory.
+type spool struct {
+	limit int
+	dir   string
+	mem   []byte
+	file  *os.File
+	size  int64
+}
+
+func (s *spool) Write(p []byte) (int, error) {
+	if s.file == nil && len(s.mem)+len(p) <= s.limit {
+		s.mem = append(s.mem, p...)
+		s.size += int64(len(p))
+		return len(p), nil
+	}
+	if s.file == nil {
+		f, err := os.CreateTemp(s.dir, ".amber-spool-*")
+		if err != nil {
+			return 0, fmt.Errorf("warc: spool: %w", err)
+		}
+		s.file = f
+		if _, err := f.Write(s.mem); err != nil {
+			return 0, fmt.Errorf("warc: spool: %w", err)
+		}
+		s.mem = nil
+	}
+	n, err := s.file.Write(p)
+	s.size += int64(n)
+	if err != nil {
+		err = fmt.Errorf("warc: spool: %w", err)
+	}
+	return n, err
+}
+
+// Reader returns the spooled bytes from the start.
+func (s *spool) Reader() (io.Reader, error) {
+	if s.file == nil {
+		return bytes.NewReader(s.mem), nil
+	}
+	return io.NewSectionReader(s.file, 0, s.size), nil
+}
+
+// Close frees the spool and removes its file.
+func (s *spool) Close() error {
+	s.mem = nil
+	if s.file == nil {
+		return nil
+	}
+	f := s.file
+	s.file = nil
+	return errors.Join(f.Close(), os.Remove(f.Name()))
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/amber-archiver/amber/verify"
+)
+
+// verifyOptions are the flags of amber verify.
+type verifyOptions struct {
+	json   bool // one JSON report on stdout instead of text
+	quiet  bool // print errors only (and warnings with --strict)
+	strict bool // warnings count as damage
+	jobs   int  // files verified at once; 0 means one per CPU
+}
+
+func newVerifyCommand(g *globalOptions) *cobra.Command {
+	var opts verifyOptions
+	cmd := &cobra.Command{
+		Use:   "verify PATH...",
+		Short: "Check that WARC files and collections are intact",
+		Long: `Verify re-reads every record of every WARC file and reports, with file and
+offset, anything that does not match: WARC and gzip framing, mandatory fields,
+block digests and payload digests. A PATH is a collection directory (its
+archive/*.warc.gz files and its datapackage.json manifest, which must list
+every file with its size and sha256), a WARC file (.warc, .warc.gz,
+.warc.gz.open) or a directory of WARC files.
+
+Findings go to stderr as FILE@OFFSET RECORD-ID: MESSAGE, warnings prefixed
+with "warning: "; a summary per file and a total go to stdout. Warnings are
+deviations that lose no data, such as a payload digest taken over chunked
+bytes (as wget writes it) or several records in one gzip member.
+
+EXIT STATUS
+  0  no damage found (warnings allowed, unless --strict)
+  1  damage found (or warnings, with --strict)
+  2  usage error: bad flag, missing or nonexistent PATH`,
+		Args: argsAtLeast(1, "PATH (a collection, a WARC file or a directory of WARC files)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), g, opts, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.json, "json", false, "print one JSON report on stdout instead of text")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print errors only: no warnings, no summary")
+	f.BoolVar(&opts.strict, "strict", false, "count warnings as damage (exit status 1)")
+	f.IntVarP(&opts.jobs, "jobs", "j", 0, "files verified at once (default: number of CPUs)")
+	return cmd
+}
+
+func runVerify(ctx context.Context, g *globalOptions, opts verifyOptions, paths []string) error {
+	if opts.jobs < 0 {
+		return usageError("--jobs must be at least 1, not %d", opts.jobs)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	rep, err := verify.Paths(ctx, paths, verify.Options{Jobs: opts.jobs})
+	var pe *verify.PathError
+	if errors.As(err, &pe) {
+		return usageError("%s: %v", pe.Path, pe.Err)
+	}
+	if err != nil {
+		return err
+	}
+	if opts.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // record ids are <urn:uuid:...>
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printVerifyReport(g.stdout, g.stderr, rep, opts)
+	}
+	if rep.Damaged(opts.strict) {
+		return &exitError{code: exitDamage}
+	}
+	return nil
+}
+
+func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verifyOptions) {
+	showWarnings := !opts.quiet || opts.strict
+	for _, fs := range rep.Files {
+		for _, f := range fs.Findings {
+			if f.Severity == verify.Warning && !showWarnings {
+				continue
+			}
+			prefix := ""
+			if f.Severity == verify.Warning {
+				prefix = "warning: "
+			}
+			where := f.File
+			if f.Offset >= 0 {
+				where += fmt.Sprintf("@%d", f.Offset)
+			}
+			if f.RecordID != "" {
+				where += " " + f.RecordID
+			}
+			fmt.Fprintf(stderr, "%s%s: %s\n", prefix, where, f.Message)
+		}
+	}
+	if opts.quiet {
+		return
+	}
+	for _, fs := range rep.Files {
+		fmt.Fprintf(stdout, "%s: %s, %s, %s, %s\n", fs.File, verifyPlural(fs.Records, "record"), verifyFormatBytes(fs.Bytes),
+			verifyPlural(fs.Errors, "error"), verifyPlural(fs.Warnings, "warning"))
+	}
+	fmt.Fprintf(stdout, "verified %s, %s, %s in %.2fs (%.1f MB/s): %s, %s\n",
+		verifyPlural(len(rep.Files), "file"), verifyPlural(rep.Records, "record"), verifyFormatBytes(rep.Bytes),
+		rep.Duration.Seconds(), rep.MBPerSecond(), verifyPlural(rep.Errors, "error"), verifyPlural(rep.Warnings, "warning"))
+}
+
+func verifyPlural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func verifyFormatBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,108 @@
+package crawl
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/temoto/robotstxt"
+)
+
+// robotsCache fetches each host's robots.txt once, through the recording
+// transport (so it is archived like any response), and answers whether a
+// page may be crawled.
+type robotsCache struct {
+	client *http.Client
+	agent  string
+
+	mu    sync.Mutex
+	hosts map[string]*robotsEntry
+}
+
+type robotsEntry struct {
+	once     sync.Once
+	group    *robotstxt.Group // nil: everything allowed
+	sitemaps []string
+}
+
+func newRobotsCache(rt http.RoundTripper, agent string) *robotsCache {
+	return &robotsCache{
+		client: &http.Client{
+			Transport: rt,
+			// robots.txt redirects are followed (to 5 hops) as crawlers do.
+			CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+				if len(via) >= 5 {
+					return http.ErrUseLastResponse
+				}
+				return nil
+			},
+		},
+		agent: agent,
+		hosts: map[string]*robotsEntry{},
+	}
+}
+
+// robotsURL is the robots.txt of u's origin.
+func robotsURL(u *url.URL) string {
+	return u.Scheme + "://" + u.Host + "/robots.txt"
+}
+
+// entry returns the host's rules, fetching them on first use. A robots.txt
+// that cannot be fetched, or answers 4xx, allows everything; 5xx disallows
+// everything (the robots exclusion protocol, RFC 9309).
+func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
+	key := u.Scheme + "://" + u.Host
+	rc.mu.Lock()
+	e, ok := rc.hosts[key]
+	if !ok {
+		e = &robotsEntry{}
+		rc.hosts[key] = e
+	}
+	rc.mu.Unlock()
+	e.once.Do(func() {
+		req, err := http.NewRequestWithContext(withParse(ctx), http.MethodGet, robotsURL(u), nil)
+		if err != nil {
+			return
+		}
+		req.Header.Set("User-Agent", rc.agent)
+		resp, err := rc.client.Do(req)
+		if err != nil {
+			return
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
+		resp.Body.Close()
+		data, err := robotstxt.FromStatusAndBytes(resp.StatusCode, body)
+		if err != nil {
+			return
+		}
+		e.group = data.FindGroup(rc.agent)
+		e.sitemaps = data.Sitemaps
+	})
+	return e
+}
+
+// allowed reports whether the page u may be crawled.
+func (rc *robotsCache) allowed(ctx context.Context, u *url.URL) bool {
+	e := rc.entry(ctx, u)
+	if e.group == nil {
+		return true
+	}
+	p := u.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return e.group.Test(p)
+}
+
+type parseKey struct{}
+
+// withParse asks the recording transport to hand the body on whatever its
+// type (robots.txt is text/plain, which pages are not parsed as).
+func withParse(ctx context.Context) context.Context {
+	return context.WithValue(ctx, parseKey{}, true)
+}

@@ -1,0 +1,338 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Severity tells damage from a deviation that leaves the data intact.
+type Severity int
+
+const (
+	// Warning is a deviation from the spec or from amber's conventions that
+	// loses no data: a payload digest over chunked bytes, records sharing a
+	// gzip member, an unknown digest algorithm, a leftover .open file.
+	Warning Severity = iota + 1
+	// Error is damage or a broken guarantee: a digest mismatch, broken
+	// framing, a file that differs from the manifest.
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return fmt.Sprintf("Severity(%d)", int(s))
+}
+
+// MarshalText renders s as "error" or "warning".
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Finding is one problem found.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	File     string   `json:"file"`
+	// Offset is the offset of the record (its gzip member) in File, or -1 for
+	// a finding about the whole file.
+	Offset    int64  `json:"offset"`
+	RecordID  string `json:"recordId,omitempty"`
+	TargetURI string `json:"targetUri,omitempty"`
+	Message   string `json:"message"`
+}
+
+// FileSummary is the result for one file.
+type FileSummary struct {
+	File     string    `json:"file"`
+	Records  int       `json:"records"`
+	Bytes    int64     `json:"bytes"` // bytes read from the file
+	Errors   int       `json:"errors"`
+	Warnings int       `json:"warnings"`
+	Findings []Finding `json:"findings"`
+}
+
+func (s *FileSummary) add(f Finding) {
+	if f.File == "" {
+		f.File = s.File
+	}
+	if f.Severity == Error {
+		s.Errors++
+	} else {
+		s.Warnings++
+	}
+	s.Findings = append(s.Findings, f)
+}
+
+func (s *FileSummary) errorf(offset int64, format string, args ...any) {
+	s.add(Finding{Severity: Error, Offset: offset, Message: fmt.Sprintf(format, args...)})
+}
+
+func (s *FileSummary) warnf(offset int64, format string, args ...any) {
+	s.add(Finding{Severity: Warning, Offset: offset, Message: fmt.Sprintf(format, args...)})
+}
+
+// Report is the result of Paths.
+type Report struct {
+	Files    []FileSummary `json:"files"`
+	Records  int           `json:"records"`
+	Bytes    int64         `json:"bytes"`
+	Errors   int           `json:"errors"`
+	Warnings int           `json:"warnings"`
+	Duration time.Duration `json:"durationNs"`
+}
+
+// MBPerSecond is the read throughput in megabytes (10^6 bytes) per second.
+func (r *Report) MBPerSecond() float64 {
+	if r.Duration <= 0 {
+		return 0
+	}
+	return float64(r.Bytes) / 1e6 / r.Duration.Seconds()
+}
+
+// Damaged reports whether r holds errors, or with strict also warnings.
+func (r *Report) Damaged(strict bool) bool {
+	return r.Errors > 0 || strict && r.Warnings > 0
+}
+
+// MarshalJSON adds the throughput to the JSON form.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	return json.Marshal(struct {
+		*plain
+		MBPerSecond float64 `json:"mbPerSecond"`
+	}{(*plain)(r), r.MBPerSecond()})
+}
+
+// Options configure Paths.
+type Options struct {
+	// Jobs is how many files are verified at once; default runtime.NumCPU().
+	Jobs int
+}
+
+// ErrNoSuchPath is wrapped by the *PathError for a path that does not exist.
+var ErrNoSuchPath = errors.New("no such file or directory")
+
+// ErrNothingToVerify is wrapped by the *PathError for a directory that is
+// neither a collection nor holds WARC files.
+var ErrNothingToVerify = errors.New("not a collection and holds no WARC files")
+
+// PathError is a usage problem with a path given to Paths. Damage is never a
+// PathError: it is reported as Findings.
+type PathError struct {
+	Path string
+	Err  error
+}
+
+func (e *PathError) Error() string { return "verify: " + e.Path + ": " + e.Err.Error() }
+func (e *PathError) Unwrap() error { return e.Err }
+
+// task verifies one file into one FileSummary.
+type task func(ctx context.Context) FileSummary
+
+// Paths verifies every path: a collection directory (one with an archive/
+// subdirectory or a datapackage.json), a WARC file (.warc, .warc.gz,
+// .warc.gz.open, or any file named explicitly) or a directory of WARC files.
+// Files are verified in parallel; the Report lists them in the order of paths,
+// each directory's files sorted by name.
+//
+// The error is a *PathError for a path that cannot be verified at all, or
+// the context's error; damage is reported in the Report only.
+func Paths(ctx context.Context, paths []string, opts Options) (*Report, error) {
+	start := time.Now()
+	var tasks []task
+	for _, p := range paths {
+		ts, err := plan(p)
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, ts...)
+	}
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	results := make([]FileSummary, len(tasks))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for i, t := range tasks {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			results[i] = t(gctx)
+			return gctx.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	rep := &Report{Files: results}
+	for i, s := range results {
+		if s.Findings == nil {
+			rep.Files[i].Findings = []Finding{} // [] rather than null in JSON
+		}
+		rep.Records += s.Records
+		rep.Bytes += s.Bytes
+		rep.Errors += s.Errors
+		rep.Warnings += s.Warnings
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+// isWARCName reports whether name looks like a WARC file.
+func isWARCName(name string) bool {
+	return strings.HasSuffix(name, ".warc") || strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc.gz.open")
+}
+
+func plan(p string) ([]task, error) {
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &PathError{Path: p, Err: ErrNoSuchPath}
+	}
+	if err != nil {
+		return nil, &PathError{Path: p, Err: err}
+	}
+	if !fi.IsDir() {
+		return []task{func(ctx context.Context) FileSummary { return verifyWARC(ctx, p, nil) }}, nil
+	}
+	if isCollection(p) {
+		return planCollection(p), nil
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		return nil, &PathError{Path: p, Err: err}
+	}
+	var tasks []task
+	for _, e := range entries { // ReadDir sorts by name
+		if e.Type().IsRegular() && isWARCName(e.Name()) {
+			f := filepath.Join(p, e.Name())
+			tasks = append(tasks, func(ctx context.Context) FileSummary { return verifyWARC(ctx, f, nil) })
+		}
+	}
+	if len(tasks) == 0 {
+		return nil, &PathError{Path: p, Err: ErrNothingToVerify}
+	}
+	return tasks, nil
+}
+
+func isCollection(dir string) bool {
+	if fi, err := os.Stat(filepath.Join(dir, "archive")); err == nil && fi.IsDir() {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(dir, "datapackage.json"))
+	return err == nil
+}
+
+// collectionPaths are the folders whose every file datapackage.json must list.
+var collectionPaths = []string{"archive", "indexes"}
+
+// planCollection returns a task for datapackage.json (the manifest itself,
+// files it lists that are missing, files it does not list), then one per
+// file in archive/ and per other listed file, sorted by path.
+func planCollection(dir string) []task {
+	manifest := FileSummary{File: filepath.Join(dir, "datapackage.json")}
+	listed := map[string]*resource{}
+	pkg, err := readDataPackage(manifest.File)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		manifest.warnf(-1, "no datapackage.json: file sizes and hashes cannot be checked")
+	case err != nil:
+		manifest.errorf(-1, "%v", err)
+	}
+	if pkg != nil {
+		for i := range pkg.Resources {
+			res := &pkg.Resources[i]
+			rel, err := cleanRel(res.Path)
+			if err != nil {
+				manifest.errorf(-1, "resource %q: %v", res.Path, err)
+				continue
+			}
+			if _, dup := listed[rel]; dup {
+				manifest.errorf(-1, "%s is listed twice", rel)
+				continue
+			}
+			listed[rel] = res
+		}
+	}
+
+	// Every file under archive/ and indexes/.
+	present := map[string]bool{}
+	for _, sub := range collectionPaths {
+		filepath.WalkDir(filepath.Join(dir, sub), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					manifest.errorf(-1, "%v", err)
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				rel, _ := filepath.Rel(dir, p)
+				present[filepath.ToSlash(rel)] = true
+			}
+			return nil
+		})
+	}
+
+	var files []string
+	for rel := range present {
+		files = append(files, rel)
+	}
+	for rel := range listed {
+		if !present[rel] {
+			files = append(files, rel)
+		}
+	}
+	slices.Sort(files)
+
+	var tasks []task
+	for _, rel := range files {
+		full := filepath.Join(dir, filepath.FromSlash(rel))
+		res := listed[rel]
+		switch {
+		case strings.HasSuffix(rel, ".open") && res == nil:
+			manifest.add(Finding{Severity: Warning, File: full, Offset: -1,
+				Message: "leftover open WARC file: a crawl is running or was killed; run the same amber archive command to finish it (its records are not checked)"})
+			continue
+		case res == nil && pkg != nil:
+			manifest.add(Finding{Severity: Error, File: full, Offset: -1, Message: "not listed in datapackage.json"})
+		}
+		if res != nil {
+			if _, err := os.Stat(full); errors.Is(err, fs.ErrNotExist) {
+				manifest.add(Finding{Severity: Error, File: full, Offset: -1, Message: "listed in datapackage.json but missing"})
+				continue
+			}
+		}
+		if strings.HasPrefix(rel, "archive/") && isWARCName(rel) {
+			tasks = append(tasks, func(ctx context.Context) FileSummary { return verifyWARC(ctx, full, res) })
+		} else if res != nil {
+			tasks = append(tasks, func(ctx context.Context) FileSummary { return verifyFixity(ctx, full, res) })
+		}
+	}
+	return append([]task{func(context.Context) FileSummary { return manifest }}, tasks...)
+}
+
+// cleanRel checks a datapackage path: relative, inside the collection.
+func cleanRel(p string) (string, error) {
+	if p == "" || strings.HasPrefix(p, "/") || filepath.IsAbs(p) {
+		return "", errors.New("path must be relative to the collection")
+	}
+	c := filepath.ToSlash(filepath.Clean(filepath.FromSlash(p)))
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", errors.New("path leaves the collection")
+	}
+	return c, nil
+}

@@ -1,0 +1,490 @@
+package warc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// SURT returns the sort-friendly URI reordering transform of rawURL, the key
+// of a CDXJ line, as the Python surt package computes it for pywb and wabac
+// with its default IA canonicalization: scheme, user info, fragment and a
+// leading "www." (or "www2." ...) dropped, default ports dropped, everything
+// lower-cased, percent escapes decoded down to the minimal set, dot segments
+// resolved, a trailing slash dropped unless the path is "/", and query
+// arguments sorted:
+//
+//	https://www.Example.com:443/a/b?b=2&a=1 → com,example)/a/b?a=1&b=2
+//
+// It does not strip session ids from paths and queries as the IA
+// canonicalizer also does. A URL it cannot split into host and path (not
+// http, https or ftp) is returned lower-cased.
+func SURT(rawURL string) string {
+	s := strings.TrimSpace(rawURL)
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != "http" && scheme != "https" && scheme != "ftp") {
+		return strings.ToLower(s)
+	}
+	authority, pathQuery := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		authority, pathQuery = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		authority = authority[i+1:]
+	}
+	host, port := authority, ""
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i >= 0 {
+			host, port = host[:i+1], strings.TrimPrefix(host[i+1:], ":")
+		}
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host, port = host[:i], host[i+1:]
+	}
+	host = strings.Trim(strings.ToLower(minimalEscape(host)), ".")
+	host = stripWWW(host)
+	if port == defaultPorts[scheme] {
+		port = ""
+	}
+
+	p, query, hasQuery := strings.Cut(pathQuery, "?")
+	p = strings.ToLower(minimalEscape(p))
+	if p == "" {
+		p = "/"
+	}
+	p = path.Clean(p) // resolves . and .., drops empty segments and the trailing slash
+	var b strings.Builder
+	b.WriteString(reverseHost(host))
+	if port != "" {
+		b.WriteString(":" + port)
+	}
+	b.WriteString(")")
+	b.WriteString(p)
+	if hasQuery {
+		if q := sortQuery(strings.ToLower(minimalEscape(query))); q != "" {
+			b.WriteString("?" + q)
+		}
+	}
+	return b.String()
+}
+
+var defaultPorts = map[string]string{"http": "80", "https": "443", "ftp": "21"}
+
+// stripWWW drops a leading "www." or "www<digits>.", as surt's host massage does.
+func stripWWW(host string) string {
+	if !strings.HasPrefix(host, "www") {
+		return host
+	}
+	i := 3
+	for i < len(host) && host[i] >= '0' && host[i] <= '9' {
+		i++
+	}
+	if i < len(host) && host[i] == '.' && i+1 < len(host) {
+		return host[i+1:]
+	}
+	return host
+}
+
+func reverseHost(host string) string {
+	if host == "" || strings.HasPrefix(host, "[") || isIPv4(host) {
+		return host
+	}
+	parts := strings.Split(host, ".")
+	slices.Reverse(parts)
+	return strings.Join(parts, ",")
+}
+
+func isIPv4(h string) bool {
+	parts := strings.Split(h, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 255 {
+			return false
+		}
+	}
+	return true
+}
+
+// minimalEscape decodes percent escapes until none is left, then escapes only
+// what must be: controls, space, non-ASCII bytes, '#' and '%' (Google's URL
+// canonicalization, which surt applies).
+func minimalEscape(s string) string {
+	for range 10 {
+		u := unescapeOnce(s)
+		if u == s {
+			break
+		}
+		s = u
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 0x20 || c >= 0x7f || c == '#' || c == '%' {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func unescapeOnce(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			v, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(v))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// sortQuery orders query arguments by name, then value, an argument without
+// "=" before one with it: the order Python gives the split pairs.
+func sortQuery(q string) string {
+	if q == "" {
+		return ""
+	}
+	args := strings.Split(q, "&")
+	slices.SortStableFunc(args, func(a, b string) int {
+		ak, av, aok := strings.Cut(a, "=")
+		bk, bv, bok := strings.Cut(b, "=")
+		if c := strings.Compare(ak, bk); c != 0 {
+			return c
+		}
+		switch {
+		case aok == bok:
+			return strings.Compare(av, bv)
+		case !aok:
+			return -1
+		}
+		return 1
+	})
+	return strings.Join(args, "&")
+}
+
+// CDXJLine is one line of a CDXJ index.
+type CDXJLine struct {
+	Key       string // SURT of URL
+	Timestamp string // 14 digits, from WARC-Date
+	URL       string
+	Mime      string // media type without parameters; "warc/revisit" for revisits
+	Status    string // HTTP status code; "" when the record has none
+	Digest    string // WARC-Payload-Digest as recorded
+	Length    int64  // bytes the record occupies in the file
+	Offset    int64  // offset of the record in the file
+	Filename  string // base name of the WARC file
+}
+
+// String renders l as pywb's indexer writes it: key, timestamp and a JSON
+// object with string values, in the order url, mime, status, digest, length,
+// offset, filename, empty fields left out.
+func (l CDXJLine) String() string {
+	var b strings.Builder
+	b.WriteString(l.Key)
+	b.WriteByte(' ')
+	b.WriteString(l.Timestamp)
+	b.WriteString(" {")
+	first := true
+	field := func(name, value string) {
+		if value == "" {
+			return
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		first = false
+		writePyJSONString(&b, name)
+		b.WriteString(": ")
+		writePyJSONString(&b, value)
+	}
+	field("url", l.URL)
+	field("mime", l.Mime)
+	field("status", l.Status)
+	field("digest", l.Digest)
+	field("length", strconv.FormatInt(l.Length, 10))
+	field("offset", strconv.FormatInt(l.Offset, 10))
+	field("filename", l.Filename)
+	b.WriteString("}")
+	return b.String()
+}
+
+// writePyJSONString writes s as Python's json.dumps does by default: only
+// '"', '\\' and control characters escaped, non-ASCII as \uXXXX (surrogate
+// pairs beyond the BMP). Go's encoding/json would also escape <, > and &.
+func writePyJSONString(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20 || (r >= 0x7f && r < 0x10000):
+			if r >= 0x7f && r < 0x80 {
+				b.WriteRune(r) // Python leaves DEL as is
+				continue
+			}
+			fmt.Fprintf(b, `\u%04x`, r)
+		case r >= 0x10000:
+			r -= 0x10000
+			fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+}
+
+// ParseCDXJLine parses a line written by CDXJLine.String or by pywb. Length,
+// offset and status may be JSON strings or numbers.
+func ParseCDXJLine(s string) (CDXJLine, error) {
+	s = strings.TrimRight(s, "\r\n")
+	key, rest, ok1 := strings.Cut(s, " ")
+	ts, obj, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || key == "" || ts == "" || !strings.HasPrefix(obj, "{") {
+		return CDXJLine{}, fmt.Errorf("warc: CDXJ line %q: want \"KEY TIMESTAMP {JSON}\"", clip(s))
+	}
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(obj))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return CDXJLine{}, fmt.Errorf("warc: CDXJ line %q: %v", clip(s), err)
+	}
+	str := func(name string) string {
+		switch v := m[name].(type) {
+		case string:
+			return v
+		case json.Number:
+			return v.String()
+		}
+		return ""
+	}
+	l := CDXJLine{Key: key, Timestamp: ts, URL: str("url"), Mime: str("mime"), Status: str("status"),
+		Digest: str("digest"), Filename: str("filename")}
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *int64
+	}{{"length", &l.Length}, {"offset", &l.Offset}} {
+		if v := str(f.name); v != "" {
+			if *f.dst, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return CDXJLine{}, fmt.Errorf("warc: CDXJ line %q: %s %q is not a number", clip(s), f.name, v)
+			}
+		}
+	}
+	return l, nil
+}
+
+// SortCDXJ sorts lines by their rendered bytes, the order pywb's binary
+// search expects (LC_ALL=C sort).
+func SortCDXJ(lines []CDXJLine) {
+	keyed := make([]struct {
+		s string
+		l CDXJLine
+	}, len(lines))
+	for i, l := range lines {
+		keyed[i].s, keyed[i].l = l.String(), l
+	}
+	slices.SortStableFunc(keyed, func(a, b struct {
+		s string
+		l CDXJLine
+	}) int {
+		return strings.Compare(a.s, b.s)
+	})
+	for i := range keyed {
+		lines[i] = keyed[i].l
+	}
+}
+
+// HTTPHeader is the head of an HTTP/1.x message at the start of a WARC block.
+type HTTPHeader struct {
+	StartLine  string // "HTTP/1.1 200 OK" or "GET / HTTP/1.1"
+	StatusCode int    // responses only; 0 for requests
+	Fields     Header
+}
+
+// ParseHTTPHeader parses an HTTP message head: the bytes before the blank
+// line. Lines may end in CRLF or LF; folded lines are joined.
+func ParseHTTPHeader(head []byte) (HTTPHeader, error) {
+	lines := strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n")
+	if len(lines) == 0 || lines[0] == "" {
+		return HTTPHeader{}, errors.New("warc: HTTP message has no start line")
+	}
+	h := HTTPHeader{StartLine: lines[0]}
+	if strings.HasPrefix(lines[0], "HTTP/") {
+		_, rest, _ := strings.Cut(lines[0], " ")
+		code, _, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
+		n, err := strconv.Atoi(code)
+		if err != nil || len(code) != 3 {
+			return h, fmt.Errorf("warc: HTTP status line %q has no status code", clip(lines[0]))
+		}
+		h.StatusCode = n
+	}
+	for _, line := range lines[1:] {
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(h.Fields) > 0 {
+			h.Fields[len(h.Fields)-1].Value += " " + strings.TrimSpace(line)
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			return h, fmt.Errorf("warc: malformed HTTP header line %q", clip(line))
+		}
+		h.Fields = append(h.Fields, Field{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+	}
+	return h, nil
+}
+
+// HTTPHeadEnd returns the length of the HTTP head at the start of b and the
+// offset where the body starts (after the blank line), or -1, -1 if b holds
+// no complete head.
+func HTTPHeadEnd(b []byte) (headLen, bodyStart int) {
+	crlf := bytes.Index(b, []byte("\r\n\r\n"))
+	lf := bytes.Index(b, []byte("\n\n"))
+	switch {
+	case crlf >= 0 && (lf < 0 || crlf < lf):
+		return crlf, crlf + 4
+	case lf >= 0:
+		return lf, lf + 2
+	}
+	return -1, -1
+}
+
+// mediaType cuts parameters and whitespace off a Content-Type, as pywb does.
+func mediaType(ct string) string {
+	ct = strings.TrimSpace(ct)
+	if i := strings.IndexAny(ct, "; \t\r\n"); i >= 0 {
+		ct = ct[:i]
+	}
+	return ct
+}
+
+// timestamp14 turns a WARC-Date into the 14 digits of a CDXJ timestamp.
+func timestamp14(date string) string {
+	var b []byte
+	for i := 0; i < len(date) && len(b) < 14; i++ {
+		if c := date[i]; c >= '0' && c <= '9' {
+			b = append(b, c)
+		}
+	}
+	for len(b) < 14 {
+		b = append(b, '0')
+	}
+	return string(b)
+}
+
+// httpHeadLimit bounds how much of a block IndexWARC reads to find the HTTP
+// head.
+const httpHeadLimit = 64 << 10
+
+// IndexWARC reads the WARC file at path and returns a CDXJ line for every
+// response, revisit and resource record, and every metadata record that is not
+// application/warc-fields (pywb's default selection), in file order. On a
+// framing error it returns the lines of the records before it and the error.
+func IndexWARC(path string) ([]CDXJLine, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("warc: %s: %w", path, err)
+	}
+	name := filepath.Base(path)
+	var lines []CDXJLine
+	buf := make([]byte, httpHeadLimit)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return lines, nil
+		}
+		if err != nil {
+			return lines, fmt.Errorf("warc: %s: %w", path, err)
+		}
+		typ := rec.Header.Get("WARC-Type")
+		ct := rec.Header.Get("Content-Type")
+		switch typ {
+		case "response", "revisit", "resource", "metadata":
+		default:
+			continue
+		}
+		if (typ == "resource" || typ == "metadata") && mediaType(ct) == "application/warc-fields" {
+			continue
+		}
+		url := rec.Header.Get("WARC-Target-URI")
+		if strings.HasPrefix(url, "<") && strings.HasSuffix(url, ">") {
+			url = url[1 : len(url)-1]
+		}
+		l := CDXJLine{
+			Key:       SURT(url),
+			Timestamp: timestamp14(rec.Header.Get("WARC-Date")),
+			URL:       url,
+			Mime:      mediaType(ct),
+			Digest:    rec.Header.Get("WARC-Payload-Digest"),
+			Offset:    rec.Offset,
+			Filename:  name,
+		}
+		if typ == "response" || typ == "revisit" {
+			l.Mime = ""
+			if strings.HasPrefix(mediaType(ct), "application/http") {
+				n, err := io.ReadFull(rec.Body, buf)
+				if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+					return lines, fmt.Errorf("warc: %s: %w", path, err)
+				}
+				if headLen, _ := HTTPHeadEnd(buf[:n]); headLen >= 0 {
+					if h, err := ParseHTTPHeader(buf[:headLen]); err == nil {
+						if h.StatusCode != 0 {
+							l.Status = strconv.Itoa(h.StatusCode)
+						}
+						l.Mime = mediaType(h.Fields.Get("Content-Type"))
+					}
+				}
+			}
+			if typ == "revisit" {
+				l.Mime = "warc/revisit"
+			}
+		}
+		if err := r.Finish(); err != nil {
+			return lines, fmt.Errorf("warc: %s: %w", path, err)
+		}
+		l.Length = rec.Length
+		lines = append(lines, l)
+	}
+}

@@ -1,0 +1,576 @@
+package warc
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+)
+
+// Field is declared in writer.go: one header field, kept in file order.
+
+// Header holds a record's fields in file order. Repeated fields (e.g.
+// WARC-Concurrent-To) are kept as separate entries. Lookups are
+// case-insensitive.
+type Header []Field
+
+// Get returns the value of the first field called name, or "".
+func (h Header) Get(name string) string {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// Values returns the values of every field called name, in file order.
+func (h Header) Values(name string) []string {
+	var vs []string
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			vs = append(vs, f.Value)
+		}
+	}
+	return vs
+}
+
+// Has reports whether a field called name is present, even with an empty value.
+func (h Header) Has(name string) bool {
+	for _, f := range h {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// Record is one WARC record returned by Reader.Next.
+type Record struct {
+	// Offset is where the record starts in the file: the start of its gzip
+	// member for compressed files, of its version line for plain ones. Records
+	// sharing a gzip member share the member's offset.
+	Offset int64
+	// Length is the number of file bytes the record occupies: its gzip member
+	// (header and trailer included) or, for plain files, version line to the
+	// CRLF CRLF after the block. It is set when the record is finished (by
+	// Reader.Finish or the next Reader.Next) and stays 0 for records that share
+	// a gzip member, which have no length of their own.
+	Length int64
+	// Version is the version line, e.g. "WARC/1.1".
+	Version string
+	Header  Header
+	// ContentLength is the parsed Content-Length: the size of the block.
+	ContentLength int64
+	// Body yields exactly the block. It returns io.ErrUnexpectedEOF if the
+	// file ends before ContentLength bytes, and a *FormatError if the gzip
+	// stream is damaged. It is valid until the next call to Reader.Next.
+	Body io.Reader
+	// SharedMember reports that this record shares its gzip member with
+	// another record. For the first record of such a member it is set when
+	// the record is finished.
+	SharedMember bool
+}
+
+// FormatError reports a WARC or gzip framing problem.
+type FormatError struct {
+	// Offset is the offset of the record (or gzip member) concerned.
+	Offset int64
+	Msg    string
+	// Err is the underlying cause, if any: gzip.ErrChecksum,
+	// io.ErrUnexpectedEOF, a flate.CorruptInputError.
+	Err error
+	// Fatal reports that the reader cannot go on past this error: every
+	// later call to Next returns it again. A non-fatal error is confined to
+	// one gzip member, and Next resumes with the member after it.
+	Fatal bool
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("warc: offset %d: %s", e.Offset, e.Msg)
+}
+
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// Sizes of the read buffers. maxLine bounds a single header line, maxHeader
+// the whole WARC header, so garbage never makes the reader allocate without
+// bound.
+const (
+	rawBufferSize  = 256 << 10
+	textBufferSize = 64 << 10
+	maxHeaderBytes = 1 << 20
+)
+
+// countingReader counts the bytes taken from the file.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Reader reads the records of a WARC file, plain or gzip-compressed, as a
+// stream: it never holds a block in memory and never seeks.
+//
+// For gzip files it decompresses one member at a time. The decompressor reads
+// the *bufio.Reader byte by byte (flate never reads ahead of the member's
+// end), so the offset of every member is exact: bytes taken from the file
+// minus bytes still buffered.
+//
+// Use it like archive/tar:
+//
+//	for {
+//		rec, err := r.Next()
+//		if err == io.EOF {
+//			break
+//		}
+//		...read rec.Body...
+//		err = r.Finish() // optional: reports framing errors of rec, sets rec.Length
+//	}
+type Reader struct {
+	in   countingReader
+	raw  *bufio.Reader // file bytes
+	gz   *gzip.Reader  // nil for plain files
+	text *bufio.Reader // record bytes: raw itself, or a buffer over gz
+
+	inMember      bool
+	memberStart   int64
+	memberRecords int
+
+	cur      *Record
+	body     *bodyReader
+	finished bool  // cur has been finished
+	finErr   error // the result of finishing cur
+	reported bool  // finErr was returned by Finish
+	pending  error // a framing error seen by the body reader, reported by Finish
+	err      error // sticky fatal error
+}
+
+// NewReader returns a Reader for r. It looks at the first two bytes to tell a
+// gzip file (magic 1f 8b) from a plain one; an empty r is a valid file with no
+// records.
+func NewReader(r io.Reader) (*Reader, error) {
+	wr := &Reader{in: countingReader{r: r}}
+	wr.raw = bufio.NewReaderSize(&wr.in, rawBufferSize)
+	magic, err := wr.raw.Peek(2)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		wr.gz = new(gzip.Reader)
+		wr.text = bufio.NewReaderSize(nil, textBufferSize)
+	} else {
+		wr.text = wr.raw
+	}
+	return wr, nil
+}
+
+// Compressed reports whether the file is gzip-compressed.
+func (r *Reader) Compressed() bool { return r.gz != nil }
+
+// InputOffset returns how many bytes of the file the reader has consumed:
+// after a fatal error, how far it got.
+func (r *Reader) InputOffset() int64 { return r.in.n - int64(r.raw.Buffered()) }
+
+// Next finishes the current record, if any, and returns the next one. It
+// returns io.EOF at the clean end of the file, and a *FormatError for a
+// framing problem. A framing error of the previous record that Finish has not
+// already returned is returned by Next instead of a record.
+func (r *Reader) Next() (*Record, error) {
+	if r.cur != nil {
+		err := r.finish()
+		reported := r.reported
+		r.cur, r.body, r.pending = nil, nil, nil
+		r.finished, r.finErr, r.reported = false, nil, false
+		if err != nil && !reported {
+			return nil, err
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	rec, err := r.next()
+	if err != nil {
+		var fe *FormatError
+		if !errors.As(err, &fe) || fe.Fatal || err == io.EOF {
+			r.err = err
+		}
+		return nil, err
+	}
+	r.cur = rec
+	return rec, nil
+}
+
+// Finish reads what is left of the current record's block, checks the CRLF
+// CRLF after it and, for gzip files, whether its member ends there. It sets
+// the record's Length and SharedMember and returns any framing error of the
+// record (a *FormatError). Calling it is optional: Next finishes the previous
+// record itself. It is idempotent.
+func (r *Reader) Finish() error {
+	if r.cur == nil {
+		return nil
+	}
+	err := r.finish()
+	r.reported = true
+	return err
+}
+
+func (r *Reader) finish() error {
+	if r.finished {
+		return r.finErr
+	}
+	r.finished = true
+	r.finErr = r.finishRecord()
+	if r.finErr == nil {
+		return nil
+	}
+	var fe *FormatError
+	switch {
+	case !errors.As(r.finErr, &fe) || fe.Fatal:
+		r.err = r.finErr // an I/O error, or a stream the reader cannot follow
+	case r.gz != nil && r.inMember:
+		r.skipMember() // resume with the next member
+	}
+	return r.finErr
+}
+
+func (r *Reader) finishRecord() error {
+	rec := r.cur
+	if _, err := io.Copy(io.Discard, r.body); err != nil {
+		if r.pending != nil {
+			return r.pending
+		}
+		return err
+	}
+	if r.pending != nil {
+		return r.pending
+	}
+	// Not io.ReadFull: it would turn a short read into io.ErrUnexpectedEOF,
+	// which gzip also returns for a truncated member.
+	var trailer [4]byte
+	n := 0
+	var err error
+	for n < len(trailer) && err == nil {
+		var m int
+		m, err = r.text.Read(trailer[n:])
+		n += m
+	}
+	if n < len(trailer) {
+		if err != io.EOF {
+			return r.streamError(err)
+		}
+		if r.gz != nil {
+			r.inMember = false
+			return &FormatError{Offset: rec.Offset, Msg: fmt.Sprintf("gzip member ends %d bytes after the block, without the CRLF CRLF that must follow it", n)}
+		}
+		return &FormatError{Offset: rec.Offset, Msg: "file ends without the CRLF CRLF that must follow the block", Err: io.ErrUnexpectedEOF, Fatal: true}
+	}
+	if string(trailer[:]) != "\r\n\r\n" {
+		msg := fmt.Sprintf("block of Content-Length %d is followed by %q, not CRLF CRLF (wrong Content-Length?)", rec.ContentLength, trailer[:])
+		if r.gz != nil {
+			return &FormatError{Offset: rec.Offset, Msg: msg}
+		}
+		return &FormatError{Offset: rec.Offset, Msg: msg, Fatal: true}
+	}
+	if r.gz == nil {
+		rec.Length = r.InputOffset() - rec.Offset
+		return nil
+	}
+	if _, err := r.text.Peek(1); err != nil {
+		if err != io.EOF {
+			return r.streamError(err)
+		}
+		r.inMember = false
+		if !rec.SharedMember {
+			rec.Length = r.InputOffset() - rec.Offset
+		}
+		return nil
+	}
+	rec.SharedMember = true
+	return nil
+}
+
+// streamError turns an error of the gzip stream into a *FormatError and
+// leaves the reader where it can go on, if it can.
+func (r *Reader) streamError(err error) error {
+	if r.gz == nil {
+		return err // an I/O error of the file
+	}
+	pos := r.InputOffset()
+	switch {
+	case errors.Is(err, gzip.ErrChecksum):
+		// The whole member has been read, trailer included: the next one
+		// starts here.
+		r.inMember = false
+		return &FormatError{Offset: r.memberStart, Msg: "gzip member fails its CRC-32/size check: the decompressed bytes are damaged", Err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &FormatError{Offset: r.memberStart, Msg: fmt.Sprintf("gzip member truncated: the file ends at byte %d inside it", pos), Err: err, Fatal: true}
+	}
+	var ce flate.CorruptInputError
+	if errors.As(err, &ce) {
+		return &FormatError{Offset: r.memberStart, Msg: fmt.Sprintf("corrupt gzip data near byte %d", pos), Err: err, Fatal: true}
+	}
+	if errors.Is(err, gzip.ErrHeader) {
+		return &FormatError{Offset: r.memberStart, Msg: fmt.Sprintf("invalid gzip header near byte %d", pos), Err: err, Fatal: true}
+	}
+	return err
+}
+
+func (r *Reader) next() (*Record, error) {
+	if r.gz == nil {
+		off := r.InputOffset()
+		if _, err := r.raw.Peek(1); err != nil {
+			return nil, err // io.EOF at a clean end
+		}
+		return r.readRecord(off, false)
+	}
+	for {
+		if r.inMember {
+			if _, err := r.text.Peek(1); err != nil {
+				if err != io.EOF {
+					return nil, r.streamError(err)
+				}
+				// Empty gzip members (written by some tools as padding)
+				// hold no record and are skipped, as warcio does.
+				r.inMember = false
+				continue
+			}
+			r.memberRecords++
+			return r.readRecord(r.memberStart, r.memberRecords > 1)
+		}
+		off := r.InputOffset()
+		magic, err := r.raw.Peek(2)
+		if len(magic) == 0 && err == io.EOF {
+			return nil, io.EOF
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+			return nil, r.trailing(off)
+		}
+		r.memberStart, r.memberRecords = off, 0
+		if err := r.gz.Reset(r.raw); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil, &FormatError{Offset: off, Msg: "gzip member truncated inside its header", Err: io.ErrUnexpectedEOF, Fatal: true}
+			}
+			return nil, r.streamError(err)
+		}
+		r.gz.Multistream(false)
+		r.text.Reset(r.gz)
+		r.inMember = true
+	}
+}
+
+// trailing describes the bytes after the last gzip member and consumes them.
+func (r *Reader) trailing(off int64) error {
+	var n int64
+	zeros := true
+	buf := make([]byte, 32<<10)
+	for {
+		m, err := r.raw.Read(buf)
+		for _, b := range buf[:m] {
+			if b != 0 {
+				zeros = false
+				break
+			}
+		}
+		n += int64(m)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if zeros {
+		return &FormatError{Offset: off, Msg: fmt.Sprintf("%d bytes of zero padding after the last record", n), Fatal: true}
+	}
+	return &FormatError{Offset: off, Msg: fmt.Sprintf("%d bytes that are not a gzip member after the last complete record", n), Fatal: true}
+}
+
+// readRecord parses a version line and header fields from r.text. Errors
+// inside a gzip member are not fatal: the member can be skipped.
+func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
+	fail := func(format string, args ...any) error {
+		if r.gz != nil {
+			r.skipMember()
+		}
+		fe := &FormatError{Offset: off, Msg: fmt.Sprintf(format, args...), Fatal: r.gz == nil}
+		if r.err != nil && r.gz != nil {
+			return r.err // skipping hit a broken gzip stream
+		}
+		return fe
+	}
+	line, err := r.readLine()
+	if err != nil {
+		if errors.Is(err, errLineTooLong) {
+			return nil, fail("version line longer than %d bytes", textBufferSize)
+		}
+		if err == io.EOF {
+			if r.gz != nil {
+				return nil, fail("gzip member ends inside the version line")
+			}
+			return nil, &FormatError{Offset: off, Msg: "file ends inside the version line", Err: io.ErrUnexpectedEOF, Fatal: true}
+		}
+		return nil, r.streamError(err)
+	}
+	if !strings.HasPrefix(line, "WARC/") {
+		return nil, fail("expected a WARC version line, found %q", clip(line))
+	}
+	rec := &Record{Offset: off, Version: line, SharedMember: shared}
+	size := len(line)
+	for {
+		line, err := r.readLine()
+		if err != nil {
+			if errors.Is(err, errLineTooLong) {
+				return nil, fail("header line longer than %d bytes", textBufferSize)
+			}
+			if err == io.EOF {
+				if r.gz != nil {
+					return nil, fail("gzip member ends inside the WARC header")
+				}
+				return nil, &FormatError{Offset: off, Msg: "file ends inside the WARC header", Err: io.ErrUnexpectedEOF, Fatal: true}
+			}
+			return nil, r.streamError(err)
+		}
+		if line == "" {
+			break
+		}
+		if size += len(line); size > maxHeaderBytes {
+			return nil, fail("WARC header longer than %d bytes", maxHeaderBytes)
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(rec.Header) == 0 {
+				return nil, fail("continuation line before any field: %q", clip(line))
+			}
+			last := &rec.Header[len(rec.Header)-1]
+			last.Value += " " + strings.TrimSpace(line)
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || !isToken(name) {
+			return nil, fail("malformed header field %q", clip(line))
+		}
+		rec.Header = append(rec.Header, Field{Name: name, Value: strings.Trim(value, " \t")})
+	}
+	cls := rec.Header.Values("Content-Length")
+	switch {
+	case len(cls) == 0:
+		return nil, fail("missing Content-Length")
+	case len(cls) > 1:
+		return nil, fail("%d Content-Length fields", len(cls))
+	}
+	n, err := strconv.ParseInt(cls[0], 10, 64)
+	if err != nil || n < 0 || cls[0][0] == '+' {
+		return nil, fail("invalid Content-Length %q", clip(cls[0]))
+	}
+	rec.ContentLength = n
+	r.body = &bodyReader{r: r, rec: rec, left: n}
+	rec.Body = r.body
+	return rec, nil
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine returns the next line without its CRLF. A bare LF is accepted as
+// a line end, as other WARC readers do.
+func (r *Reader) readLine() (string, error) {
+	b, err := r.text.ReadSlice('\n')
+	if err != nil {
+		if err == bufio.ErrBufferFull {
+			return "", errLineTooLong
+		}
+		if err == io.EOF && len(b) > 0 {
+			return "", io.EOF
+		}
+		return "", err
+	}
+	b = bytes.TrimSuffix(b[:len(b)-1], []byte{'\r'})
+	return string(b), nil
+}
+
+// skipMember discards the rest of the current gzip member after a framing
+// error inside it.
+func (r *Reader) skipMember() {
+	if _, err := io.Copy(io.Discard, r.text); err != nil {
+		r.err = r.streamError(err)
+		var fe *FormatError
+		if errors.As(r.err, &fe) && !fe.Fatal {
+			r.err = nil // a CRC error: the next member is fine
+		}
+	}
+	r.inMember = false
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}
+
+// bodyReader yields a record's block.
+type bodyReader struct {
+	r    *Reader
+	rec  *Record
+	left int64
+	err  error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.text.Read(p)
+	b.left -= int64(n)
+	if err == nil {
+		return n, nil
+	}
+	if err == io.EOF {
+		if b.left == 0 {
+			return n, nil
+		}
+		got := b.rec.ContentLength - b.left
+		if b.r.gz != nil {
+			b.r.inMember = false
+			b.r.pending = &FormatError{Offset: b.rec.Offset, Msg: fmt.Sprintf("block is %d bytes, Content-Length says %d: the gzip member ends first", got, b.rec.ContentLength), Err: io.ErrUnexpectedEOF}
+		} else {
+			b.r.pending = &FormatError{Offset: b.rec.Offset, Msg: fmt.Sprintf("file ends %d bytes into a block of Content-Length %d", got, b.rec.ContentLength), Err: io.ErrUnexpectedEOF, Fatal: true}
+		}
+		b.err = io.ErrUnexpectedEOF
+		return n, b.err
+	}
+	b.err = b.r.streamError(err)
+	b.r.pending = b.err
+	return n, b.err
+}
