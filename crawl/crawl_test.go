@@ -178,7 +178,7 @@ func TestArchiveArticle(t *testing.T) {
 		}
 	}
 
-	want := map[string]int{site.URL(testsite.Article): 200}
+	want := map[string]int{site.URL(testsite.Article): 200, site.URL("/robots.txt"): 404}
 	for p, st := range testsite.Requisites {
 		want[site.URL(p)] = st
 	}
@@ -278,6 +278,7 @@ func TestBadInput(t *testing.T) {
 	res, recs, _ := archiveSite(t, site, crawl.Options{
 		Seeds:     seeds,
 		Transport: crawl.TransportOptions{ResponseHeaderTimeout: 300 * time.Millisecond, ConnectTimeout: time.Second},
+		RetryBase: time.Millisecond,
 	})
 	failed := map[string]error{}
 	for _, f := range res.Failures {

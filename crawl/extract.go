@@ -15,7 +15,8 @@ import (
 type Links struct {
 	Title      string
 	Requisites []string // absolute URLs a browser loads to render the page
-	Pages      []string // absolute URLs of linked pages (a, area)
+	Pages      []string // absolute URLs of linked pages (a, area, canonical, next, prev)
+	Refresh    string   // target of a <meta http-equiv=refresh>, absolute
 }
 
 // requisiteAttrs lists the elements and attributes whose URLs a browser
@@ -110,6 +111,32 @@ func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
 	})
 	doc.Find("a[href], area[href]").Each(func(_ int, s *goquery.Selection) {
 		add(&out.Pages, s.AttrOr("href", ""))
+	})
+	doc.Find("link[href]").Each(func(_ int, s *goquery.Selection) {
+		for _, rel := range strings.Fields(strings.ToLower(s.AttrOr("rel", ""))) {
+			if rel == "canonical" || rel == "next" || rel == "prev" {
+				add(&out.Pages, s.AttrOr("href", ""))
+				break
+			}
+		}
+	})
+	doc.Find("meta[http-equiv]").Each(func(_ int, s *goquery.Selection) {
+		if !strings.EqualFold(s.AttrOr("http-equiv", ""), "refresh") {
+			return
+		}
+		// content="5; url=/next" (the url= part may be quoted or bare)
+		_, target, ok := strings.Cut(s.AttrOr("content", ""), ";")
+		if !ok {
+			return
+		}
+		target = strings.TrimSpace(target)
+		if len(target) >= 4 && strings.EqualFold(target[:4], "url=") {
+			target = strings.TrimSpace(target[4:])
+		}
+		target = strings.Trim(target, `"'`)
+		if u := resolve(base, target); u != "" {
+			out.Refresh = u
+		}
 	})
 	return out, nil
 }

@@ -79,7 +79,7 @@ func TestExtractHTMLBaseAndSchemes(t *testing.T) {
 	if !reflect.DeepEqual(links.Requisites, wantReq) {
 		t.Errorf("requisites %q, want %q", links.Requisites, wantReq)
 	}
-	if want := []string{"https://static.example/x/p2.html"}; !reflect.DeepEqual(links.Pages, want) {
+	if want := []string{"https://static.example/x/p2.html", "https://static.example/canon"}; !reflect.DeepEqual(links.Pages, want) {
 		t.Errorf("pages %q, want %q", links.Pages, want)
 	}
 }

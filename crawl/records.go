@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -82,4 +83,12 @@ func (s *warcSink) Record(ex *Exchange) error {
 	s.bytes += size
 	s.mu.Unlock()
 	return nil
+}
+
+func jsonLine(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }

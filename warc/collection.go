@@ -22,12 +22,14 @@ import (
 //	archive/*.warc.gz      the WARC files, never rewritten once closed
 //	indexes/index.cdxj     CDXJ index of every response and revisit, byte-sorted
 //	pages/pages.jsonl      the archived pages, a header line first
+//	logs/*.jsonl           crawl logs, one JSON line per fetch
 //	datapackage.json       every file above with its sha256 and size
 const (
 	ArchiveDir      = "archive"
 	IndexPath       = "indexes/index.cdxj"
 	PagesPath       = "pages/pages.jsonl"
 	DatapackagePath = "datapackage.json"
+	LogsDir         = "logs"
 	WACZVersion     = "1.1.1"
 )
 
@@ -38,12 +40,17 @@ type Collection struct {
 
 // OpenCollection creates the layout under dir if needed.
 func OpenCollection(dir string) (*Collection, error) {
-	for _, sub := range []string{ArchiveDir, path.Dir(IndexPath), path.Dir(PagesPath)} {
+	for _, sub := range []string{ArchiveDir, path.Dir(IndexPath), path.Dir(PagesPath), LogsDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, err
 		}
 	}
 	return &Collection{Dir: dir}, nil
+}
+
+// CreateLog creates logs/name for writing and reading back.
+func (c *Collection) CreateLog(name string) (*os.File, error) {
+	return os.OpenFile(filepath.Join(c.Dir, LogsDir, name), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
 }
 
 // ArchivePath is the directory the WARC files go to.
@@ -91,6 +98,7 @@ type PageEntry struct {
 	URL   string `json:"url"`
 	TS    string `json:"ts"`
 	Title string `json:"title,omitempty"`
+	Size  int64  `json:"size,omitempty"`
 }
 
 // AddPages appends pages to pages/pages.jsonl, writing the header line
@@ -171,8 +179,11 @@ func (c *Collection) WriteDatapackage(software string, now time.Time) error {
 	dp.Modified = now.UTC().Format(time.RFC3339)
 	dp.Resources = nil
 	var files []string
-	for _, sub := range []string{ArchiveDir, path.Dir(IndexPath), path.Dir(PagesPath)} {
+	for _, sub := range []string{ArchiveDir, path.Dir(IndexPath), path.Dir(PagesPath), LogsDir} {
 		entries, err := os.ReadDir(filepath.Join(c.Dir, sub))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return err
 		}

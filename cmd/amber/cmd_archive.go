@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,20 +22,32 @@ import (
 )
 
 type archiveOptions struct {
-	output      string
-	concurrency int
-	perHost     int
-	userAgent   string
-	digest      string
-	insecure    bool
-	quiet       bool
-	timeouts    crawl.TransportOptions
+	output         string
+	seedsFile      string
+	scope          string
+	outlinks       bool
+	depth          int
+	include        []string
+	exclude        []string
+	concurrency    int
+	perHost        int
+	delay          time.Duration
+	ignoreRobots   bool
+	userAgent      string
+	maxURLsPerHost int
+	maxSize        int64
+	retries        int
+	keepTracking   bool
+	digest         string
+	insecure       bool
+	quiet          bool
+	timeouts       crawl.TransportOptions
 }
 
 func newArchiveCommand(g *globalOptions) *cobra.Command {
 	opts := archiveOptions{}
 	cmd := &cobra.Command{
-		Use:   "archive URL...",
+		Use:   "archive [URL...] [--seeds FILE]",
 		Short: "Archive web pages and everything they need to render",
 		Long: `Fetch each URL and its page requisites (images with srcset and lazy sources,
 style sheets and what they import, fonts, scripts, icons, media and posters,
@@ -43,18 +57,26 @@ for byte into WARC/1.1 files in the collection directory:
   DIR/archive/*.warc.gz     the WARC files (one gzip member per record)
   DIR/indexes/index.cdxj    CDXJ index for replay
   DIR/pages/pages.jsonl     the archived pages
+  DIR/logs/crawl-*.jsonl    one JSON line per fetch (also archived in the WARC)
   DIR/datapackage.json      every file with its sha256 and size
+
+Scopes: page (default) archives each seed with its requisites; --outlinks
+adds every page a crawled page links to outside the scope (one hop, with
+requisites); prefix, host and domain follow links under the seed's path, on
+its host, or on its host and subdomains, --depth hops deep (default
+unlimited). --include/--exclude regular expressions filter pages; the
+requisites of a page are always fetched. robots.txt is obeyed for pages
+unless --ignore-robots, and archived.
 
 Archiving into an existing collection adds new WARC files and updates the
 index, pages and datapackage; closed WARC files are never rewritten.
 
 EXIT STATUS
-  0  every URL was captured (an HTTP error status such as 404 is a capture)
-  1  a seed URL could not be captured (malformed, refused, timed out, ...)
-  2  usage error
-  3  the seeds were captured but some other URLs failed (listed on stderr)
-  130 interrupted; what was fetched so far is archived and indexed`,
-		Args: argsAtLeast(1, "URL to archive"),
+  0   every URL in scope was captured (an HTTP error such as 404 is a capture)
+  1   a seed could not be captured (malformed, refused, DNS, TLS, timeout, robots.txt)
+  2   usage error
+  3   the crawl finished but some URLs failed (listed on stderr)
+  130 interrupted; what was fetched is archived and indexed`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, err := runArchive(cmd.Context(), g, opts, args)
 			return err
@@ -62,9 +84,21 @@ EXIT STATUS
 	}
 	f := cmd.Flags()
 	f.StringVarP(&opts.output, "output", "o", "archive", "collection `DIR`ectory")
+	f.StringVar(&opts.seedsFile, "seeds", "", "read seed URLs from `FILE` (one a line, # comments)")
+	f.StringVar(&opts.scope, "scope", "page", "page, prefix, host or domain")
+	f.BoolVar(&opts.outlinks, "outlinks", false, "also archive the pages linked from crawled pages, one hop")
+	f.IntVar(&opts.depth, "depth", 0, "most link hops from a seed for prefix/host/domain (0: unlimited)")
+	f.StringArrayVar(&opts.include, "include", nil, "crawl only pages whose URL matches `REGEX` (repeatable)")
+	f.StringArrayVar(&opts.exclude, "exclude", nil, "never crawl pages whose URL matches `REGEX` (repeatable)")
 	f.IntVar(&opts.concurrency, "concurrency", 8, "requests in flight in all")
 	f.IntVar(&opts.perHost, "per-host", 2, "requests in flight per host")
+	f.DurationVar(&opts.delay, "delay", 0, "pause between two requests to the same host")
+	f.BoolVar(&opts.ignoreRobots, "ignore-robots", false, "do not obey robots.txt")
 	f.StringVar(&opts.userAgent, "user-agent", crawl.DefaultUserAgent, "User-Agent header")
+	f.IntVar(&opts.maxURLsPerHost, "max-urls-per-host", 100000, "most URLs fetched from one host (crawler-trap guard)")
+	f.Int64Var(&opts.maxSize, "max-size", 0, "most `BYTES` archived of one response; larger ones are cut and marked WARC-Truncated (0: no limit)")
+	f.IntVar(&opts.retries, "retries", 3, "retries after a network error, 429 or 5xx")
+	f.BoolVar(&opts.keepTracking, "keep-tracking-params", false, "treat URLs differing in utm_*, fbclid, gclid as different")
 	f.StringVar(&opts.digest, "digest", "sha1", "digest algorithm for records: sha1 (base32), sha256 or sha512 (hex)")
 	f.BoolVar(&opts.insecure, "insecure", false, "archive HTTPS sites whose certificate does not verify")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print nothing but errors")
@@ -76,13 +110,50 @@ EXIT STATUS
 
 // archiveSummary is what one run did.
 type archiveSummary struct {
-	Dir      string
-	Files    []string
-	Pages    int
-	Captures int
-	Failures []crawl.Failure
-	Bytes    int64
-	Elapsed  time.Duration
+	Dir       string
+	Files     []string
+	Pages     int
+	Captures  int
+	Failures  []crawl.Failure
+	Bytes     int64
+	Skipped   int
+	Truncated int
+	Elapsed   time.Duration
+}
+
+// readSeeds returns the URLs of a seeds file: one a line, blank lines and
+// # comments ignored.
+func readSeeds(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, line)
+	}
+	return out, sc.Err()
+}
+
+func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
+	var out []*regexp.Regexp
+	for _, e := range exprs {
+		re, err := regexp.Compile(e)
+		if err != nil {
+			return nil, usageError("%s %q: %v", flag, e, err)
+		}
+		out = append(out, re)
+	}
+	return out, nil
 }
 
 func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls []string) (*archiveSummary, error) {
@@ -91,10 +162,41 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, usageError("--concurrency must be at least 1")
 	case opts.perHost < 1:
 		return nil, usageError("--per-host must be at least 1")
+	case opts.depth < 0:
+		return nil, usageError("--depth must not be negative")
+	case opts.maxSize < 0:
+		return nil, usageError("--max-size must not be negative")
+	case opts.retries < 0:
+		return nil, usageError("--retries must not be negative")
+	case opts.maxURLsPerHost < 1:
+		return nil, usageError("--max-urls-per-host must be at least 1")
 	}
 	if _, err := warc.NewHash(opts.digest); err != nil || opts.digest == "md5" {
 		return nil, usageError("--digest must be sha1, sha256 or sha512")
 	}
+	scope, err := crawl.ParseScope(opts.scope)
+	if err != nil {
+		return nil, usageError("--scope: %v", err)
+	}
+	include, err := compileAll("--include", opts.include)
+	if err != nil {
+		return nil, err
+	}
+	exclude, err := compileAll("--exclude", opts.exclude)
+	if err != nil {
+		return nil, err
+	}
+	if opts.seedsFile != "" {
+		more, err := readSeeds(opts.seedsFile)
+		if err != nil {
+			return nil, usageError("--seeds: %v", err)
+		}
+		urls = append(urls, more...)
+	}
+	if len(urls) == 0 {
+		return nil, usageError("missing URL to archive (give URLs or --seeds FILE)")
+	}
+
 	start := time.Now()
 	coll, err := warc.OpenCollection(opts.output)
 	if err != nil {
@@ -102,6 +204,10 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	host, _ := os.Hostname()
 	software := "amber/" + version
+	robots := "obey"
+	if opts.ignoreRobots {
+		robots = "ignore"
+	}
 	w, err := warc.NewWriter(warc.WriterOptions{
 		Dir:             coll.ArchivePath(),
 		DigestAlgorithm: opts.digest,
@@ -112,12 +218,19 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 			{Name: "format", Value: "WARC File Format 1.1"},
 			{Name: "conformsTo", Value: "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"},
 			{Name: "http-header-user-agent", Value: opts.userAgent},
-			{Name: "robots", Value: "ignore"},
+			{Name: "robots", Value: robots},
 			{Name: "amber-seeds", Value: strings.Join(urls, " ")},
-			{Name: "amber-settings", Value: fmt.Sprintf("concurrency=%d per-host=%d digest=%s insecure=%t connect-timeout=%s header-timeout=%s idle-timeout=%s",
-				opts.concurrency, opts.perHost, opts.digest, opts.insecure, opts.timeouts.ConnectTimeout, opts.timeouts.ResponseHeaderTimeout, opts.timeouts.IdleReadTimeout)},
+			{Name: "amber-settings", Value: fmt.Sprintf("scope=%s outlinks=%t depth=%d include=%q exclude=%q concurrency=%d per-host=%d delay=%s max-urls-per-host=%d max-size=%d retries=%d digest=%s insecure=%t connect-timeout=%s header-timeout=%s idle-timeout=%s",
+				scope, opts.outlinks, opts.depth, opts.include, opts.exclude, opts.concurrency, opts.perHost, opts.delay,
+				opts.maxURLsPerHost, opts.maxSize, opts.retries, opts.digest, opts.insecure,
+				opts.timeouts.ConnectTimeout, opts.timeouts.ResponseHeaderTimeout, opts.timeouts.IdleReadTimeout)},
 		},
 	})
+	if err != nil {
+		return nil, err
+	}
+	logName := "crawl-" + start.UTC().Format("20060102150405") + "-" + uuid.NewString()[:8] + ".jsonl"
+	logFile, err := coll.CreateLog(logName)
 	if err != nil {
 		return nil, err
 	}
@@ -125,37 +238,62 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	prog := newProgress(g.stderr, !opts.quiet && isTerminal(g.stderr))
 	tr := opts.timeouts
 	tr.InsecureSkipVerify = opts.insecure
+	tr.MaxSize = opts.maxSize
+	retries := opts.retries
+	if retries == 0 {
+		retries = -1 // crawl.Options: 0 means the default
+	}
 	res, crawlErr := crawl.Run(ctx, crawl.Options{
-		Seeds:       urls,
-		Concurrency: opts.concurrency,
-		PerHost:     opts.perHost,
-		UserAgent:   opts.userAgent,
-		Transport:   tr,
-		Progress:    prog.fetched,
+		Seeds:          urls,
+		Scope:          scope,
+		Outlinks:       opts.outlinks,
+		Depth:          opts.depth,
+		Include:        include,
+		Exclude:        exclude,
+		Concurrency:    opts.concurrency,
+		PerHost:        opts.perHost,
+		Delay:          opts.delay,
+		IgnoreRobots:   opts.ignoreRobots,
+		UserAgent:      opts.userAgent,
+		Transport:      tr,
+		MaxURLsPerHost: opts.maxURLsPerHost,
+		KeepTracking:   opts.keepTracking,
+		Retries:        retries,
+		Progress:       prog.fetched,
+		Log:            logFile,
 	}, w)
 	prog.stop()
 
-	// Whatever happened, close the files and index what was written, so
-	// nothing fetched is lost.
+	// Whatever happened, archive the log, close the files and index what
+	// was written, so nothing fetched is lost.
+	logErr := archiveLog(w, logFile, logName)
 	closeErr := w.Close()
 	sum := &archiveSummary{Dir: opts.output, Files: w.Files(), Elapsed: time.Since(start)}
 	if res != nil {
 		sum.Pages, sum.Captures, sum.Failures, sum.Bytes = len(res.Pages), len(res.Captures), res.Failures, res.Bytes
+		sum.Skipped, sum.Truncated = res.Skipped, res.Truncated
 	}
 	if err := finishCollection(coll, w.Files(), res, software); err != nil {
 		return sum, err
 	}
-	if closeErr != nil {
-		return sum, closeErr
+	if err := errors.Join(logErr, closeErr); err != nil {
+		return sum, err
 	}
 
 	for _, f := range sum.Failures {
 		fmt.Fprintf(g.stderr, "amber: %s: %v\n", f.URL, f.Err)
 	}
 	if !opts.quiet {
-		fmt.Fprintf(g.stdout, "archived %d responses (%d pages, %s) into %s in %s; %d failed\n",
-			sum.Captures, sum.Pages, formatBytes(sum.Bytes), filepath.Join(opts.output, warc.ArchiveDir),
+		fmt.Fprintf(g.stdout, "archived %d responses (%d pages, %d resources, %s) into %s in %s; %d failed",
+			sum.Captures, sum.Pages, sum.Captures-sum.Pages, formatBytes(sum.Bytes), filepath.Join(opts.output, warc.ArchiveDir),
 			sum.Elapsed.Round(time.Millisecond), len(sum.Failures))
+		if sum.Skipped > 0 {
+			fmt.Fprintf(g.stdout, ", %d skipped", sum.Skipped)
+		}
+		if sum.Truncated > 0 {
+			fmt.Fprintf(g.stdout, ", %d truncated", sum.Truncated)
+		}
+		fmt.Fprintln(g.stdout)
 	}
 	switch {
 	case errors.Is(crawlErr, context.Canceled):
@@ -168,6 +306,24 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return sum, &exitError{code: exitPartial}
 	}
 	return sum, nil
+}
+
+// archiveLog closes the crawl log and stores it in the WARC as a metadata
+// record, so the archive documents how it was made.
+func archiveLog(w *warc.Writer, f *os.File, name string) error {
+	defer f.Close()
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	b := w.NewRecord(warc.TypeMetadata, time.Now())
+	b.AddField("WARC-Target-URI", "urn:amber:log:"+name)
+	b.AddField("Content-Type", "application/x-ndjson")
+	if _, err := io.Copy(b, f); err != nil {
+		b.Discard()
+		return err
+	}
+	_, err := w.Write(b)
+	return err
 }
 
 // finishCollection indexes the new WARC files and updates pages and the
@@ -194,7 +350,7 @@ func finishCollection(coll *warc.Collection, files []string, res *crawl.Result, 
 	var pages []warc.PageEntry
 	if res != nil {
 		for _, p := range res.Pages {
-			pages = append(pages, warc.PageEntry{ID: uuid.NewString(), URL: p.URL, TS: p.Date.Format(time.RFC3339), Title: p.Title})
+			pages = append(pages, warc.PageEntry{ID: uuid.NewString(), URL: p.URL, TS: p.Date.Format(time.RFC3339), Title: p.Title, Size: p.Size})
 		}
 	}
 	if err := coll.AddPages(pages); err != nil {
@@ -226,13 +382,14 @@ func isTerminal(w io.Writer) bool {
 
 // progress draws one live status line on a terminal; elsewhere it is silent.
 type progress struct {
-	w              io.Writer
-	live           bool
-	done, failed   atomic.Int64
-	start          time.Time
-	mu             sync.Mutex
-	last           string
-	quit, finished chan struct{}
+	w                   io.Writer
+	live                bool
+	done, failed, bytes atomic.Int64
+	queued              atomic.Int64
+	start               time.Time
+	mu                  sync.Mutex
+	last                string
+	quit, finished      chan struct{}
 }
 
 func newProgress(w io.Writer, live bool) *progress {
@@ -254,8 +411,10 @@ func newProgress(w io.Writer, live bool) *progress {
 				p.mu.Lock()
 				last := p.last
 				p.mu.Unlock()
-				fmt.Fprintf(p.w, "\r\033[K%d fetched, %d failed, %s  %s", p.done.Load(), p.failed.Load(),
-					time.Since(p.start).Round(time.Second), truncate(last, 60))
+				secs := time.Since(p.start).Seconds()
+				fmt.Fprintf(p.w, "\r\033[K%d queued, %d done, %d failed, %s (%s/s)  %s",
+					p.queued.Load(), p.done.Load(), p.failed.Load(), formatBytes(p.bytes.Load()),
+					formatBytes(int64(float64(p.bytes.Load())/max(secs, 0.001))), truncate(last, 50))
 			}
 		}
 	}()
@@ -263,11 +422,13 @@ func newProgress(w io.Writer, live bool) *progress {
 }
 
 func (p *progress) fetched(f crawl.Fetch) {
-	if f.Err != nil {
+	if f.Err != nil || f.Error != "" && f.Status == 0 {
 		p.failed.Add(1)
 	} else {
 		p.done.Add(1)
 	}
+	p.bytes.Add(f.Bytes)
+	p.queued.Store(int64(f.Queued))
 	p.mu.Lock()
 	p.last = f.URL
 	p.mu.Unlock()
