@@ -38,7 +38,13 @@ func Canonicalize(raw string, stripTracking bool) (string, error) {
 			for _, d := range drop {
 				sp.Delete(d)
 			}
-			u.SetSearchParams(sp)
+			left := 0
+			sp.Iterate(func(*whatwg.NameValuePair) { left++ })
+			if left == 0 {
+				u.SetSearch("")
+			} else {
+				u.SetSearchParams(sp)
+			}
 		}
 	}
 	return normalizePercent(u.Href(true)), nil

@@ -75,6 +75,9 @@ type TransportOptions struct {
 	// and body as received); a longer response is archived up to the cap
 	// with WARC-Truncated: length. 0 means no cap.
 	MaxSize int64
+	// Resolve maps host names to IP addresses ahead of DNS, like curl's
+	// --resolve (tests use it to give 127.0.0.1 several names).
+	Resolve map[string]string
 }
 
 // Transport is an http.RoundTripper that records every exchange at the
@@ -105,7 +108,8 @@ func NewTransport(sink ExchangeSink, opts TransportOptions) *Transport {
 		opts.ParseLimit = 32 << 20
 	}
 	t := &Transport{opts: opts, sink: sink}
-	dialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
+	netDialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
+	dialer := &resolvingDialer{d: netDialer, hosts: opts.Resolve}
 	t.base = &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -144,6 +148,21 @@ func NewTransport(sink ExchangeSink, opts TransportOptions) *Transport {
 		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
 	}
 	return t
+}
+
+// resolvingDialer dials through a fixed host table first.
+type resolvingDialer struct {
+	d     *net.Dialer
+	hosts map[string]string
+}
+
+func (r *resolvingDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		if ip, ok := r.hosts[strings.ToLower(host)]; ok {
+			addr = net.JoinHostPort(ip, port)
+		}
+	}
+	return r.d.DialContext(ctx, network, addr)
 }
 
 // CloseIdleConnections closes kept-alive connections.
