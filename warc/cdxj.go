@@ -438,53 +438,72 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 		if err != nil {
 			return lines, fmt.Errorf("warc: %s: %w", path, err)
 		}
-		typ := rec.Header.Get("WARC-Type")
-		ct := rec.Header.Get("Content-Type")
-		switch typ {
-		case "response", "revisit", "resource", "metadata":
-		default:
+		if !Indexed(rec.Header) {
 			continue
 		}
-		if (typ == "resource" || typ == "metadata") && mediaType(ct) == "application/warc-fields" {
-			continue
-		}
-		url := rec.Header.Get("WARC-Target-URI")
-		if strings.HasPrefix(url, "<") && strings.HasSuffix(url, ">") {
-			url = url[1 : len(url)-1]
-		}
-		l := CDXJLine{
-			Key:       SURT(url),
-			Timestamp: timestamp14(rec.Header.Get("WARC-Date")),
-			URL:       url,
-			Mime:      mediaType(ct),
-			Digest:    rec.Header.Get("WARC-Payload-Digest"),
-			Offset:    rec.Offset,
-			Filename:  name,
-		}
-		if typ == "response" || typ == "revisit" {
-			l.Mime = ""
-			if strings.HasPrefix(mediaType(ct), "application/http") {
-				n, err := io.ReadFull(rec.Body, buf)
-				if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-					return lines, fmt.Errorf("warc: %s: %w", path, err)
-				}
-				if headLen, _ := HTTPHeadEnd(buf[:n]); headLen >= 0 {
-					if h, err := ParseHTTPHeader(buf[:headLen]); err == nil {
-						if h.StatusCode != 0 {
-							l.Status = strconv.Itoa(h.StatusCode)
-						}
-						l.Mime = mediaType(h.Fields.Get("Content-Type"))
-					}
-				}
+		var head []byte
+		if strings.HasPrefix(mediaType(rec.Header.Get("Content-Type")), "application/http") {
+			n, err := io.ReadFull(rec.Body, buf)
+			if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+				return lines, fmt.Errorf("warc: %s: %w", path, err)
 			}
-			if typ == "revisit" {
-				l.Mime = "warc/revisit"
-			}
+			head = buf[:n]
 		}
+		l := IndexLine(rec.Header, head, name)
+		l.Offset = rec.Offset
 		if err := r.Finish(); err != nil {
 			return lines, fmt.Errorf("warc: %s: %w", path, err)
 		}
 		l.Length = rec.Length
 		lines = append(lines, l)
 	}
+}
+
+// Indexed reports whether a record with header h gets a CDXJ line:
+// responses, revisits, and resources and metadata other than
+// application/warc-fields, as pywb indexes them.
+func Indexed(h Header) bool {
+	switch typ := h.Get("WARC-Type"); typ {
+	case "response", "revisit":
+		return true
+	case "resource", "metadata":
+		return mediaType(h.Get("Content-Type")) != "application/warc-fields"
+	}
+	return false
+}
+
+// IndexLine builds the CDXJ line of a record from its header and the first
+// bytes of its block (enough to hold the HTTP header, for responses and
+// revisits). Offset and Length are left for the caller.
+func IndexLine(h Header, head []byte, filename string) CDXJLine {
+	typ, ct := h.Get("WARC-Type"), h.Get("Content-Type")
+	url := h.Get("WARC-Target-URI")
+	if strings.HasPrefix(url, "<") && strings.HasSuffix(url, ">") {
+		url = url[1 : len(url)-1]
+	}
+	l := CDXJLine{
+		Key:       SURT(url),
+		Timestamp: timestamp14(h.Get("WARC-Date")),
+		URL:       url,
+		Mime:      mediaType(ct),
+		Digest:    h.Get("WARC-Payload-Digest"),
+		Filename:  filename,
+	}
+	if typ == "response" || typ == "revisit" {
+		l.Mime = ""
+		if strings.HasPrefix(mediaType(ct), "application/http") {
+			if headLen, _ := HTTPHeadEnd(head); headLen >= 0 {
+				if hh, err := ParseHTTPHeader(head[:headLen]); err == nil {
+					if hh.StatusCode != 0 {
+						l.Status = strconv.Itoa(hh.StatusCode)
+					}
+					l.Mime = mediaType(hh.Fields.Get("Content-Type"))
+				}
+			}
+		}
+		if typ == "revisit" {
+			l.Mime = "warc/revisit"
+		}
+	}
+	return l
 }

@@ -77,6 +77,7 @@ type Writer struct {
 	size       int64  // bytes written to the current file
 	warcinfoID string
 	files      []string
+	index      []CDXJLine // a line for each indexed record written
 	closed     bool
 }
 
@@ -182,6 +183,17 @@ func (b *Builder) Size() int64 { return b.spool.size }
 // Discard frees the builder's spool without writing it.
 func (b *Builder) Discard() error { return b.spool.Close() }
 
+// Header returns the record's header fields as they will be written (the
+// digests once the block is complete).
+func (b *Builder) Header() Header {
+	h := Header{{"WARC-Type", b.typ}, {"WARC-Record-ID", b.id}, {"WARC-Date", b.date.UTC().Format(DateFormat)}}
+	h = append(h, b.fields...)
+	if b.payload != "" {
+		h = append(h, Field{"WARC-Payload-Digest", b.payload})
+	}
+	return h
+}
+
 // header renders the record header, ending with the empty line.
 func (b *Builder) header(warcinfoID string) []byte {
 	var h bytes.Buffer
@@ -249,7 +261,13 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 		if err := w.writeRecord(b); err != nil {
 			return out, err
 		}
-		out = append(out, Written{File: w.name, Offset: off, Length: w.size - off, ID: b.id})
+		wr := Written{File: w.name, Offset: off, Length: w.size - off, ID: b.id}
+		out = append(out, wr)
+		if h := b.Header(); Indexed(h) {
+			l := IndexLine(h, b.spool.head(httpHeadLimit), wr.File)
+			l.Offset, l.Length = wr.Offset, wr.Length
+			w.index = append(w.index, l)
+		}
 	}
 	if err := w.buf.Flush(); err != nil {
 		return out, fmt.Errorf("warc: %s: %w", w.name, err)
@@ -367,6 +385,14 @@ func (w *Writer) Close() error {
 	return w.closeFile()
 }
 
+// Index returns the CDXJ lines of the records written so far, in the order
+// written: every response, revisit, resource and metadata record.
+func (w *Writer) Index() []CDXJLine {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]CDXJLine(nil), w.index...)
+}
+
 // Files returns the base names of the files written so far, sorted.
 func (w *Writer) Files() []string {
 	w.mu.Lock()
@@ -417,6 +443,16 @@ func (s *spool) Reader() (io.Reader, error) {
 		return bytes.NewReader(s.mem), nil
 	}
 	return io.NewSectionReader(s.file, 0, s.size), nil
+}
+
+// head returns up to n bytes from the start of the spool.
+func (s *spool) head(n int) []byte {
+	if s.file == nil {
+		return s.mem[:min(n, len(s.mem))]
+	}
+	buf := make([]byte, min(int64(n), s.size))
+	k, _ := s.file.ReadAt(buf, 0)
+	return buf[:k]
 }
 
 // Close frees the spool and removes its file.

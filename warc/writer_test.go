@@ -76,3 +76,47 @@ func TestWriterLayout(t *testing.T) {
 	}
 	t.Logf("%s\n%s", first, text)
 }
+
+// TestWriterIndexMatchesReader: the CDXJ lines the writer produces while
+// writing are exactly those IndexWARC reads back from the closed file.
+func TestWriterIndexMatchesReader(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(WriterOptions{Dir: dir, MemoryLimit: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+	for i, body := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("x", 500), // spooled
+	} {
+		resp := w.NewRecord(TypeResponse, date)
+		resp.AddField("WARC-Target-URI", "http://example.com/"+string(rune('a'+i)))
+		resp.AddField("Content-Type", "application/http;msgtype=response")
+		resp.SetPayloadDigest([]byte("01234567890123456789"))
+		io.WriteString(resp, body)
+		req := w.NewRecord(TypeRequest, date)
+		req.AddField("WARC-Target-URI", "http://example.com/")
+		req.AddField("Content-Type", "application/http;msgtype=request")
+		io.WriteString(req, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+		if _, err := w.Write(resp, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	read, err := IndexWARC(filepath.Join(dir, w.Files()[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := w.Index()
+	if len(read) != 2 || len(written) != 2 {
+		t.Fatalf("read %d lines, written %d", len(read), len(written))
+	}
+	for i := range read {
+		if read[i].String() != written[i].String() {
+			t.Errorf("line %d:\nread    %s\nwritten %s", i, read[i], written[i])
+		}
+	}
+}

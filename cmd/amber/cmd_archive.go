@@ -273,7 +273,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		sum.Pages, sum.Captures, sum.Failures, sum.Bytes = len(res.Pages), len(res.Captures), res.Failures, res.Bytes
 		sum.Skipped, sum.Truncated = res.Skipped, res.Truncated
 	}
-	if err := finishCollection(coll, w.Files(), res, software); err != nil {
+	if err := finishCollection(coll, w.Files(), w.Index(), res, software); err != nil {
 		return sum, err
 	}
 	if err := errors.Join(logErr, closeErr); err != nil {
@@ -326,23 +326,14 @@ func archiveLog(w *warc.Writer, f *os.File, name string) error {
 	return err
 }
 
-// finishCollection indexes the new WARC files and updates pages and the
-// datapackage. The index is built by reading the closed files back, so it
-// describes exactly what is on disk.
-func finishCollection(coll *warc.Collection, files []string, res *crawl.Result, software string) error {
+// finishCollection adds the index lines of the new WARC files to the
+// collection's index and updates pages and the datapackage.
+func finishCollection(coll *warc.Collection, files []string, lines []warc.CDXJLine, res *crawl.Result, software string) error {
 	if len(files) == 0 {
 		return nil
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.open")); len(leftovers) > 0 {
 		return fmt.Errorf("WARC file not closed: %s", leftovers[0])
-	}
-	var lines []warc.CDXJLine
-	for _, f := range files {
-		l, err := warc.IndexWARC(filepath.Join(coll.ArchivePath(), f))
-		if err != nil {
-			return fmt.Errorf("indexing %s: %w", f, err)
-		}
-		lines = append(lines, l...)
 	}
 	if err := coll.AddIndex(lines); err != nil {
 		return err
