@@ -416,7 +416,7 @@ func (cr *crawler) onError(r *colly.Response, err error) {
 	f := cr.takeFetch(r.Request.URL.String())
 	f.Via, f.Hops, f.Kind, f.Attempt = t.via, t.hops, t.kind, t.attempt
 	cr.log(f)
-	if r.StatusCode != 0 {
+	if r.StatusCode != 0 || f.Status != 0 {
 		return // a response was recorded: a capture, whatever its status
 	}
 	if cr.ctx.Err() != nil {

@@ -261,6 +261,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &RecordedBody{Reader: bytes.NewReader(body), Size: rec.Response.Size(), Truncated: rec.Truncated}
 	resp.ContentLength = int64(len(body))
+	if keep == nil {
+		// The body was archived, not kept: tell the caller there is nothing
+		// to decode (colly would otherwise gunzip an empty body and fail).
+		resp.Uncompressed = true
+	}
 	if copyErr != nil {
 		return nil, fmt.Errorf("response body cut short (archived as truncated): %w", copyErr)
 	}

@@ -162,17 +162,20 @@ func ReadDatapackage(dir string) (*Datapackage, error) {
 // WriteDatapackage lists every file of the collection with its sha256 and
 // size. Closed WARC files never change, so their hash is taken from the
 // previous manifest when the size still matches; everything else is hashed.
-func (c *Collection) WriteDatapackage(software string, now time.Time) error {
+//
+// known maps archive/ file names to hashes already computed while the files
+// were written, so they are not read again.
+func (c *Collection) WriteDatapackage(software string, now time.Time, known map[string]string) error {
 	prev, err := ReadDatapackage(c.Dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	known := map[string]Resource{}
+	listed := map[string]Resource{}
 	dp := &Datapackage{Created: now.UTC().Format(time.RFC3339)}
 	if prev != nil {
 		*dp = *prev
 		for _, r := range prev.Resources {
-			known[r.Path] = r
+			listed[r.Path] = r
 		}
 	}
 	dp.Profile, dp.WACZVersion, dp.Software = "data-package", WACZVersion, software
@@ -201,7 +204,10 @@ func (c *Collection) WriteDatapackage(software string, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		r, ok := known[rel]
+		r, ok := listed[rel]
+		if h, fresh := known[path.Base(rel)]; fresh && strings.HasPrefix(rel, ArchiveDir+"/") {
+			r, ok = Resource{Path: rel, Hash: h, Bytes: fi.Size()}, true
+		}
 		if !ok || r.Bytes != fi.Size() || !strings.HasPrefix(rel, ArchiveDir+"/") {
 			sum, n, err := hashFile(filepath.Join(c.Dir, filepath.FromSlash(rel)))
 			if err != nil {

@@ -3,6 +3,8 @@ package warc
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -73,11 +75,13 @@ type Writer struct {
 	f          *os.File
 	buf        *bufio.Writer
 	gz         *gzip.Writer
-	name       string // current file, without .open
-	size       int64  // bytes written to the current file
+	name       string    // current file, without .open
+	size       int64     // bytes written to the current file
+	fileHash   hash.Hash // sha256 of the current file, for datapackage.json
 	warcinfoID string
 	files      []string
-	index      []CDXJLine // a line for each indexed record written
+	index      []CDXJLine        // a line for each indexed record written
+	hashes     map[string]string // closed file → "sha256:<hex>"
 	closed     bool
 }
 
@@ -282,7 +286,7 @@ func (w *Writer) writeRecord(b *Builder) error {
 	if err != nil {
 		return err
 	}
-	cw := &countWriter{w: w.buf}
+	cw := &countWriter{w: io.MultiWriter(w.buf, w.fileHash)}
 	w.gz.Reset(cw)
 	_, err = w.gz.Write(b.header(w.warcinfoID))
 	if err == nil {
@@ -328,6 +332,7 @@ func (w *Writer) openFile() error {
 			return fmt.Errorf("warc: %w", err)
 		}
 		w.f, w.name, w.size, w.warcinfoID = f, name, 0, ""
+		w.fileHash = sha256.New()
 		w.buf = bufio.NewWriterSize(f, 256<<10)
 		break
 	}
@@ -362,6 +367,10 @@ func (w *Writer) closeFile() error {
 	if err := os.Rename(final+".open", final); err != nil {
 		return fmt.Errorf("warc: %w", err)
 	}
+	if w.hashes == nil {
+		w.hashes = map[string]string{}
+	}
+	w.hashes[name] = "sha256:" + hex.EncodeToString(w.fileHash.Sum(nil))
 	return syncDir(w.opts.Dir)
 }
 
@@ -391,6 +400,18 @@ func (w *Writer) Index() []CDXJLine {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]CDXJLine(nil), w.index...)
+}
+
+// FileHashes returns the sha256 ("sha256:<hex>") of each closed file,
+// computed from the bytes as they were written.
+func (w *Writer) FileHashes() map[string]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]string, len(w.hashes))
+	for k, v := range w.hashes {
+		out[k] = v
+	}
+	return out
 }
 
 // Files returns the base names of the files written so far, sorted.

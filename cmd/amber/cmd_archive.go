@@ -273,7 +273,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		sum.Pages, sum.Captures, sum.Failures, sum.Bytes = len(res.Pages), len(res.Captures), res.Failures, res.Bytes
 		sum.Skipped, sum.Truncated = res.Skipped, res.Truncated
 	}
-	if err := finishCollection(coll, w.Files(), w.Index(), res, software); err != nil {
+	if err := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), res, software); err != nil {
 		return sum, err
 	}
 	if err := errors.Join(logErr, closeErr); err != nil {
@@ -328,7 +328,7 @@ func archiveLog(w *warc.Writer, f *os.File, name string) error {
 
 // finishCollection adds the index lines of the new WARC files to the
 // collection's index and updates pages and the datapackage.
-func finishCollection(coll *warc.Collection, files []string, lines []warc.CDXJLine, res *crawl.Result, software string) error {
+func finishCollection(coll *warc.Collection, files []string, lines []warc.CDXJLine, hashes map[string]string, res *crawl.Result, software string) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -347,7 +347,7 @@ func finishCollection(coll *warc.Collection, files []string, lines []warc.CDXJLi
 	if err := coll.AddPages(pages); err != nil {
 		return err
 	}
-	return coll.WriteDatapackage(software, time.Now())
+	return coll.WriteDatapackage(software, time.Now(), hashes)
 }
 
 func formatBytes(n int64) string {
