@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,9 @@ func (s *warcSink) Record(ex *Exchange) error {
 		resp.AddField("WARC-Truncated", ex.Truncated)
 	}
 	resp.SetPayloadDigest(ex.PayloadDigest)
+	if incompressible(ex.ContentType, ex.ContentEncoding) {
+		resp.SetIncompressible()
+	}
 
 	req.AddField("WARC-Target-URI", ex.URL)
 	req.AddField("Content-Type", "application/http;msgtype=request")
@@ -91,4 +95,29 @@ func jsonLine(v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
+}
+
+// incompressible reports whether a body of this type and encoding is
+// already compressed, so deflating it again would cost CPU for nothing.
+func incompressible(contentType, contentEncoding string) bool {
+	if ce := strings.ToLower(strings.TrimSpace(contentEncoding)); ce != "" && ce != "identity" {
+		return true // gzip, br, deflate, zstd
+	}
+	ct := strings.ToLower(contentType)
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	switch {
+	case strings.HasPrefix(ct, "image/"):
+		return ct != "image/svg+xml" && ct != "image/bmp" && ct != "image/x-icon" && ct != "image/vnd.microsoft.icon"
+	case strings.HasPrefix(ct, "video/"), strings.HasPrefix(ct, "audio/"):
+		return true
+	case ct == "font/woff" || ct == "font/woff2" || ct == "application/font-woff" || ct == "application/font-woff2":
+		return true
+	case ct == "application/zip" || ct == "application/gzip" || ct == "application/x-gzip" ||
+		ct == "application/pdf" || ct == "application/x-7z-compressed" || ct == "application/x-xz" || ct == "application/zstd":
+		return true
+	}
+	return false
 }

@@ -40,6 +40,7 @@ type Exchange struct {
 	RequestPayloadDigest []byte
 	StatusCode           int
 	ContentType          string
+	ContentEncoding      string
 	// Truncated is set when the body ended early (the connection broke):
 	// the WARC-Truncated reason, e.g. "disconnect".
 	Truncated string
@@ -224,14 +225,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	rec := &Exchange{
-		URL:           req.URL.String(),
-		Method:        req.Method,
-		Started:       started,
-		Request:       ex.request(),
-		Response:      block,
-		PayloadDigest: hasher.Sum(nil),
-		StatusCode:    resp.StatusCode,
-		ContentType:   resp.Header.Get("Content-Type"),
+		URL:             req.URL.String(),
+		Method:          req.Method,
+		Started:         started,
+		Request:         ex.request(),
+		Response:        block,
+		PayloadDigest:   hasher.Sum(nil),
+		StatusCode:      resp.StatusCode,
+		ContentType:     resp.Header.Get("Content-Type"),
+		ContentEncoding: resp.Header.Get("Content-Encoding"),
 	}
 	if conn != nil {
 		if addr, ok := conn.RemoteAddr().(*net.TCPAddr); ok {

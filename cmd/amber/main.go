@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -29,8 +30,9 @@ const (
 
 // globalOptions are the settings every command receives explicitly.
 type globalOptions struct {
-	stdout io.Writer
-	stderr io.Writer
+	stdout     io.Writer
+	stderr     io.Writer
+	cpuProfile string // write a CPU profile here (hidden flag, for benchmarks)
 }
 
 // exitError carries a specific exit status up to main. Its message, if any,
@@ -69,6 +71,19 @@ on demand that not one bit of the archive has changed since.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
+	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE`")
+	root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return usageError("--cpuprofile: %v", err)
+		}
+		return pprof.StartCPUProfile(f)
+	}
+	root.PersistentPostRun = func(*cobra.Command, []string) { pprof.StopCPUProfile() }
 	root.AddCommand(
 		newArchiveCommand(g),
 		newVerifyCommand(g),
@@ -83,6 +98,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	pprof.StopCPUProfile() // PersistentPostRun does not run after an error
 	if err == nil {
 		return exitOK
 	}
