@@ -78,6 +78,8 @@ type Fetch struct {
 	Attempt  int           `json:"attempt,omitempty"` // retries before this fetch
 	Queued   int           `json:"-"`                 // URLs waiting, for progress
 	Err      error         `json:"-"`
+
+	ex *Exchange // recorded, not yet written
 }
 
 // Page is an archived HTML page, as listed in pages.jsonl.
@@ -168,6 +170,7 @@ type crawler struct {
 	pages     []Page
 	failures  []Failure
 	perHost   map[string]int
+	recent    map[string]struct{} // exact URLs queued lately, a bounded cache in front of the seen set
 	skipped   int
 	truncated int
 	requests  atomic.Int64
@@ -217,6 +220,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		sink:    &warcSink{w: w},
 		filters: filters{include: opts.Include, exclude: opts.Exclude},
 		perHost: map[string]int{},
+		recent:  map[string]struct{}{},
 		limit:   newHostLimiter(opts.Concurrency, opts.PerHost, opts.Delay),
 	}
 	rec := NewTransport(cr.sink, opts.Transport)
@@ -256,6 +260,13 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	if err := q.Run(c); err != nil {
 		return nil, err
 	}
+	// Anything recorded that no callback collected is still written.
+	cr.fetches.Range(func(k, v any) bool {
+		f := v.(Fetch)
+		cr.record(&f)
+		cr.fetches.Delete(k)
+		return true
+	})
 
 	res := &Result{
 		Pages: cr.pages, Failures: cr.failures, Captures: cr.sink.captures, Bytes: cr.sink.bytes,
@@ -306,6 +317,9 @@ func (cr *crawler) enqueue(t target) {
 	if repeatsPath(u.EscapedPath(), 3) {
 		cr.skip(t, "path repeats a segment (crawler trap)")
 		return
+	}
+	if t.attempt == 0 && t.chain == "" && cr.recentlySeen(t.url) {
+		return // the exact URL was queued before: no need to canonicalise it again
 	}
 	key, err := Canonicalize(t.url, !cr.opts.KeepTracking)
 	if err != nil {
@@ -362,6 +376,24 @@ func (cr *crawler) enqueue(t target) {
 	}
 }
 
+// recentCacheSize bounds the cache of exact URLs: pages repeat the same
+// navigation links, and most links are exact repeats.
+const recentCacheSize = 1 << 16
+
+// recentlySeen reports whether u was queued lately, and remembers it.
+func (cr *crawler) recentlySeen(u string) bool {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	if _, ok := cr.recent[u]; ok {
+		return true
+	}
+	if len(cr.recent) >= recentCacheSize {
+		clear(cr.recent) // a new generation; the seen set stays authoritative
+	}
+	cr.recent[u] = struct{}{}
+	return false
+}
+
 func containsField(list, s string) bool {
 	for _, f := range strings.Fields(list) {
 		if f == s {
@@ -415,6 +447,7 @@ func (cr *crawler) onError(r *colly.Response, err error) {
 	t := cr.targetOf(r.Ctx, r.Request.URL)
 	f := cr.takeFetch(r.Request.URL.String())
 	f.Via, f.Hops, f.Kind, f.Attempt = t.via, t.hops, t.kind, t.attempt
+	cr.record(&f)
 	cr.log(f)
 	if r.StatusCode != 0 || f.Status != 0 {
 		return // a response was recorded: a capture, whatever its status
@@ -476,11 +509,18 @@ func (cr *crawler) onResponse(r *colly.Response) {
 	t := cr.targetOf(r.Ctx, r.Request.URL)
 	f := cr.takeFetch(r.Request.URL.String())
 	f.Via, f.Hops, f.Kind, f.Attempt = t.via, t.hops, t.kind, t.attempt
-	cr.log(f)
+	// The records are written after the links they lead to are queued
+	// (the deferred call runs last), so a resumed crawl that finds a page
+	// in the WARC also finds its links in the frontier.
+	defer func() {
+		cr.record(&f)
+		cr.log(f)
+	}()
 	base := r.Request.URL
 
-	// 429 and 5xx were archived as they are; try again later.
+	// 429 and 5xx are archived as they are; try again later.
 	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode >= 500 {
+		cr.record(&f)
 		if t.attempt < cr.opts.Retries {
 			d := cr.backoff(t.attempt)
 			if ra, ok := retryAfter(r.Headers.Get("Retry-After")); ok && (r.StatusCode == 429 || r.StatusCode == 503) {
@@ -636,6 +676,26 @@ func looksLikeHTML(b []byte) bool {
 	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html"))
 }
 
+// record writes the exchange of f, once, and notes what was archived.
+func (cr *crawler) record(f *Fetch) {
+	ex := f.ex
+	if ex == nil {
+		return
+	}
+	f.ex = nil
+	if err := cr.sink.Record(ex); err != nil {
+		f.Err, f.Error = err, err.Error()
+		cr.fail(ex.URL, false, err)
+		return
+	}
+	f.Bytes = ex.Response.Size()
+	if ex.Truncated != "" {
+		cr.mu.Lock()
+		cr.truncated++
+		cr.mu.Unlock()
+	}
+}
+
 // takeFetch returns what the transport observed for u.
 func (cr *crawler) takeFetch(u string) Fetch {
 	if v, ok := cr.fetches.LoadAndDelete(u); ok {
@@ -661,6 +721,8 @@ func (cr *crawler) log(f Fetch) {
 	cr.opts.Log.Write(line)
 	cr.logMu.Unlock()
 }
+
+type writeNowKey struct{}
 
 // locationHeader is where crawlTransport moves a redirect's Location.
 const locationHeader = "Amber-Location"
@@ -689,12 +751,8 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp != nil {
 		f.Status = resp.StatusCode
 		if rb, ok := resp.Body.(*RecordedBody); ok {
-			f.Bytes = rb.Size
-			if rb.Truncated != "" {
-				t.c.mu.Lock()
-				t.c.truncated++
-				t.c.mu.Unlock()
-			}
+			f.ex = rb.Exchange
+			f.Bytes = rb.Exchange.Response.Size()
 		}
 		if loc := resp.Header.Get("Location"); loc != "" {
 			// Every redirect hop is crawled as its own request, with its
@@ -707,7 +765,16 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			delete(resp.Header, "Location")
 		}
 	}
-	t.c.fetches.Store(f.URL, f)
+	if req.Context().Value(writeNowKey{}) != nil {
+		// Not a colly request (robots.txt): no callback will write it.
+		t.c.record(&f)
+		t.c.log(f)
+	} else if prev, loaded := t.c.fetches.Swap(f.URL, f); loaded {
+		// Not collected by a callback (it should not happen): write it
+		// rather than lose it.
+		pf := prev.(Fetch)
+		t.c.record(&pf)
+	}
 	return resp, err
 }
 

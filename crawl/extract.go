@@ -6,9 +6,9 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/PuerkitoBio/goquery"
 	"github.com/tdewolff/parse/v2"
 	"github.com/tdewolff/parse/v2/css"
+	"golang.org/x/net/html"
 )
 
 // Links is what a page refers to.
@@ -19,126 +19,196 @@ type Links struct {
 	Refresh    string   // target of a <meta http-equiv=refresh>, absolute
 }
 
-// requisiteAttrs lists the elements and attributes whose URLs a browser
-// fetches to render a page. srcset-style attributes are parsed separately.
-var requisiteAttrs = []struct{ sel, attr string }{
-	{"img", "src"}, {"img", "data-src"}, {"img", "data-original"}, {"img", "data-lazy-src"},
-	{"picture source", "data-src"},
-	{"script", "src"},
-	{"video", "poster"}, {"video", "src"}, {"audio", "src"},
-	{"video source", "src"}, {"audio source", "src"}, {"track", "src"},
-	{"embed", "src"}, {"object", "data"},
-	{"input[type=image]", "src"},
-	{"iframe", "src"}, {"frame", "src"},
-	{"[background]", "background"},
+// requisiteAttrs lists, by element, the attributes whose URLs a browser
+// fetches to render a page (lazy-loading variants included). srcset-style
+// attributes are parsed separately.
+var requisiteAttrs = map[string][]string{
+	"img":    {"src", "data-src", "data-original", "data-lazy-src"},
+	"source": {"src", "data-src"},
+	"script": {"src"},
+	"video":  {"poster", "src"},
+	"audio":  {"src"},
+	"track":  {"src"},
+	"embed":  {"src"},
+	"object": {"data"},
+	"iframe": {"src"},
+	"frame":  {"src"},
 }
 
-var srcsetAttrs = []struct{ sel, attr string }{
-	{"img", "srcset"}, {"img", "data-srcset"},
-	{"source", "srcset"}, {"source", "data-srcset"},
+var srcsetAttrs = map[string][]string{
+	"img":    {"srcset", "data-srcset"},
+	"source": {"srcset", "data-srcset"},
+	"link":   {"imagesrcset"},
 }
 
 // linkRelRequisite lists <link rel> values whose href a browser loads.
 var linkRelRequisite = map[string]bool{
 	"stylesheet": true, "icon": true, "shortcut": true, "apple-touch-icon": true,
 	"apple-touch-icon-precomposed": true, "mask-icon": true, "preload": true,
-	"manifest": true, "modulepreload": true, "prefetch": false,
+	"manifest": true, "modulepreload": true,
 }
 
+// linkRelPage lists <link rel> values that name another page.
+var linkRelPage = map[string]bool{"canonical": true, "next": true, "prev": true}
+
 // ExtractHTML finds the requisites and links of an HTML document fetched
-// from pageURL, resolving against <base href> when present.
+// from pageURL, resolving against <base href> when present. It reads the
+// document once with the HTML tokenizer, builds no tree, and never fails on
+// malformed markup.
 func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
-	doc, err := goquery.NewDocumentFromReader(body)
-	if err != nil {
-		return Links{}, err
+	type ref struct {
+		raw  string
+		page bool // a linked page, else a requisite
 	}
-	base := pageURL
-	if href, ok := doc.Find("base[href]").First().Attr("href"); ok {
-		if b, err := pageURL.Parse(strings.TrimSpace(href)); err == nil {
-			base = b
-		}
-	}
-	var out Links
-	out.Title = strings.TrimSpace(doc.Find("title").First().Text())
-	seen := map[string]bool{}
-	add := func(list *[]string, raw string) {
-		if u := resolve(base, raw); u != "" && !seen[u] {
-			seen[u] = true
-			*list = append(*list, u)
-		}
-	}
-	for _, ra := range requisiteAttrs {
-		doc.Find(ra.sel).Each(func(_ int, s *goquery.Selection) {
-			if v, ok := s.Attr(ra.attr); ok {
-				add(&out.Requisites, v)
+	var (
+		refs    []ref
+		styles  []string // <style> blocks and style attributes, resolved at the end
+		out     Links
+		baseRaw string
+		baseSet bool
+		inTitle bool
+		inStyle bool
+	)
+	z := html.NewTokenizer(body)
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			if err := z.Err(); err != io.EOF {
+				return Links{}, err
 			}
-		})
-	}
-	for _, sa := range srcsetAttrs {
-		doc.Find(sa.sel).Each(func(_ int, s *goquery.Selection) {
-			if v, ok := s.Attr(sa.attr); ok {
-				for _, u := range ParseSrcset(v) {
+			base := pageURL
+			if baseSet {
+				if b, err := pageURL.Parse(strings.TrimSpace(baseRaw)); err == nil {
+					base = b
+				}
+			}
+			seen := map[string]bool{}
+			add := func(list *[]string, raw string) {
+				if u := resolve(base, raw); u != "" && !seen[u] {
+					seen[u] = true
+					*list = append(*list, u)
+				}
+			}
+			for _, r := range refs {
+				if r.page {
+					add(&out.Pages, r.raw)
+				} else if r.raw != "" {
+					add(&out.Requisites, r.raw)
+				}
+			}
+			for _, css := range styles {
+				for _, u := range ExtractCSS(base, strings.NewReader(css)) {
 					add(&out.Requisites, u)
 				}
 			}
-		})
+			if out.Refresh != "" {
+				out.Refresh = resolve(base, out.Refresh)
+			}
+			return out, nil
+		case html.TextToken:
+			if inTitle && out.Title == "" {
+				out.Title = strings.TrimSpace(html.UnescapeString(string(z.Text())))
+			}
+			if inStyle {
+				styles = append(styles, string(z.Text()))
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			switch string(name) {
+			case "title":
+				inTitle = false
+			case "style":
+				inStyle = false
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			tag := string(name)
+			if tt == html.StartTagToken {
+				inTitle = tag == "title"
+				inStyle = tag == "style"
+			}
+			if !hasAttr {
+				continue
+			}
+			attrs := map[string]string{}
+			for {
+				k, v, more := z.TagAttr()
+				key := string(k)
+				if _, dup := attrs[key]; !dup { // the first of repeated attributes counts
+					attrs[key] = string(v)
+				}
+				if !more {
+					break
+				}
+			}
+			for _, a := range requisiteAttrs[tag] {
+				if v, ok := attrs[a]; ok {
+					refs = append(refs, ref{raw: v})
+				}
+			}
+			for _, a := range srcsetAttrs[tag] {
+				if v, ok := attrs[a]; ok {
+					for _, u := range ParseSrcset(v) {
+						refs = append(refs, ref{raw: u})
+					}
+				}
+			}
+			if v, ok := attrs["background"]; ok {
+				refs = append(refs, ref{raw: v})
+			}
+			if v, ok := attrs["style"]; ok {
+				styles = append(styles, v)
+			}
+			switch tag {
+			case "base":
+				if v, ok := attrs["href"]; ok && !baseSet {
+					baseRaw, baseSet = v, true
+				}
+			case "a", "area":
+				if v, ok := attrs["href"]; ok {
+					refs = append(refs, ref{raw: v, page: true})
+				}
+			case "input":
+				if strings.EqualFold(attrs["type"], "image") {
+					refs = append(refs, ref{raw: attrs["src"]})
+				}
+			case "link":
+				href, ok := attrs["href"]
+				if !ok {
+					break
+				}
+				for _, rel := range strings.Fields(strings.ToLower(attrs["rel"])) {
+					if linkRelRequisite[rel] {
+						refs = append(refs, ref{raw: href})
+						break
+					}
+					if linkRelPage[rel] {
+						refs = append(refs, ref{raw: href, page: true})
+						break
+					}
+				}
+			case "meta":
+				if strings.EqualFold(attrs["http-equiv"], "refresh") {
+					out.Refresh = refreshTarget(attrs["content"])
+				}
+			}
+		}
 	}
-	doc.Find("link[href]").Each(func(_ int, s *goquery.Selection) {
-		rels := strings.Fields(strings.ToLower(s.AttrOr("rel", "")))
-		for _, rel := range rels {
-			if linkRelRequisite[rel] {
-				add(&out.Requisites, s.AttrOr("href", ""))
-				break
-			}
-		}
-		if v, ok := s.Attr("imagesrcset"); ok {
-			for _, u := range ParseSrcset(v) {
-				add(&out.Requisites, u)
-			}
-		}
-	})
-	// Inline CSS: <style> blocks resolve against the document base, style
-	// attributes too.
-	doc.Find("style").Each(func(_ int, s *goquery.Selection) {
-		for _, u := range ExtractCSS(base, strings.NewReader(s.Text())) {
-			add(&out.Requisites, u)
-		}
-	})
-	doc.Find("[style]").Each(func(_ int, s *goquery.Selection) {
-		for _, u := range ExtractCSS(base, strings.NewReader(s.AttrOr("style", ""))) {
-			add(&out.Requisites, u)
-		}
-	})
-	doc.Find("a[href], area[href]").Each(func(_ int, s *goquery.Selection) {
-		add(&out.Pages, s.AttrOr("href", ""))
-	})
-	doc.Find("link[href]").Each(func(_ int, s *goquery.Selection) {
-		for _, rel := range strings.Fields(strings.ToLower(s.AttrOr("rel", ""))) {
-			if rel == "canonical" || rel == "next" || rel == "prev" {
-				add(&out.Pages, s.AttrOr("href", ""))
-				break
-			}
-		}
-	})
-	doc.Find("meta[http-equiv]").Each(func(_ int, s *goquery.Selection) {
-		if !strings.EqualFold(s.AttrOr("http-equiv", ""), "refresh") {
-			return
-		}
-		// content="5; url=/next" (the url= part may be quoted or bare)
-		_, target, ok := strings.Cut(s.AttrOr("content", ""), ";")
-		if !ok {
-			return
-		}
-		target = strings.TrimSpace(target)
-		if len(target) >= 4 && strings.EqualFold(target[:4], "url=") {
-			target = strings.TrimSpace(target[4:])
-		}
-		target = strings.Trim(target, `"'`)
-		if u := resolve(base, target); u != "" {
-			out.Refresh = u
-		}
-	})
-	return out, nil
+}
+
+// refreshTarget returns the URL of a meta refresh content value,
+// "5; url=/next" (the url= part may be quoted or bare), or "".
+func refreshTarget(content string) string {
+	_, target, ok := strings.Cut(content, ";")
+	if !ok {
+		return ""
+	}
+	target = strings.TrimSpace(target)
+	if len(target) >= 4 && strings.EqualFold(target[:4], "url=") {
+		target = strings.TrimSpace(target[4:])
+	}
+	return strings.Trim(target, `"'`)
 }
 
 // resolve makes raw absolute against base and drops the fragment. It

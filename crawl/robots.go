@@ -62,7 +62,8 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 	}
 	rc.mu.Unlock()
 	e.once.Do(func() {
-		req, err := http.NewRequestWithContext(withParse(ctx), http.MethodGet, robotsURL(u), nil)
+		ctx := context.WithValue(withParse(ctx), writeNowKey{}, true)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL(u), nil)
 		if err != nil {
 			return
 		}

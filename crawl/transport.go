@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -54,12 +56,10 @@ type Block interface {
 	Discard() error
 }
 
-// ExchangeSink turns exchanges into records. NewBlock is called before the
-// first response byte is read; Record after the response is complete. An
-// error from Record fails the fetch (the archive could not be written).
-type ExchangeSink interface {
+// BlockMaker makes the blocks responses stream into and names the digest
+// algorithm for payload digests.
+type BlockMaker interface {
 	NewBlock(started time.Time) Block
-	Record(ex *Exchange) error
 	HashAlgorithm() string
 }
 
@@ -82,20 +82,23 @@ type TransportOptions struct {
 }
 
 // Transport is an http.RoundTripper that records every exchange at the
-// net.Conn, below HTTP parsing, and hands it to an ExchangeSink. It speaks
-// HTTP/1.1 only and never decompresses: what is archived is what arrived.
+// net.Conn, below HTTP parsing. It speaks HTTP/1.1 only and never
+// decompresses: what is archived is what arrived.
 //
-// The response returned to the caller carries the entity body (transfer
-// encoding removed, content encoding kept) only for HTML and CSS, the types
-// the crawler parses; other bodies are archived and then dropped.
+// The response it returns has a *RecordedBody: the entity body (transfer
+// encoding removed, content encoding kept) only for the types the crawler
+// parses (HTML, CSS, sitemaps), and the recorded Exchange, which the caller
+// must write or discard. Keeping the write out of RoundTrip lets the caller
+// release its per-host slot first and record the links a page leads to
+// before the page itself.
 type Transport struct {
 	opts TransportOptions
-	sink ExchangeSink
+	sink BlockMaker
 	base *http.Transport
 }
 
-// NewTransport returns a recording transport that writes into sink.
-func NewTransport(sink ExchangeSink, opts TransportOptions) *Transport {
+// NewTransport returns a recording transport whose blocks sink makes.
+func NewTransport(sink BlockMaker, opts TransportOptions) *Transport {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
 	}
@@ -253,23 +256,22 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else if copyErr != nil {
 		rec.Truncated = "disconnect"
 	}
-	if err := t.sink.Record(rec); err != nil {
-		return nil, err
-	}
-
 	var body []byte
 	if keep != nil {
 		body = keep.Bytes()
+		if strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip") {
+			// Decoded here, faster than colly would: what is parsed is
+			// the document, what is archived stays as sent.
+			body = gunzipLimited(body, t.opts.ParseLimit)
+			resp.Uncompressed = true
+		}
 	}
-	resp.Body = &RecordedBody{Reader: bytes.NewReader(body), Size: rec.Response.Size(), Truncated: rec.Truncated}
+	resp.Body = &RecordedBody{Reader: bytes.NewReader(body), Exchange: rec}
 	resp.ContentLength = int64(len(body))
 	if keep == nil {
 		// The body was archived, not kept: tell the caller there is nothing
 		// to decode (colly would otherwise gunzip an empty body and fail).
 		resp.Uncompressed = true
-	}
-	if copyErr != nil {
-		return nil, fmt.Errorf("response body cut short (archived as truncated): %w", copyErr)
 	}
 	return resp, nil
 }
@@ -282,12 +284,11 @@ func newHash(alg string) hash.Hash {
 }
 
 // RecordedBody is the body of a response returned by Transport: the
-// entity body if the crawler parses this type, else empty; and what was
-// archived.
+// entity body if the crawler parses this type, else empty; and the
+// recorded exchange, for the caller to write or discard.
 type RecordedBody struct {
 	*bytes.Reader
-	Size      int64  // bytes of the archived response block
-	Truncated string // WARC-Truncated reason, if any
+	Exchange *Exchange
 }
 
 // Close implements io.Closer.
@@ -300,6 +301,17 @@ func wantsParse(path, contentType string) bool {
 	p := strings.ToLower(path)
 	return ct == "" || strings.Contains(ct, "html") || strings.Contains(ct, "css") || strings.Contains(ct, "xml") ||
 		strings.HasSuffix(p, ".xml") || strings.HasSuffix(p, ".xml.gz")
+}
+
+// gunzipLimited decodes up to limit bytes of a gzip body; a damaged or cut
+// stream yields what could be decoded.
+func gunzipLimited(b []byte, limit int64) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil
+	}
+	out, _ := io.ReadAll(io.LimitReader(zr, limit))
+	return out
 }
 
 // limitedBuffer keeps the first limit bytes written and drops the rest.
@@ -325,7 +337,7 @@ func (b *limitedBuffer) Bytes() []byte { return b.buf }
 // exchange is the recording state of one RoundTrip, attached to the
 // connection that carries it.
 type exchange struct {
-	sink    ExchangeSink
+	sink    BlockMaker
 	started time.Time
 	limit   int64 // most response bytes to record; 0: no limit
 	mu      sync.Mutex

@@ -253,6 +253,32 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 			b.Discard()
 		}
 	}()
+	// Records held in memory are compressed before the lock is taken, so
+	// several goroutines compress at once and the lock covers only the
+	// append. A member names the current file's warcinfo record; if the
+	// file changes meanwhile, the record is compressed again under the lock.
+	w.mu.Lock()
+	infoID := w.warcinfoID
+	w.mu.Unlock()
+	members := make([]*bytes.Buffer, len(builders))
+	defer func() {
+		for _, m := range members {
+			if m != nil {
+				memberPool.Put(m)
+			}
+		}
+	}()
+	for i, b := range builders {
+		if b.spool.file == nil && infoID != "" {
+			m := memberPool.Get().(*bytes.Buffer)
+			m.Reset()
+			if err := b.compress(m, infoID, w.opts.GzipLevel); err != nil {
+				return nil, err
+			}
+			members[i] = m
+		}
+	}
+
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -269,9 +295,15 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 		}
 	}
 	out := make([]Written, 0, len(builders))
-	for _, b := range builders {
+	for i, b := range builders {
 		off := w.size
-		if err := w.writeRecord(b); err != nil {
+		var err error
+		if members[i] != nil && infoID == w.warcinfoID {
+			err = w.appendMember(members[i])
+		} else {
+			err = w.writeRecord(b)
+		}
+		if err != nil {
 			return out, err
 		}
 		wr := Written{File: w.name, Offset: off, Length: w.size - off, ID: b.id}
@@ -288,29 +320,75 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 	return out, nil
 }
 
-// writeRecord writes one gzip member. On error the file may end in a
-// partial member; readers and repair cut it back to the last whole record.
-func (w *Writer) writeRecord(b *Builder) error {
+var memberPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// gzipPools hold gzip writers by level, for compressing outside the lock.
+var gzipPools sync.Map // level → *sync.Pool
+
+func getGzip(level int) *gzip.Writer {
+	p, _ := gzipPools.LoadOrStore(level, &sync.Pool{New: func() any {
+		zw, _ := gzip.NewWriterLevel(io.Discard, level) // the level was checked in NewWriter
+		return zw
+	}})
+	return p.(*sync.Pool).Get().(*gzip.Writer)
+}
+
+func putGzip(level int, zw *gzip.Writer) {
+	if p, ok := gzipPools.Load(level); ok {
+		p.(*sync.Pool).Put(zw)
+	}
+}
+
+// compress writes the record as one gzip member to dst.
+func (b *Builder) compress(dst io.Writer, warcinfoID string, level int) error {
+	if b.store {
+		level = gzip.NoCompression
+	}
+	zw := getGzip(level)
+	defer putGzip(level, zw)
+	return b.writeMember(zw, dst, warcinfoID)
+}
+
+// writeMember writes the record through zw, reset onto dst.
+func (b *Builder) writeMember(zw *gzip.Writer, dst io.Writer, warcinfoID string) error {
 	body, err := b.spool.Reader()
 	if err != nil {
 		return err
 	}
+	zw.Reset(dst)
+	if _, err := zw.Write(b.header(warcinfoID)); err != nil {
+		return err
+	}
+	if _, err := io.Copy(zw, body); err != nil {
+		return err
+	}
+	if _, err := zw.Write([]byte("\r\n\r\n")); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// appendMember appends a compressed member to the current file.
+func (w *Writer) appendMember(m *bytes.Buffer) error {
 	cw := &countWriter{w: io.MultiWriter(w.buf, w.fileHash)}
-	gz := w.gz
+	_, err := m.WriteTo(cw)
+	w.size += cw.n
+	if err != nil {
+		return fmt.Errorf("warc: writing %s: %w", w.name, err)
+	}
+	return nil
+}
+
+// writeRecord compresses and writes one gzip member under the lock. On
+// error the file may end in a partial member; readers and repair cut it
+// back to the last whole record.
+func (w *Writer) writeRecord(b *Builder) error {
+	cw := &countWriter{w: io.MultiWriter(w.buf, w.fileHash)}
+	zw := w.gz
 	if b.store {
-		gz = w.gzStore
+		zw = w.gzStore
 	}
-	gz.Reset(cw)
-	_, err = gz.Write(b.header(w.warcinfoID))
-	if err == nil {
-		_, err = io.Copy(gz, body)
-	}
-	if err == nil {
-		_, err = gz.Write([]byte("\r\n\r\n"))
-	}
-	if err == nil {
-		err = gz.Close()
-	}
+	err := b.writeMember(zw, cw, w.warcinfoID)
 	w.size += cw.n
 	if err != nil {
 		return fmt.Errorf("warc: writing %s: %w", w.name, err)
