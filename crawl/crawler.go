@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gocolly/colly/v2"
-	"github.com/gocolly/colly/v2/queue"
 
 	"github.com/amber-archiver/amber/warc"
 )
@@ -52,13 +51,30 @@ type Options struct {
 	// with jitter; default 1 s. RetryMaxWait caps a Retry-After wait;
 	// default 2 min (a longer one is not waited for).
 	RetryBase, RetryMaxWait time.Duration
-	// Frontier holds the queue and the seen set; default in memory.
-	Frontier Frontier
+	// State holds the frontier, the seen set and the digest index. The
+	// caller begins it (State.Begin); default: in memory, for this run only.
+	State State
+	// Recrawl is passed to Begin for the default state.
+	Recrawl bool
+	// NoDedup stores every response in full; by default a response whose
+	// payload was archived before (same payload digest, payload of at least
+	// MinRevisitSize bytes) is written as a revisit record.
+	NoDedup bool
+	// Drain, when closed, stops the crawl from taking new URLs; the ones
+	// in flight finish and are archived. Cancelling ctx stops at once.
+	Drain <-chan struct{}
+	// CheckpointInterval is how often written records are synced and
+	// their URLs marked DONE; default 500 ms.
+	CheckpointInterval time.Duration
 	// Progress, if set, is called after every fetch. It must be quick.
 	Progress func(Fetch)
 	// Log, if set, receives one JSON line per fetch.
 	Log io.Writer
 }
+
+// MinRevisitSize is the smallest payload written as a revisit: below it,
+// a revisit record would save nothing.
+const MinRevisitSize = 1024
 
 // DefaultUserAgent names amber; users can and should set their own contact.
 const DefaultUserAgent = "amber/0.1 (web archiver; +https://github.com/amber-archiver/amber)"
@@ -76,6 +92,7 @@ type Fetch struct {
 	Hops     int           `json:"hops"`              // page hops from the seed
 	Kind     string        `json:"kind"`              // page, requisite, robots, sitemap
 	Attempt  int           `json:"attempt,omitempty"` // retries before this fetch
+	Revisit  bool          `json:"revisit,omitempty"` // written as a revisit record
 	Queued   int           `json:"-"`                 // URLs waiting, for progress
 	Err      error         `json:"-"`
 
@@ -101,8 +118,9 @@ type Failure struct {
 
 // Result summarises a crawl.
 type Result struct {
-	Pages     []Page
-	Captures  []Capture
+	Pages     []Page // pages archived by this run
+	Captures  int    // responses and revisits written
+	Revisits  int    // of which revisits
 	Failures  []Failure
 	Bytes     int64 // response bytes archived
 	Requests  int   // requests sent
@@ -120,45 +138,46 @@ func (r *Result) SeedFailed() bool {
 	return false
 }
 
-// Kinds of request, carried in the colly context.
+// Kinds of request.
 const (
 	kindPage      = "page"
 	kindRequisite = "requisite"
 	kindSitemap   = "sitemap"
 )
 
-// Context keys carried by each queued request.
-const (
-	ctxKind    = "amber.kind"
-	ctxSeed    = "amber.seed"    // the seed URL this request descends from
-	ctxIsSeed  = "amber.isseed"  // "1" for a seed and the hops of its redirects
-	ctxLeaf    = "amber.leaf"    // "1": an outlink; its links are not followed
-	ctxHops    = "amber.hops"    // page hops from the seed
-	ctxChain   = "amber.chain"   // canonical keys of the redirect chain so far, space separated
-	ctxVia     = "amber.via"     // referring page or redirect
-	ctxAttempt = "amber.attempt" // retries so far
-)
-
-// target is a URL to enqueue and what it is.
+// target is a URL to fetch and what it is; it is what the frontier stores.
 type target struct {
-	url     string
-	kind    string
-	seed    string
-	isSeed  bool
-	leaf    bool
-	hops    int
-	chain   string
-	via     string
+	URL     string `json:"u"`
+	Kind    string `json:"k"`
+	Seed    string `json:"s,omitempty"` // the seed this URL descends from
+	IsSeed  bool   `json:"is,omitempty"`
+	Leaf    bool   `json:"l,omitempty"` // an outlink: its links are not followed
+	Hops    int    `json:"h,omitempty"` // page hops from the seed
+	Chain   string `json:"c,omitempty"` // canonical keys of the redirect chain so far
+	Via     string `json:"v,omitempty"` // referring page or redirect
 	attempt int
 }
+
+// job is the fetch of one claimed entry, from claim to outcome.
+type job struct {
+	key     string
+	t       target
+	fetch   Fetch // what the transport observed, with the exchange to write
+	links   []target
+	page    *Page
+	err     error         // the last error, if no response was recorded
+	retryIn time.Duration // >0: the response asks to be fetched again
+	skipped string        // why the URL was not fetched
+}
+
+const ctxJob = "amber.job"
 
 // crawler holds the state of one Run.
 type crawler struct {
 	ctx     context.Context
 	opts    Options
 	c       *colly.Collector
-	q       *queue.Queue
-	front   Frontier
+	state   State
 	sink    *warcSink
 	robots  *robotsCache
 	filters filters
@@ -166,14 +185,33 @@ type crawler struct {
 
 	fetches sync.Map // URL → Fetch, from the transport to the colly callbacks
 
-	mu        sync.Mutex
+	// The claim buffer and the count of entries being fetched, guarded by
+	// mu; workers wait on more when the buffer is empty.
+	mu       sync.Mutex
+	more     *sync.Cond
+	buf      []Entry
+	claiming bool
+	inflight int
+	stopped  bool
+	fatal    error
+
+	// Outcomes and digests waiting for the next checkpoint.
+	pendMu   sync.Mutex
+	outcomes []Outcome
+	digests  []DigestRef
+
+	resMu     sync.Mutex
 	pages     []Page
 	failures  []Failure
 	perHost   map[string]int
 	recent    map[string]struct{} // exact URLs queued lately, a bounded cache in front of the seen set
 	skipped   int
 	truncated int
+	captures  int
+	revisits  int
+	bytes     int64
 	requests  atomic.Int64
+	queued    atomic.Int64 // FRESH URLs, for progress
 	logMu     sync.Mutex
 }
 
@@ -210,30 +248,42 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	if opts.RetryMaxWait <= 0 {
 		opts.RetryMaxWait = 2 * time.Minute
 	}
-	if opts.Frontier == nil {
-		opts.Frontier = NewMemoryFrontier()
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = 500 * time.Millisecond
+	}
+	if opts.State == nil {
+		opts.State = NewMemoryState()
+		if _, err := opts.State.Begin(opts.Recrawl); err != nil {
+			return nil, err
+		}
 	}
 	cr := &crawler{
 		ctx:     ctx,
 		opts:    opts,
-		front:   opts.Frontier,
-		sink:    &warcSink{w: w},
+		state:   opts.State,
 		filters: filters{include: opts.Include, exclude: opts.Exclude},
 		perHost: map[string]int{},
 		recent:  map[string]struct{}{},
 		limit:   newHostLimiter(opts.Concurrency, opts.PerHost, opts.Delay),
 	}
+	cr.more = sync.NewCond(&cr.mu)
+	cr.sink = &warcSink{w: w, state: opts.State, dedup: !opts.NoDedup}
+	if counts, err := cr.state.Counts(); err == nil {
+		cr.queued.Store(int64(counts.Fresh))
+	}
+
 	rec := NewTransport(cr.sink, opts.Transport)
 	defer rec.CloseIdleConnections()
 	tr := &crawlTransport{rt: rec, c: cr}
-	cr.robots = newRobotsCache(tr, opts.UserAgent)
+	cr.robots = newRobotsCache(tr, opts.UserAgent, opts.State)
+	cr.robots.sync = func() error { _, err := w.Sync(); return err }
 
 	c := colly.NewCollector(
 		colly.UserAgent(opts.UserAgent),
 		colly.MaxBodySize(0), // the transport already bounds what is parsed
 		colly.StdlibContext(ctx),
 		colly.IgnoreRobotsTxt(), // robots.txt is handled (and archived) by amber
-		colly.AllowURLRevisit(), // the frontier's seen set decides
+		colly.AllowURLRevisit(), // the state's seen set decides
 	)
 	c.ParseHTTPErrorResponse = true // a 404 is a capture, not an error
 	c.SetRequestTimeout(0)          // the transport's timeouts apply instead
@@ -243,23 +293,57 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	c.OnError(cr.onError)
 	cr.c = c
 
-	q, err := queue.New(opts.Concurrency, opts.Frontier)
-	if err != nil {
-		return nil, err
-	}
-	cr.q = q
-
+	var seeds []target
 	for _, s := range opts.Seeds {
-		cr.enqueue(target{url: strings.TrimSpace(s), kind: kindPage, seed: strings.TrimSpace(s), isSeed: true})
+		s = strings.TrimSpace(s)
+		seeds = append(seeds, target{URL: s, Kind: kindPage, Seed: s, IsSeed: true})
 	}
-	if opts.Scope == ScopeHost || opts.Scope == ScopeDomain {
-		cr.seedSitemaps()
+	// Sitemaps seed a crawl that starts from new seeds, not one resumed or
+	// one whose seeds were all archived before.
+	if cr.add(seeds) > 0 && (opts.Scope == ScopeHost || opts.Scope == ScopeDomain) {
+		cr.add(cr.sitemapTargets())
 	}
-	stop := context.AfterFunc(ctx, q.Stop)
-	defer stop()
-	if err := q.Run(c); err != nil {
-		return nil, err
+
+	// The checkpointer makes written records durable and then marks their
+	// URLs DONE, every CheckpointInterval and once at the end.
+	stopCheckpoints := make(chan struct{})
+	checkpointsDone := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(opts.CheckpointInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if err := cr.checkpoint(); err != nil {
+					cr.setFatal(err)
+				}
+			case <-stopCheckpoints:
+				checkpointsDone <- cr.checkpoint()
+				return
+			}
+		}
+	}()
+	stopWake := context.AfterFunc(ctx, cr.wakeAll)
+	defer stopWake()
+	if opts.Drain != nil {
+		go func() {
+			select {
+			case <-opts.Drain:
+				cr.wakeAll()
+			case <-stopCheckpoints:
+			}
+		}()
 	}
+
+	var wg sync.WaitGroup
+	for i := 0; i < opts.Concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cr.worker()
+		}()
+	}
+	wg.Wait()
 	// Anything recorded that no callback collected is still written.
 	cr.fetches.Range(func(k, v any) bool {
 		f := v.(Fetch)
@@ -267,19 +351,225 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		cr.fetches.Delete(k)
 		return true
 	})
+	close(stopCheckpoints)
+	if err := <-checkpointsDone; err != nil {
+		cr.setFatal(err)
+	}
 
 	res := &Result{
-		Pages: cr.pages, Failures: cr.failures, Captures: cr.sink.captures, Bytes: cr.sink.bytes,
-		Requests: int(cr.requests.Load()), Skipped: cr.skipped, Truncated: cr.truncated,
+		Pages: cr.pages, Failures: cr.failures, Captures: cr.captures, Revisits: cr.revisits,
+		Bytes: cr.bytes, Requests: int(cr.requests.Load()), Skipped: cr.skipped, Truncated: cr.truncated,
 	}
-	sort.Slice(res.Captures, func(i, j int) bool {
-		a, b := res.Captures[i], res.Captures[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		return a.Offset < b.Offset
-	})
+	if cr.fatal != nil {
+		return res, cr.fatal
+	}
 	return res, ctx.Err()
+}
+
+func (cr *crawler) setFatal(err error) {
+	cr.mu.Lock()
+	if cr.fatal == nil {
+		cr.fatal = err
+	}
+	cr.stopped = true
+	cr.mu.Unlock()
+	cr.more.Broadcast()
+}
+
+func (cr *crawler) wakeAll() {
+	cr.mu.Lock()
+	cr.mu.Unlock()
+	cr.more.Broadcast()
+}
+
+// draining reports whether the crawl takes no new URLs.
+func (cr *crawler) draining() bool {
+	if cr.ctx.Err() != nil {
+		return true
+	}
+	select {
+	case <-cr.opts.Drain:
+		return true
+	default:
+		return false
+	}
+}
+
+// claimBatch is how many entries one Claim takes: enough to keep the
+// workers busy, few enough that a crash re-fetches little.
+func (cr *crawler) claimBatch() int { return 2 * cr.opts.Concurrency }
+
+// next returns the next entry to fetch, waiting while the frontier is
+// empty but URLs in flight may still add to it. It returns false when the
+// crawl is over or draining.
+func (cr *crawler) next() (Entry, bool) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	for {
+		if cr.stopped || cr.draining() {
+			return Entry{}, false
+		}
+		if len(cr.buf) > 0 {
+			e := cr.buf[0]
+			cr.buf = cr.buf[1:]
+			cr.inflight++
+			return e, true
+		}
+		if !cr.claiming {
+			cr.claiming = true
+			cr.mu.Unlock()
+			entries, err := cr.state.Claim(cr.claimBatch())
+			cr.mu.Lock()
+			cr.claiming = false
+			if err != nil {
+				if cr.fatal == nil {
+					cr.fatal = fmt.Errorf("crawl state: %w", err)
+				}
+				cr.stopped = true
+				cr.more.Broadcast()
+				continue
+			}
+			if len(entries) > 0 {
+				cr.queued.Add(-int64(len(entries)))
+				cr.buf = append(cr.buf, entries...)
+				cr.more.Broadcast()
+				continue
+			}
+			if cr.inflight == 0 {
+				// Nothing queued, nothing being fetched: the crawl is over.
+				cr.stopped = true
+				cr.more.Broadcast()
+				return Entry{}, false
+			}
+		}
+		cr.more.Wait()
+	}
+}
+
+// added wakes workers waiting for the frontier to grow.
+func (cr *crawler) added() {
+	cr.mu.Lock()
+	cr.mu.Unlock()
+	cr.more.Broadcast()
+}
+
+func (cr *crawler) finished() {
+	cr.mu.Lock()
+	cr.inflight--
+	cr.mu.Unlock()
+	cr.more.Broadcast()
+}
+
+func (cr *crawler) worker() {
+	for {
+		e, ok := cr.next()
+		if !ok {
+			return
+		}
+		cr.process(e)
+		cr.finished()
+	}
+}
+
+// process fetches one entry, with its retries, and queues its outcome.
+// The order matters for resuming after a crash: the links a response leads
+// to are durable in the frontier before its records are written, and the
+// URL is marked DONE only after the records are synced (checkpoint).
+func (cr *crawler) process(e Entry) {
+	var t target
+	if err := json.Unmarshal(e.Data, &t); err != nil {
+		cr.pend(Outcome{Key: e.Key, Failed: "unreadable frontier entry: " + err.Error()}, nil)
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		t.attempt = attempt
+		j := &job{key: e.Key, t: t}
+		ctx := colly.NewContext()
+		ctx.Put(ctxJob, j)
+		hdr := http.Header{}
+		if t.Via != "" && t.Kind == kindRequisite {
+			hdr.Set("Referer", t.Via)
+		}
+		err := cr.c.Request(http.MethodGet, t.URL, nil, ctx, hdr)
+		if j.err == nil && err != nil && j.fetch.Status == 0 && j.skipped == "" {
+			j.err = err
+		}
+		// Frontier first, then the records.
+		cr.add(j.links)
+		captured := j.fetch.ex != nil || j.fetch.Status != 0
+		digest := cr.record(&j.fetch)
+		cr.log(j.fetch)
+
+		if j.skipped != "" {
+			cr.pend(Outcome{Key: e.Key, Failed: "skipped: " + j.skipped}, nil)
+			return
+		}
+		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err))
+		if retry && attempt < cr.opts.Retries && cr.ctx.Err() == nil {
+			d := j.retryIn
+			if d == 0 {
+				d = cr.backoff(attempt)
+			}
+			if d <= cr.opts.RetryMaxWait && cr.wait(d) {
+				if captured {
+					cr.pend(Outcome{}, digest) // the earlier attempt's digest
+				}
+				continue
+			}
+		}
+		switch {
+		case captured:
+			cr.pend(Outcome{Key: e.Key, Page: j.page}, digest)
+		case cr.ctx.Err() != nil:
+			// Interrupted: the URL stays CLAIMED and is fetched on resume.
+		default:
+			if j.err == nil {
+				j.err = errors.New("no response")
+			}
+			cr.fail(t.URL, t.IsSeed, j.err)
+			cr.pend(Outcome{Key: e.Key, Failed: j.err.Error()}, nil)
+		}
+		return
+	}
+}
+
+// pend queues an outcome (and the digest of a record just written) for
+// the next checkpoint.
+func (cr *crawler) pend(o Outcome, d *DigestRef) {
+	cr.pendMu.Lock()
+	if o.Key != "" {
+		cr.outcomes = append(cr.outcomes, o)
+	}
+	if d != nil {
+		cr.digests = append(cr.digests, *d)
+	}
+	cr.pendMu.Unlock()
+}
+
+// checkpoint syncs the WARC files, then marks DONE the URLs whose records
+// were written before the sync.
+func (cr *crawler) checkpoint() error {
+	cr.pendMu.Lock()
+	outcomes, digests := cr.outcomes, cr.digests
+	cr.outcomes, cr.digests = nil, nil
+	cr.pendMu.Unlock()
+	if len(outcomes) == 0 && len(digests) == 0 {
+		return nil
+	}
+	if _, err := cr.sink.w.Sync(); err != nil {
+		return err
+	}
+	if err := cr.state.Finish(outcomes, digests); err != nil {
+		return fmt.Errorf("crawl state: %w", err)
+	}
+	for _, o := range outcomes {
+		if o.Page != nil {
+			cr.resMu.Lock()
+			cr.pages = append(cr.pages, *o.Page)
+			cr.resMu.Unlock()
+		}
+	}
+	return nil
 }
 
 // CheckURL validates a seed: absolute, http or https, with a host.
@@ -300,80 +590,77 @@ func CheckURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// enqueue adds t to the frontier unless it was seen or is a trap.
-func (cr *crawler) enqueue(t target) {
-	u, err := CheckURL(t.url)
-	if err != nil {
-		if t.isSeed {
-			cr.fail(t.url, true, err)
+// add queues targets in the frontier (one durable write for all of them)
+// unless they were seen or are traps.
+func (cr *crawler) add(ts []target) int {
+	var entries []Entry
+	for _, t := range ts {
+		if e, ok := cr.admit(t); ok {
+			entries = append(entries, e)
 		}
-		return
 	}
-	t.url = u.String()
-	if len(t.url) > cr.opts.MaxURLLength {
+	if len(entries) == 0 {
+		return 0
+	}
+	n, err := cr.state.Add(entries)
+	if err != nil {
+		cr.setFatal(fmt.Errorf("crawl state: %w", err))
+		return 0
+	}
+	cr.queued.Add(int64(n))
+	cr.added()
+	return n
+}
+
+// admit checks a target against the traps and the per-host cap and
+// returns its frontier entry.
+func (cr *crawler) admit(t target) (Entry, bool) {
+	u, err := CheckURL(t.URL)
+	if err != nil {
+		if t.IsSeed {
+			cr.fail(t.URL, true, err)
+		}
+		return Entry{}, false
+	}
+	t.URL = u.String()
+	if len(t.URL) > cr.opts.MaxURLLength {
 		cr.skip(t, "URL longer than the maximum length")
-		return
+		return Entry{}, false
 	}
 	if repeatsPath(u.EscapedPath(), 3) {
 		cr.skip(t, "path repeats a segment (crawler trap)")
-		return
+		return Entry{}, false
 	}
-	if t.attempt == 0 && t.chain == "" && cr.recentlySeen(t.url) {
-		return // the exact URL was queued before: no need to canonicalise it again
+	if t.Chain == "" && cr.recentlySeen(t.URL) {
+		return Entry{}, false // the exact URL was queued before: no need to canonicalise it again
 	}
-	key, err := Canonicalize(t.url, !cr.opts.KeepTracking)
+	key, err := Canonicalize(t.URL, !cr.opts.KeepTracking)
 	if err != nil {
-		if t.isSeed {
-			cr.fail(t.url, true, fmt.Errorf("malformed URL: %v", err))
+		if t.IsSeed {
+			cr.fail(t.URL, true, fmt.Errorf("malformed URL: %v", err))
 		}
-		return
+		return Entry{}, false
 	}
-	if t.chain != "" && containsField(t.chain, key) {
-		cr.fail(t.url, t.isSeed, fmt.Errorf("redirect loop: %s", strings.ReplaceAll(t.chain, " ", " → ")))
-		return
+	if t.Chain != "" && containsField(t.Chain, key) {
+		cr.fail(t.URL, t.IsSeed, fmt.Errorf("redirect loop: %s", strings.ReplaceAll(t.Chain, " ", " → ")))
+		return Entry{}, false
 	}
-	if t.attempt == 0 {
-		isNew, err := cr.front.MarkSeen(key)
-		if err != nil {
-			cr.fail(t.url, t.isSeed, err)
-			return
-		}
-		if !isNew {
-			return
-		}
-		host := strings.ToLower(u.Host)
-		cr.mu.Lock()
-		over := cr.perHost[host] >= cr.opts.MaxURLsPerHost
-		if !over {
-			cr.perHost[host]++
-		}
-		cr.mu.Unlock()
-		if over {
-			cr.skip(t, "per-host URL cap reached")
-			return
-		}
+	host := strings.ToLower(u.Host)
+	cr.resMu.Lock()
+	over := cr.perHost[host] >= cr.opts.MaxURLsPerHost
+	if !over {
+		cr.perHost[host]++
 	}
-	ctx := colly.NewContext()
-	ctx.Put(ctxKind, t.kind)
-	ctx.Put(ctxSeed, t.seed)
-	ctx.Put(ctxHops, strconv.Itoa(t.hops))
-	ctx.Put(ctxChain, t.chain)
-	ctx.Put(ctxVia, t.via)
-	ctx.Put(ctxAttempt, strconv.Itoa(t.attempt))
-	if t.isSeed {
-		ctx.Put(ctxIsSeed, "1")
+	cr.resMu.Unlock()
+	if over {
+		cr.skip(t, "per-host URL cap reached")
+		return Entry{}, false
 	}
-	if t.leaf {
-		ctx.Put(ctxLeaf, "1")
+	data, err := json.Marshal(t)
+	if err != nil {
+		return Entry{}, false
 	}
-	hdr := http.Header{}
-	if t.via != "" && t.kind == kindRequisite {
-		hdr.Set("Referer", t.via)
-	}
-	req := &colly.Request{URL: u, Method: http.MethodGet, Ctx: ctx, Headers: &hdr, Depth: t.hops}
-	if err := cr.q.AddRequest(req); err != nil {
-		cr.fail(t.url, t.isSeed, err)
-	}
+	return Entry{Key: key, Data: data}, true
 }
 
 // recentCacheSize bounds the cache of exact URLs: pages repeat the same
@@ -382,8 +669,8 @@ const recentCacheSize = 1 << 16
 
 // recentlySeen reports whether u was queued lately, and remembers it.
 func (cr *crawler) recentlySeen(u string) bool {
-	cr.mu.Lock()
-	defer cr.mu.Unlock()
+	cr.resMu.Lock()
+	defer cr.resMu.Unlock()
 	if _, ok := cr.recent[u]; ok {
 		return true
 	}
@@ -403,66 +690,62 @@ func containsField(list, s string) bool {
 	return false
 }
 
-func (cr *crawler) targetOf(ctx *colly.Context, u *url.URL) target {
-	hops, _ := strconv.Atoi(ctx.Get(ctxHops))
-	attempt, _ := strconv.Atoi(ctx.Get(ctxAttempt))
-	return target{
-		url: u.String(), kind: ctx.Get(ctxKind), seed: ctx.Get(ctxSeed), isSeed: ctx.Get(ctxIsSeed) == "1",
-		leaf: ctx.Get(ctxLeaf) == "1", hops: hops, chain: ctx.Get(ctxChain), via: ctx.Get(ctxVia), attempt: attempt,
-	}
+func jobOf(ctx *colly.Context) *job {
+	j, _ := ctx.GetAny(ctxJob).(*job)
+	return j
 }
 
 func (cr *crawler) fail(u string, seed bool, err error) {
-	cr.mu.Lock()
+	cr.resMu.Lock()
 	cr.failures = append(cr.failures, Failure{URL: u, Seed: seed, Err: err})
-	cr.mu.Unlock()
+	cr.resMu.Unlock()
 }
 
 func (cr *crawler) skip(t target, why string) {
-	cr.mu.Lock()
+	cr.resMu.Lock()
 	cr.skipped++
-	cr.mu.Unlock()
-	if t.isSeed {
-		cr.fail(t.url, true, errors.New(why))
+	cr.resMu.Unlock()
+	if t.IsSeed {
+		cr.fail(t.URL, true, errors.New(why))
 	}
-	cr.log(Fetch{Time: time.Now().UTC(), URL: t.url, Error: "skipped: " + why, Via: t.via, Hops: t.hops, Kind: t.kind})
+	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + why, Via: t.Via, Hops: t.Hops, Kind: t.Kind})
 }
 
 // onRequest applies robots.txt to pages before they are fetched.
 func (cr *crawler) onRequest(r *colly.Request) {
-	if cr.opts.IgnoreRobots || r.Ctx.Get(ctxKind) != kindPage {
+	j := jobOf(r.Ctx)
+	if j == nil || cr.opts.IgnoreRobots || j.t.Kind != kindPage {
 		return
 	}
 	if !cr.robots.allowed(cr.ctx, r.URL) {
 		r.Abort()
-		t := cr.targetOf(r.Ctx, r.URL)
-		cr.skip(t, "disallowed by robots.txt (--ignore-robots to archive it anyway)")
+		j.skipped = "disallowed by robots.txt (--ignore-robots to archive it anyway)"
+		cr.skip(j.t, j.skipped)
 	}
+}
+
+// collect moves what the transport observed for the job's URL into it.
+func (cr *crawler) collect(j *job, u string) {
+	if v, ok := cr.fetches.LoadAndDelete(u); ok {
+		j.fetch = v.(Fetch)
+	} else if j.fetch.URL == "" {
+		j.fetch = Fetch{Time: time.Now().UTC(), URL: u}
+	}
+	j.fetch.Via, j.fetch.Hops, j.fetch.Kind, j.fetch.Attempt = j.t.Via, j.t.Hops, j.t.Kind, j.t.attempt
 }
 
 func (cr *crawler) onError(r *colly.Response, err error) {
 	if r == nil || r.Request == nil {
 		return
 	}
-	t := cr.targetOf(r.Ctx, r.Request.URL)
-	f := cr.takeFetch(r.Request.URL.String())
-	f.Via, f.Hops, f.Kind, f.Attempt = t.via, t.hops, t.kind, t.attempt
-	cr.record(&f)
-	cr.log(f)
-	if r.StatusCode != 0 || f.Status != 0 {
-		return // a response was recorded: a capture, whatever its status
-	}
-	if cr.ctx.Err() != nil {
+	j := jobOf(r.Ctx)
+	if j == nil {
 		return
 	}
-	if t.attempt < cr.opts.Retries && retryable(err) {
-		if cr.wait(cr.backoff(t.attempt)) {
-			t.attempt++
-			cr.enqueue(t)
-		}
-		return
+	cr.collect(j, r.Request.URL.String())
+	if r.StatusCode == 0 && j.fetch.Status == 0 {
+		j.err = err
 	}
-	cr.fail(t.url, t.isSeed, err)
 }
 
 // retryable reports whether a network error may go away on its own.
@@ -506,90 +789,77 @@ func retryAfter(v string) (time.Duration, bool) {
 }
 
 func (cr *crawler) onResponse(r *colly.Response) {
-	t := cr.targetOf(r.Ctx, r.Request.URL)
-	f := cr.takeFetch(r.Request.URL.String())
-	f.Via, f.Hops, f.Kind, f.Attempt = t.via, t.hops, t.kind, t.attempt
-	// The records are written after the links they lead to are queued
-	// (the deferred call runs last), so a resumed crawl that finds a page
-	// in the WARC also finds its links in the frontier.
-	defer func() {
-		cr.record(&f)
-		cr.log(f)
-	}()
-	base := r.Request.URL
-
-	// 429 and 5xx are archived as they are; try again later.
-	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode >= 500 {
-		cr.record(&f)
-		if t.attempt < cr.opts.Retries {
-			d := cr.backoff(t.attempt)
-			if ra, ok := retryAfter(r.Headers.Get("Retry-After")); ok && (r.StatusCode == 429 || r.StatusCode == 503) {
-				d = ra
-			}
-			if d <= cr.opts.RetryMaxWait && cr.wait(d) {
-				t.attempt++
-				cr.enqueue(t)
-			}
-		}
+	j := jobOf(r.Ctx)
+	if j == nil {
 		return
 	}
+	cr.collect(j, r.Request.URL.String())
+	t, base := j.t, r.Request.URL
 
+	// 429 and 5xx are archived as they are; the URL is fetched again later.
+	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode >= 500 {
+		d := cr.backoff(t.attempt)
+		if ra, ok := retryAfter(r.Headers.Get("Retry-After")); ok && (r.StatusCode == 429 || r.StatusCode == 503) {
+			d = max(ra, time.Millisecond)
+		}
+		j.retryIn = d
+		return
+	}
 	if r.StatusCode >= 300 && r.StatusCode < 400 {
 		if loc := r.Headers.Get(locationHeader); loc != "" {
-			cr.redirect(t, base, loc)
+			cr.redirect(j, base, loc)
 		}
 		return
 	}
 	ct := strings.ToLower(r.Headers.Get("Content-Type"))
 	switch {
-	case t.kind == kindSitemap:
-		cr.onSitemap(t, r.Body)
+	case t.Kind == kindSitemap:
+		cr.onSitemap(j, r.Body)
 	case strings.Contains(ct, "html") || ct == "" && looksLikeHTML(r.Body):
-		cr.onHTML(t, r, f.Bytes)
+		cr.onHTML(j, r)
 	case strings.Contains(ct, "css"):
 		for _, u := range ExtractCSS(base, bytes.NewReader(r.Body)) {
-			cr.enqueue(target{url: u, kind: kindRequisite, seed: t.seed, hops: t.hops, via: base.String()})
+			j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: base.String()})
 		}
 	}
 }
 
 // redirect follows one hop as a request of the same kind.
-func (cr *crawler) redirect(t target, base *url.URL, loc string) {
+func (cr *crawler) redirect(j *job, base *url.URL, loc string) {
+	t := j.t
 	hop := resolve(base, loc)
 	if hop == "" {
 		return
 	}
 	key, _ := Canonicalize(base.String(), !cr.opts.KeepTracking)
-	chain := strings.TrimSpace(t.chain + " " + key)
+	chain := strings.TrimSpace(t.Chain + " " + key)
 	if n := len(strings.Fields(chain)); n > cr.opts.MaxRedirects {
-		cr.fail(base.String(), t.isSeed, fmt.Errorf("more than %d redirects", cr.opts.MaxRedirects))
+		cr.fail(base.String(), t.IsSeed, fmt.Errorf("more than %d redirects", cr.opts.MaxRedirects))
 		return
 	}
-	cr.enqueue(target{url: hop, kind: t.kind, seed: t.seed, isSeed: t.isSeed, leaf: t.leaf, hops: t.hops, chain: chain, via: base.String()})
+	j.links = append(j.links, target{URL: hop, Kind: t.Kind, Seed: t.Seed, IsSeed: t.IsSeed, Leaf: t.Leaf, Hops: t.Hops, Chain: chain, Via: base.String()})
 }
 
-func (cr *crawler) onHTML(t target, r *colly.Response, size int64) {
-	base := r.Request.URL
+func (cr *crawler) onHTML(j *job, r *colly.Response) {
+	t, base := j.t, r.Request.URL
 	links, err := ExtractHTML(base, bytes.NewReader(r.Body))
 	if err != nil {
 		return
 	}
-	if t.kind == kindPage && r.StatusCode < 300 {
-		cr.mu.Lock()
-		cr.pages = append(cr.pages, Page{URL: base.String(), Title: links.Title, Date: time.Now().UTC().Truncate(time.Second), Seed: t.isSeed, Size: size})
-		cr.mu.Unlock()
+	if t.Kind == kindPage && r.StatusCode < 300 {
+		j.page = &Page{URL: base.String(), Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
 	}
 	for _, u := range links.Requisites {
-		cr.enqueue(target{url: u, kind: kindRequisite, seed: t.seed, hops: t.hops, via: base.String()})
+		j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: base.String()})
 	}
 	if links.Refresh != "" {
 		// A meta refresh is a redirect a browser follows.
-		cr.redirect(t, base, links.Refresh)
+		cr.redirect(j, base, links.Refresh)
 	}
-	if t.kind != kindPage || t.leaf {
+	if t.Kind != kindPage || t.Leaf {
 		return
 	}
-	seed, err := url.Parse(t.seed)
+	seed, err := url.Parse(t.Seed)
 	if err != nil {
 		return
 	}
@@ -598,22 +868,23 @@ func (cr *crawler) onHTML(t target, r *colly.Response, size int64) {
 		if err != nil {
 			continue
 		}
-		next := target{url: l, kind: kindPage, seed: t.seed, hops: t.hops + 1, via: base.String()}
+		next := target{URL: l, Kind: kindPage, Seed: t.Seed, Hops: t.Hops + 1, Via: base.String()}
 		inScope := cr.opts.Scope != ScopePage && cr.opts.Scope.inScope(seed, lu) &&
-			(cr.opts.Depth == 0 || t.hops+1 <= cr.opts.Depth)
+			(cr.opts.Depth == 0 || t.Hops+1 <= cr.opts.Depth)
 		switch {
 		case inScope && cr.filters.allow(l):
-			cr.enqueue(next)
+			j.links = append(j.links, next)
 		case cr.opts.Outlinks && !cr.opts.Scope.inScope(seed, lu) && cr.filters.allow(l):
-			next.leaf = true
-			cr.enqueue(next)
+			next.Leaf = true
+			j.links = append(j.links, next)
 		}
 	}
 }
 
-// seedSitemaps queues each seed host's sitemaps: those robots.txt names
-// and /sitemap.xml.
-func (cr *crawler) seedSitemaps() {
+// sitemapTargets returns each seed host's sitemaps: those robots.txt
+// names and /sitemap.xml.
+func (cr *crawler) sitemapTargets() []target {
+	var out []target
 	for _, s := range cr.opts.Seeds {
 		u, err := CheckURL(s)
 		if err != nil {
@@ -622,14 +893,16 @@ func (cr *crawler) seedSitemaps() {
 		maps := []string{u.Scheme + "://" + u.Host + "/sitemap.xml"}
 		maps = append(maps, cr.robots.entry(cr.ctx, u).sitemaps...)
 		for _, m := range maps {
-			cr.enqueue(target{url: m, kind: kindSitemap, seed: u.String(), via: robotsURL(u)})
+			out = append(out, target{URL: m, Kind: kindSitemap, Seed: u.String(), Via: robotsURL(u)})
 		}
 	}
+	return out
 }
 
 // onSitemap queues the pages (or further sitemaps) a sitemap lists, as
 // pages one hop from the seed, subject to the scope.
-func (cr *crawler) onSitemap(t target, body []byte) {
+func (cr *crawler) onSitemap(j *job, body []byte) {
+	t := j.t
 	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
@@ -651,12 +924,15 @@ func (cr *crawler) onSitemap(t target, body []byte) {
 	if xml.Unmarshal(body, &doc) != nil {
 		return
 	}
-	seed, err := url.Parse(t.seed)
+	seed, err := url.Parse(t.Seed)
 	if err != nil {
 		return
 	}
 	for _, s := range doc.Sitemaps {
-		cr.enqueue(target{url: strings.TrimSpace(s.Loc), kind: kindSitemap, seed: t.seed, via: t.url})
+		j.links = append(j.links, target{URL: strings.TrimSpace(s.Loc), Kind: kindSitemap, Seed: t.Seed, Via: t.URL})
+	}
+	if cr.opts.Depth != 0 && cr.opts.Depth < 1 {
+		return
 	}
 	for _, p := range doc.URLs {
 		loc := strings.TrimSpace(p.Loc)
@@ -664,10 +940,7 @@ func (cr *crawler) onSitemap(t target, body []byte) {
 		if err != nil || !cr.opts.Scope.inScope(seed, lu) || !cr.filters.allow(loc) {
 			continue
 		}
-		if cr.opts.Depth != 0 && cr.opts.Depth < 1 {
-			continue
-		}
-		cr.enqueue(target{url: loc, kind: kindPage, seed: t.seed, hops: 1, via: t.url})
+		j.links = append(j.links, target{URL: loc, Kind: kindPage, Seed: t.Seed, Hops: 1, Via: t.URL})
 	}
 }
 
@@ -676,38 +949,43 @@ func looksLikeHTML(b []byte) bool {
 	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html"))
 }
 
-// record writes the exchange of f, once, and notes what was archived.
-func (cr *crawler) record(f *Fetch) {
+// record writes the exchange of f, once, and notes what was archived. It
+// returns the digest reference of a full response, for the index revisits
+// use.
+func (cr *crawler) record(f *Fetch) *DigestRef {
 	ex := f.ex
 	if ex == nil {
-		return
+		return nil
 	}
 	f.ex = nil
-	if err := cr.sink.Record(ex); err != nil {
+	out, err := cr.sink.Record(ex)
+	if err != nil {
 		f.Err, f.Error = err, err.Error()
-		cr.fail(ex.URL, false, err)
-		return
+		cr.setFatal(fmt.Errorf("writing the WARC: %w", err))
+		return nil
 	}
 	f.Bytes = ex.Response.Size()
+	cr.resMu.Lock()
+	cr.captures++
+	cr.bytes += f.Bytes
+	if out.revisit {
+		cr.revisits++
+		f.Revisit = true
+	}
 	if ex.Truncated != "" {
-		cr.mu.Lock()
 		cr.truncated++
-		cr.mu.Unlock()
 	}
-}
-
-// takeFetch returns what the transport observed for u.
-func (cr *crawler) takeFetch(u string) Fetch {
-	if v, ok := cr.fetches.LoadAndDelete(u); ok {
-		return v.(Fetch)
-	}
-	return Fetch{Time: time.Now().UTC(), URL: u}
+	cr.resMu.Unlock()
+	return out.ref
 }
 
 // log writes one crawl-log line and reports progress.
 func (cr *crawler) log(f Fetch) {
+	if f.URL == "" {
+		return
+	}
 	if p := cr.opts.Progress; p != nil {
-		f.Queued, _ = cr.front.QueueSize()
+		f.Queued = int(cr.queued.Load())
 		p(f)
 	}
 	if cr.opts.Log == nil {
@@ -720,109 +998,4 @@ func (cr *crawler) log(f Fetch) {
 	cr.logMu.Lock()
 	cr.opts.Log.Write(line)
 	cr.logMu.Unlock()
-}
-
-type writeNowKey struct{}
-
-// locationHeader is where crawlTransport moves a redirect's Location.
-const locationHeader = "Amber-Location"
-
-// crawlTransport applies the politeness limits around the recording
-// transport and notes what each fetch archived.
-type crawlTransport struct {
-	rt *Transport
-	c  *crawler
-}
-
-func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	release, err := t.c.limit.acquire(req.Context(), req.URL.Host)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	start := time.Now()
-	t.c.requests.Add(1)
-	resp, err := t.rt.RoundTrip(req)
-	f := Fetch{Time: start.UTC(), URL: req.URL.String(), Duration: time.Since(start), Err: err}
-	f.Millis = f.Duration.Milliseconds()
-	if err != nil {
-		f.Error = err.Error()
-	}
-	if resp != nil {
-		f.Status = resp.StatusCode
-		if rb, ok := resp.Body.(*RecordedBody); ok {
-			f.ex = rb.Exchange
-			f.Bytes = rb.Exchange.Response.Size()
-		}
-		if loc := resp.Header.Get("Location"); loc != "" {
-			// Every redirect hop is crawled as its own request, with its
-			// own politeness and seen-set check, so http.Client must not
-			// follow it. colly offers no hook that runs before it marks
-			// the target as visited, so the header is moved out of the
-			// client's sight; the WARC already holds the response as
-			// received.
-			resp.Header[locationHeader] = resp.Header["Location"]
-			delete(resp.Header, "Location")
-		}
-	}
-	if req.Context().Value(writeNowKey{}) != nil {
-		// Not a colly request (robots.txt): no callback will write it.
-		t.c.record(&f)
-		t.c.log(f)
-	} else if prev, loaded := t.c.fetches.Swap(f.URL, f); loaded {
-		// Not collected by a callback (it should not happen): write it
-		// rather than lose it.
-		pf := prev.(Fetch)
-		t.c.record(&pf)
-	}
-	return resp, err
-}
-
-// hostLimiter bounds requests in flight in all and per host, and spaces
-// the requests to one host by a delay.
-type hostLimiter struct {
-	all     chan struct{}
-	perHost int
-	delay   time.Duration
-
-	mu    sync.Mutex
-	hosts map[string]chan struct{}
-}
-
-func newHostLimiter(all, perHost int, delay time.Duration) *hostLimiter {
-	return &hostLimiter{all: make(chan struct{}, all), perHost: perHost, delay: delay, hosts: map[string]chan struct{}{}}
-}
-
-func (l *hostLimiter) acquire(ctx context.Context, host string) (func(), error) {
-	l.mu.Lock()
-	h, ok := l.hosts[host]
-	if !ok {
-		h = make(chan struct{}, l.perHost)
-		l.hosts[host] = h
-	}
-	l.mu.Unlock()
-	select {
-	case h <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	select {
-	case l.all <- struct{}{}:
-	case <-ctx.Done():
-		<-h
-		return nil, ctx.Err()
-	}
-	return func() {
-		<-l.all
-		if l.delay > 0 {
-			// The host's slot is held through the delay, so requests to
-			// it are spaced; other hosts are not held up.
-			go func() {
-				time.Sleep(l.delay)
-				<-h
-			}()
-			return
-		}
-		<-h
-	}, nil
 }

@@ -11,26 +11,16 @@ import (
 	"github.com/amber-archiver/amber/warc"
 )
 
-// Capture is one archived response, as recorded in the WARC.
-type Capture struct {
-	URL         string
-	Date        time.Time
-	Status      int
-	ContentType string
-	File        string // WARC file base name
-	Offset      int64
-	RecordID    string
-	Bytes       int64 // size of the response block
-}
-
-// warcSink writes each exchange as a response record followed by its
-// request record, linked both ways with WARC-Concurrent-To.
+// warcSink writes each exchange as a response (or revisit) record
+// followed by its request record, linked both ways with
+// WARC-Concurrent-To.
 type warcSink struct {
-	w *warc.Writer
+	w     *warc.Writer
+	state State
+	dedup bool
 
-	mu       sync.Mutex
-	captures []Capture
-	bytes    int64
+	mu     sync.Mutex
+	recent map[string]DigestRef // digests written in this run, not yet in the state
 }
 
 func (s *warcSink) HashAlgorithm() string { return s.w.Algorithm() }
@@ -39,16 +29,50 @@ func (s *warcSink) NewBlock(started time.Time) Block {
 	return s.w.NewRecord(warc.TypeResponse, started)
 }
 
-func (s *warcSink) Record(ex *Exchange) error {
+// recordOut is what Record wrote.
+type recordOut struct {
+	revisit bool
+	ref     *DigestRef // a full response revisits may refer to
+}
+
+// RevisitProfile is the WARC-Profile of revisits amber writes.
+const RevisitProfile = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+
+// earlier finds an archived record with the same payload digest: one
+// written by this run, or one in the state's index.
+func (s *warcSink) earlier(digest string) (DigestRef, bool) {
+	s.mu.Lock()
+	ref, ok := s.recent[digest]
+	s.mu.Unlock()
+	if ok || s.state == nil {
+		return ref, ok
+	}
+	ref, ok, err := s.state.LookupDigest(digest)
+	return ref, ok && err == nil
+}
+
+func (s *warcSink) Record(ex *Exchange) (recordOut, error) {
+	var out recordOut
 	resp, ok := ex.Response.(*warc.Builder)
 	if !ok {
-		return errors.New("crawl: response block was not made by this sink")
+		return out, errors.New("crawl: response block was not made by this sink")
+	}
+	digest := warc.FormatDigest(s.w.Algorithm(), ex.PayloadDigest)
+	if s.dedup && ex.PayloadSize >= MinRevisitSize && ex.Truncated == "" {
+		if ref, ok := s.earlier(digest); ok {
+			rv, err := s.revisit(ex, resp, ref)
+			if err != nil {
+				return out, err
+			}
+			resp = rv
+			out.revisit = true
+		}
 	}
 	req := s.w.NewRecord(warc.TypeRequest, ex.Started)
 	if _, err := req.Write(ex.Request); err != nil {
 		resp.Discard()
 		req.Discard()
-		return err
+		return out, err
 	}
 
 	resp.AddField("WARC-Target-URI", ex.URL)
@@ -61,7 +85,7 @@ func (s *warcSink) Record(ex *Exchange) error {
 		resp.AddField("WARC-Truncated", ex.Truncated)
 	}
 	resp.SetPayloadDigest(ex.PayloadDigest)
-	if incompressible(ex.ContentType, ex.ContentEncoding) {
+	if !out.revisit && incompressible(ex.ContentType, ex.ContentEncoding) {
 		resp.SetIncompressible()
 	}
 
@@ -73,20 +97,45 @@ func (s *warcSink) Record(ex *Exchange) error {
 	req.AddField("WARC-Concurrent-To", resp.ID())
 	req.SetPayloadDigest(ex.RequestPayloadDigest)
 
-	size := resp.Size()
-	written, err := s.w.Write(resp, req)
-	if err != nil {
-		return fmt.Errorf("writing WARC records: %w", err)
+	id := resp.ID()
+	if _, err := s.w.Write(resp, req); err != nil {
+		return out, fmt.Errorf("writing WARC records: %w", err)
 	}
-	s.mu.Lock()
-	s.captures = append(s.captures, Capture{
-		URL: ex.URL, Date: ex.Started.UTC().Truncate(time.Second), Status: ex.StatusCode,
-		ContentType: ex.ContentType, File: written[0].File, Offset: written[0].Offset,
-		RecordID: written[0].ID, Bytes: size,
-	})
-	s.bytes += size
-	s.mu.Unlock()
-	return nil
+	if !out.revisit && ex.PayloadSize >= MinRevisitSize && ex.Truncated == "" {
+		ref := DigestRef{Digest: digest, RecordID: id, URI: ex.URL, Date: ex.Started.UTC().Format(warc.DateFormat)}
+		s.mu.Lock()
+		if s.recent == nil {
+			s.recent = map[string]DigestRef{}
+		}
+		if _, dup := s.recent[digest]; !dup {
+			s.recent[digest] = ref
+			out.ref = &ref
+		}
+		s.mu.Unlock()
+	}
+	return out, nil
+}
+
+// revisit builds a revisit record for a response whose payload was
+// archived before: the HTTP status line and headers are kept, the payload
+// is left out, and the record names the one it repeats.
+func (s *warcSink) revisit(ex *Exchange, resp *warc.Builder, ref DigestRef) (*warc.Builder, error) {
+	head := resp.Head(1 << 20)
+	n, _ := warc.HTTPHeadEnd(head)
+	if n < 0 {
+		return resp, nil // no complete header: keep the full response
+	}
+	rv := s.w.NewRecord(warc.TypeRevisit, ex.Started)
+	if _, err := rv.Write(head[:n]); err != nil {
+		rv.Discard()
+		return nil, err
+	}
+	resp.Discard()
+	rv.AddField("WARC-Profile", RevisitProfile)
+	rv.AddField("WARC-Refers-To", ref.RecordID)
+	rv.AddField("WARC-Refers-To-Target-URI", ref.URI)
+	rv.AddField("WARC-Refers-To-Date", ref.Date)
+	return rv, nil
 }
 
 func jsonLine(v any) ([]byte, error) {

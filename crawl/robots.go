@@ -16,6 +16,8 @@ import (
 type robotsCache struct {
 	client *http.Client
 	agent  string
+	state  State
+	sync   func() error // makes the archived robots.txt durable before the state says it was fetched
 
 	mu    sync.Mutex
 	hosts map[string]*robotsEntry
@@ -27,8 +29,9 @@ type robotsEntry struct {
 	sitemaps []string
 }
 
-func newRobotsCache(rt http.RoundTripper, agent string) *robotsCache {
+func newRobotsCache(rt http.RoundTripper, agent string, st State) *robotsCache {
 	return &robotsCache{
+		state: st,
 		client: &http.Client{
 			Transport: rt,
 			// robots.txt redirects are followed (to 5 hops) as crawlers do.
@@ -62,19 +65,18 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 	}
 	rc.mu.Unlock()
 	e.once.Do(func() {
-		ctx := context.WithValue(withParse(ctx), writeNowKey{}, true)
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL(u), nil)
-		if err != nil {
-			return
+		// Fetched once per crawl: a resumed crawl uses the copy it has.
+		r, ok, _ := rc.state.Robots(key)
+		if !ok {
+			r = rc.fetch(ctx, u)
+			if rc.sync == nil || rc.sync() == nil {
+				rc.state.PutRobots(key, r)
+			}
 		}
-		req.Header.Set("User-Agent", rc.agent)
-		resp, err := rc.client.Do(req)
-		if err != nil {
-			return
+		if r.Status == 0 {
+			return // could not be fetched: everything allowed
 		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
-		resp.Body.Close()
-		data, err := robotstxt.FromStatusAndBytes(resp.StatusCode, body)
+		data, err := robotstxt.FromStatusAndBytes(r.Status, r.Body)
 		if err != nil {
 			return
 		}
@@ -82,6 +84,23 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 		e.sitemaps = data.Sitemaps
 	})
 	return e
+}
+
+// fetch gets u's robots.txt through the recording transport.
+func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) RobotsTxt {
+	ctx = context.WithValue(withParse(ctx), writeNowKey{}, true)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL(u), nil)
+	if err != nil {
+		return RobotsTxt{}
+	}
+	req.Header.Set("User-Agent", rc.agent)
+	resp, err := rc.client.Do(req)
+	if err != nil {
+		return RobotsTxt{}
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
+	resp.Body.Close()
+	return RobotsTxt{Status: resp.StatusCode, Body: body}
 }
 
 // allowed reports whether the page u may be crawled.

@@ -38,6 +38,7 @@ type Exchange struct {
 	// PayloadDigest is the digest of the entity body with transfer encoding
 	// removed and content encoding kept (WARC 1.1, section 5.9).
 	PayloadDigest []byte
+	PayloadSize   int64 // entity body bytes, transfer encoding removed
 	// RequestPayloadDigest is the digest of the request body (empty for GET).
 	RequestPayloadDigest []byte
 	StatusCode           int
@@ -208,7 +209,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		keep = &limitedBuffer{limit: t.opts.ParseLimit}
 		sink = io.MultiWriter(hasher, keep)
 	}
-	_, copyErr := io.Copy(sink, resp.Body)
+	payloadSize, copyErr := io.Copy(sink, resp.Body)
 	resp.Body.Close()
 	truncated := ex.overLimit()
 	if truncated {
@@ -234,6 +235,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Request:         ex.request(),
 		Response:        block,
 		PayloadDigest:   hasher.Sum(nil),
+		PayloadSize:     payloadSize,
 		StatusCode:      resp.StatusCode,
 		ContentType:     resp.Header.Get("Content-Type"),
 		ContentEncoding: resp.Header.Get("Content-Encoding"),

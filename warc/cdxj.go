@@ -197,6 +197,11 @@ type CDXJLine struct {
 	Length    int64  // bytes the record occupies in the file
 	Offset    int64  // offset of the record in the file
 	Filename  string // base name of the WARC file
+
+	// Not part of the line: what amber's own bookkeeping needs.
+	RecordID string // WARC-Record-ID
+	Date     string // WARC-Date as recorded
+	Type     string // WARC-Type
 }
 
 // String renders l as pywb's indexer writes it: key, timestamp and a JSON
@@ -482,6 +487,9 @@ func IndexLine(h Header, head []byte, filename string) CDXJLine {
 		url = url[1 : len(url)-1]
 	}
 	l := CDXJLine{
+		RecordID:  h.Get("WARC-Record-ID"),
+		Date:      h.Get("WARC-Date"),
+		Type:      typ,
 		Key:       SURT(url),
 		Timestamp: timestamp14(h.Get("WARC-Date")),
 		URL:       url,

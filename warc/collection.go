@@ -92,6 +92,12 @@ func (c *Collection) AddIndex(lines []CDXJLine) error {
 	return writeFileAtomic(p, []byte(b.String()))
 }
 
+// HasPages reports whether pages/pages.jsonl exists.
+func (c *Collection) HasPages() bool {
+	_, err := os.Stat(filepath.Join(c.Dir, PagesPath))
+	return err == nil
+}
+
 // PageEntry is a line of pages/pages.jsonl.
 type PageEntry struct {
 	ID    string `json:"id"`

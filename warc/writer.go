@@ -193,6 +193,9 @@ func (b *Builder) Write(p []byte) (int, error) {
 // Size is the number of block bytes written so far.
 func (b *Builder) Size() int64 { return b.spool.size }
 
+// Head returns up to n bytes from the start of the block.
+func (b *Builder) Head(n int) []byte { return b.spool.head(n) }
+
 // Discard frees the builder's spool without writing it.
 func (b *Builder) Discard() error { return b.spool.Close() }
 
@@ -472,6 +475,37 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Position is a point in the sequence of files a Writer writes.
+type Position struct {
+	File   string // base name, without .open
+	Offset int64
+}
+
+// Sync makes everything written so far durable: it flushes the current
+// file and fsyncs it. It returns the position up to which records are
+// durable.
+func (w *Writer) Sync() (Position, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return Position{File: w.lastClosed()}, nil
+	}
+	if err := w.buf.Flush(); err != nil {
+		return Position{}, fmt.Errorf("warc: %s: %w", w.name, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return Position{}, fmt.Errorf("warc: %s: %w", w.name, err)
+	}
+	return Position{File: w.name, Offset: w.size}, nil
+}
+
+func (w *Writer) lastClosed() string {
+	if len(w.files) == 0 {
+		return ""
+	}
+	return w.files[len(w.files)-1]
 }
 
 // Close closes and renames the current file.

@@ -22,6 +22,10 @@ import (
 )
 
 type archiveOptions struct {
+	job            string
+	jobSeeds       []string
+	recrawl        bool
+	noDedup        bool
 	output         string
 	seedsFile      string
 	scope          string
@@ -47,7 +51,7 @@ type archiveOptions struct {
 func newArchiveCommand(g *globalOptions) *cobra.Command {
 	opts := archiveOptions{}
 	cmd := &cobra.Command{
-		Use:   "archive [URL...] [--seeds FILE]",
+		Use:   "archive [URL...] [--seeds FILE] [--job FILE.yaml]",
 		Short: "Archive web pages and everything they need to render",
 		Long: `Fetch each URL and its page requisites (images with srcset and lazy sources,
 style sheets and what they import, fonts, scripts, icons, media and posters,
@@ -68,21 +72,50 @@ unlimited). --include/--exclude regular expressions filter pages; the
 requisites of a page are always fetched. robots.txt is obeyed for pages
 unless --ignore-robots, and archived.
 
-Archiving into an existing collection adds new WARC files and updates the
-index, pages and datapackage; closed WARC files are never rewritten.
+Every run into a collection adds its own WARC files (each starting with a
+warcinfo record) and updates the index, pages and datapackage; closed WARC
+files are never rewritten. The crawl state (frontier, seen set, digests) is
+kept in DIR/state/crawl.db: a run that was killed or interrupted is resumed
+by running the same command again, and URLs archived by an earlier run are
+not fetched again unless --recrawl. A response whose payload was archived
+before is stored as a revisit record (--no-dedup to store it in full).
+A second run into the same collection while one is going exits at once
+with status 4.
+
+The first Ctrl-C stops taking new URLs and finishes those in flight; a
+second stops at once. Either way the files are closed and indexed.
+
+A job file (--job) holds the same settings in YAML, e.g.
+
+  seeds: [https://example.org/]
+  output: /srv/archive/example
+  scope: host
+  recrawl: true
+  quiet: true
+
+Flags given on the command line override it.
 
 EXIT STATUS
   0   every URL in scope was captured (an HTTP error such as 404 is a capture)
   1   a seed could not be captured (malformed, refused, DNS, TLS, timeout, robots.txt)
   2   usage error
   3   the crawl finished but some URLs failed (listed on stderr)
-  130 interrupted; what was fetched is archived and indexed`,
+  4   another amber run is using the collection
+  130 interrupted; what was fetched is archived and indexed, run the
+      same command again to resume`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyJob(cmd, &opts); err != nil {
+				return err
+			}
+			g.drainable = true
 			_, err := runArchive(cmd.Context(), g, opts, args)
 			return err
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&opts.job, "job", "", "read settings from a YAML job `FILE` (flags override it)")
+	f.BoolVar(&opts.recrawl, "recrawl", false, "fetch again URLs archived by earlier runs (nightly runs)")
+	f.BoolVar(&opts.noDedup, "no-dedup", false, "store unchanged payloads in full instead of as revisit records")
 	f.StringVarP(&opts.output, "output", "o", "archive", "collection `DIR`ectory")
 	f.StringVar(&opts.seedsFile, "seeds", "", "read seed URLs from `FILE` (one a line, # comments)")
 	f.StringVar(&opts.scope, "scope", "page", "page, prefix, host or domain")
@@ -114,6 +147,7 @@ type archiveSummary struct {
 	Files     []string
 	Pages     int
 	Captures  int
+	Revisits  int
 	Failures  []crawl.Failure
 	Bytes     int64
 	Skipped   int
@@ -186,6 +220,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if err != nil {
 		return nil, err
 	}
+	urls = append(urls, opts.jobSeeds...)
 	if opts.seedsFile != "" {
 		more, err := readSeeds(opts.seedsFile)
 		if err != nil {
@@ -202,6 +237,45 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if err != nil {
 		return nil, fmt.Errorf("collection %s: %w", opts.output, err)
 	}
+	stateDir := filepath.Join(opts.output, "state")
+	lock, err := lockCollection(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release()
+	st, err := crawl.OpenBoltState(filepath.Join(stateDir, "crawl.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	notes, err := recoverCollection(coll, st, opts.keepTracking)
+	for _, n := range notes {
+		fmt.Fprintf(g.stderr, "amber: %s\n", n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	info, err := st.Begin(opts.recrawl)
+	if err != nil {
+		return nil, err
+	}
+	run := crawl.RunInfo{Crawl: info.Crawl, Resumed: info.Resumed, PID: os.Getpid(), Started: start.UTC()}
+	runSeq, err := st.StartRun(run)
+	if err != nil {
+		return nil, err
+	}
+	if info.Resumed && !opts.quiet {
+		fmt.Fprintf(g.stderr, "amber: resuming crawl %d, which an earlier run did not finish (%d URLs were being fetched and are queued again)\n", info.Crawl, info.Requeued)
+	}
+
+	// Bodies above 4 MiB spool here while they are recorded; what a killed
+	// run left behind is of no use.
+	spoolDir := filepath.Join(stateDir, "spool")
+	os.RemoveAll(spoolDir)
+	if err := os.MkdirAll(spoolDir, 0o755); err != nil {
+		return nil, err
+	}
+
 	host, _ := os.Hostname()
 	software := "amber/" + version
 	robots := "obey"
@@ -211,7 +285,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	w, err := warc.NewWriter(warc.WriterOptions{
 		Dir:             coll.ArchivePath(),
 		DigestAlgorithm: opts.digest,
-		SpoolDir:        coll.ArchivePath(),
+		SpoolDir:        spoolDir,
 		Info: []warc.Field{
 			{Name: "software", Value: software},
 			{Name: "hostname", Value: host},
@@ -219,10 +293,11 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 			{Name: "conformsTo", Value: "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"},
 			{Name: "http-header-user-agent", Value: opts.userAgent},
 			{Name: "robots", Value: robots},
+			{Name: "amber-crawl", Value: fmt.Sprintf("%d (run %d%s)", info.Crawl, runSeq, map[bool]string{true: ", resumed"}[info.Resumed])},
 			{Name: "amber-seeds", Value: strings.Join(urls, " ")},
-			{Name: "amber-settings", Value: fmt.Sprintf("scope=%s outlinks=%t depth=%d include=%q exclude=%q concurrency=%d per-host=%d delay=%s max-urls-per-host=%d max-size=%d retries=%d digest=%s insecure=%t connect-timeout=%s header-timeout=%s idle-timeout=%s",
+			{Name: "amber-settings", Value: fmt.Sprintf("scope=%s outlinks=%t depth=%d include=%q exclude=%q concurrency=%d per-host=%d delay=%s max-urls-per-host=%d max-size=%d retries=%d recrawl=%t dedup=%t digest=%s insecure=%t connect-timeout=%s header-timeout=%s idle-timeout=%s",
 				scope, opts.outlinks, opts.depth, opts.include, opts.exclude, opts.concurrency, opts.perHost, opts.delay,
-				opts.maxURLsPerHost, opts.maxSize, opts.retries, opts.digest, opts.insecure,
+				opts.maxURLsPerHost, opts.maxSize, opts.retries, opts.recrawl, !opts.noDedup, opts.digest, opts.insecure,
 				opts.timeouts.ConnectTimeout, opts.timeouts.ResponseHeaderTimeout, opts.timeouts.IdleReadTimeout)},
 		},
 	})
@@ -259,6 +334,9 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		MaxURLsPerHost: opts.maxURLsPerHost,
 		KeepTracking:   opts.keepTracking,
 		Retries:        retries,
+		State:          st,
+		NoDedup:        opts.noDedup,
+		Drain:          g.drain,
 		Progress:       prog.fetched,
 		Log:            logFile,
 	}, w)
@@ -266,46 +344,64 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 
 	// Whatever happened, archive the log, close the files and index what
 	// was written, so nothing fetched is lost.
-	logErr := archiveLog(w, logFile, logName)
+	var logErr error
+	if res != nil && res.Requests > 0 {
+		logErr = archiveLog(w, logFile, logName)
+	} else {
+		logFile.Close()
+		os.Remove(logFile.Name())
+	}
 	closeErr := w.Close()
 	sum := &archiveSummary{Dir: opts.output, Files: w.Files(), Elapsed: time.Since(start)}
 	if res != nil {
-		sum.Pages, sum.Captures, sum.Failures, sum.Bytes = len(res.Pages), len(res.Captures), res.Failures, res.Bytes
+		sum.Pages, sum.Captures, sum.Revisits, sum.Failures, sum.Bytes = len(res.Pages), res.Captures, res.Revisits, res.Failures, res.Bytes
 		sum.Skipped, sum.Truncated = res.Skipped, res.Truncated
 	}
-	if err := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), res, software); err != nil {
-		return sum, err
+	finishErr := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), st, software)
+
+	err = errors.Join(finishErr, logErr, closeErr)
+	switch {
+	case err != nil:
+	case errors.Is(crawlErr, context.Canceled):
+		err = &exitError{code: exitInterrupted, err: errors.New("interrupted; what was fetched is archived and indexed (run the same command again to resume)")}
+	case crawlErr != nil:
+		err = crawlErr
+	case g.drained():
+		err = &exitError{code: exitInterrupted, err: errors.New("stopped; what was fetched is archived and indexed (run the same command again to resume)")}
+	case res.SeedFailed():
+		err = &exitError{code: exitDamage}
+	case len(res.Failures) > 0:
+		err = &exitError{code: exitPartial}
 	}
-	if err := errors.Join(logErr, closeErr); err != nil {
-		return sum, err
+	run.Ended, run.Files, run.Captures, run.Bytes, run.Failures = time.Now().UTC(), sum.Files, sum.Captures, sum.Bytes, len(sum.Failures)
+	run.Exit = exitCode(err)
+	if e := st.EndRun(runSeq, run); e != nil && err == nil {
+		err = e
 	}
 
 	for _, f := range sum.Failures {
 		fmt.Fprintf(g.stderr, "amber: %s: %v\n", f.URL, f.Err)
 	}
 	if !opts.quiet {
-		fmt.Fprintf(g.stdout, "archived %d responses (%d pages, %d resources, %s) into %s in %s; %d failed",
-			sum.Captures, sum.Pages, sum.Captures-sum.Pages, formatBytes(sum.Bytes), filepath.Join(opts.output, warc.ArchiveDir),
-			sum.Elapsed.Round(time.Millisecond), len(sum.Failures))
-		if sum.Skipped > 0 {
-			fmt.Fprintf(g.stdout, ", %d skipped", sum.Skipped)
+		if res != nil && res.Requests == 0 && len(sum.Failures) == 0 && !info.Resumed {
+			fmt.Fprintf(g.stdout, "nothing new to archive: every seed is in %s already (--recrawl fetches them again)\n", opts.output)
+		} else {
+			fmt.Fprintf(g.stdout, "archived %d responses (%d pages, %d resources, %s) into %s in %s; %d failed",
+				sum.Captures, sum.Pages, sum.Captures-sum.Pages, formatBytes(sum.Bytes), filepath.Join(opts.output, warc.ArchiveDir),
+				sum.Elapsed.Round(time.Millisecond), len(sum.Failures))
+			if sum.Revisits > 0 {
+				fmt.Fprintf(g.stdout, ", %d unchanged (revisits)", sum.Revisits)
+			}
+			if sum.Skipped > 0 {
+				fmt.Fprintf(g.stdout, ", %d skipped", sum.Skipped)
+			}
+			if sum.Truncated > 0 {
+				fmt.Fprintf(g.stdout, ", %d truncated", sum.Truncated)
+			}
+			fmt.Fprintln(g.stdout)
 		}
-		if sum.Truncated > 0 {
-			fmt.Fprintf(g.stdout, ", %d truncated", sum.Truncated)
-		}
-		fmt.Fprintln(g.stdout)
 	}
-	switch {
-	case errors.Is(crawlErr, context.Canceled):
-		return sum, &exitError{code: exitInterrupted, err: errors.New("interrupted; what was fetched is archived and indexed")}
-	case crawlErr != nil:
-		return sum, crawlErr
-	case res.SeedFailed():
-		return sum, &exitError{code: exitDamage}
-	case len(res.Failures) > 0:
-		return sum, &exitError{code: exitPartial}
-	}
-	return sum, nil
+	return sum, err
 }
 
 // archiveLog closes the crawl log and stores it in the WARC as a metadata
@@ -327,24 +423,32 @@ func archiveLog(w *warc.Writer, f *os.File, name string) error {
 }
 
 // finishCollection adds the index lines of the new WARC files to the
-// collection's index and updates pages and the datapackage.
-func finishCollection(coll *warc.Collection, files []string, lines []warc.CDXJLine, hashes map[string]string, res *crawl.Result, software string) error {
-	if len(files) == 0 {
-		return nil
-	}
+// collection's index, lists the run's pages in pages.jsonl and rewrites the
+// datapackage. It runs after recovery too, so a crashed run's files are
+// listed.
+func finishCollection(coll *warc.Collection, files []string, lines []warc.CDXJLine, hashes map[string]string, st crawl.State, software string) error {
 	if leftovers, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.open")); len(leftovers) > 0 {
 		return fmt.Errorf("WARC file not closed: %s", leftovers[0])
 	}
-	if err := coll.AddIndex(lines); err != nil {
-		return err
-	}
-	var pages []warc.PageEntry
-	if res != nil {
-		for _, p := range res.Pages {
-			pages = append(pages, warc.PageEntry{ID: uuid.NewString(), URL: p.URL, TS: p.Date.Format(time.RFC3339), Title: p.Title, Size: p.Size})
+	if len(lines) > 0 {
+		if err := coll.AddIndex(lines); err != nil {
+			return err
 		}
 	}
-	if err := coll.AddPages(pages); err != nil {
+	pages, err := st.Pages()
+	if err != nil {
+		return err
+	}
+	var entries []warc.PageEntry
+	for _, p := range pages {
+		entries = append(entries, warc.PageEntry{ID: uuid.NewString(), URL: p.URL, TS: p.Date.UTC().Format(time.RFC3339), Title: p.Title, Size: p.Size})
+	}
+	if len(entries) > 0 || !coll.HasPages() {
+		if err := coll.AddPages(entries); err != nil {
+			return err
+		}
+	}
+	if err := st.ClearPages(); err != nil {
 		return err
 	}
 	return coll.WriteDatapackage(software, time.Now(), hashes)

@@ -21,10 +21,11 @@ var version = "0.1.0-dev"
 // Exit statuses shared by every command. Each command documents the ones it
 // uses under EXIT STATUS in its long help.
 const (
-	exitOK          = 0
-	exitDamage      = 1 // verify: damage found; archive: a seed could not be captured
-	exitUsage       = 2
-	exitPartial     = 3 // archive: the crawl finished but some URLs failed
+	exitOK      = 0
+	exitDamage  = 1 // verify: damage found; archive: a seed could not be captured
+	exitUsage   = 2
+	exitPartial = 3 // archive: the crawl finished but some URLs failed
+	// 4, exitLocked: archive: another run holds the collection (lock.go)
 	exitInterrupted = 130
 )
 
@@ -33,6 +34,38 @@ type globalOptions struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	cpuProfile string // write a CPU profile here (hidden flag, for benchmarks)
+
+	// drain is closed by the first interrupt; a command that can stop
+	// gracefully (archive) sets drainable, and the second interrupt
+	// cancels its context. Other commands are cancelled at once.
+	drain     <-chan struct{}
+	drainable bool
+}
+
+func (g *globalOptions) drained() bool {
+	select {
+	case <-g.drain:
+		return true
+	default:
+		return false
+	}
+}
+
+// exitCode maps an error returned by a command to the exit status.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		return exitUsage // cobra does not type this error
+	}
+	return exitDamage
 }
 
 // exitError carries a specific exit status up to main. Its message, if any,
@@ -87,35 +120,51 @@ on demand that not one bit of the archive has changed since.`,
 	root.AddCommand(
 		newArchiveCommand(g),
 		newVerifyCommand(g),
+		newStatusCommand(g),
 	)
 	return root
 }
 
 // run executes amber with args and returns the exit status. main and the
-// script tests both call it.
+// script tests both call it. The first interrupt (SIGINT, SIGTERM) drains
+// a command that can stop gracefully, the second cancels it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globalOptions{stdout: stdout, stderr: stderr}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	drain := make(chan struct{})
+	g := &globalOptions{stdout: stdout, stderr: stderr, drain: drain}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		close(drain)
+		if !g.drainable {
+			cancel()
+			return
+		}
+		fmt.Fprintln(stderr, "amber: stopping: finishing the requests in flight (interrupt again to stop at once)")
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	pprof.StopCPUProfile() // PersistentPostRun does not run after an error
-	if err == nil {
-		return exitOK
+	if err != nil {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(stderr, "amber: %s\n", msg)
+		}
 	}
-	code := exitDamage
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-	case errors.Is(err, context.Canceled):
-		code = exitInterrupted
-	case strings.HasPrefix(err.Error(), "unknown command"):
-		code = exitUsage // cobra does not type this error
-	}
-	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(stderr, "amber: %s\n", msg)
-	}
-	return code
+	return exitCode(err)
 }
 
 // argsAtLeast is cobra.MinimumNArgs with a usage exit status.
@@ -129,8 +178,5 @@ func argsAtLeast(n int, what string) cobra.PositionalArgs {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/warc"
+)
+
+type statusOptions struct {
+	json bool
+}
+
+func newStatusCommand(g *globalOptions) *cobra.Command {
+	var opts statusOptions
+	cmd := &cobra.Command{
+		Use:   "status DIR",
+		Short: "Show a collection's runs, crawl state and size",
+		Long: `Status shows what a collection holds and how its runs went: each run with
+its start, end, exit status and what it archived; the URLs of the current
+crawl by state (queued, being fetched, done, failed) and the failures; the
+files and their sizes. It reads the state without changing anything, and
+waits for nothing: while a run is going, it says so.
+
+EXIT STATUS
+  0  the status was shown
+  1  the collection could not be read
+  2  usage error: no such directory, or not a collection`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError("status takes one collection directory")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(cmd.Context(), g, opts, args[0])
+		},
+	}
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print one JSON object")
+	return cmd
+}
+
+type statusReport struct {
+	Dir       string          `json:"dir"`
+	Running   string          `json:"running,omitempty"`
+	Runs      []crawl.RunInfo `json:"runs"`
+	URLs      *crawl.Counts   `json:"urls,omitempty"`
+	Failures  []string        `json:"failures,omitempty"`
+	WARCFiles int             `json:"warc_files"`
+	WARCBytes int64           `json:"warc_bytes"`
+	Bytes     int64           `json:"bytes"`
+}
+
+func runStatus(_ context.Context, g *globalOptions, opts statusOptions, dir string) error {
+	if fi, err := os.Stat(filepath.Join(dir, warc.ArchiveDir)); err != nil || !fi.IsDir() {
+		return usageError("%s is not a collection (no %s directory)", dir, warc.ArchiveDir)
+	}
+	rep := statusReport{Dir: dir}
+	stateDir := filepath.Join(dir, "state")
+	if lock, err := lockCollection(stateDir); err != nil {
+		holder, _ := os.ReadFile(filepath.Join(stateDir, "lock"))
+		rep.Running = describeHolder(string(holder))
+	} else {
+		// Nobody is running: read the state (bbolt allows one process).
+		defer lock.release()
+		if _, err := os.Stat(filepath.Join(stateDir, "crawl.db")); err == nil {
+			st, err := crawl.OpenBoltState(filepath.Join(stateDir, "crawl.db"))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if rep.Runs, err = st.Runs(); err != nil {
+				return err
+			}
+			c, err := st.Counts()
+			if err != nil {
+				return err
+			}
+			rep.URLs = &c
+			fails, err := st.Failures(20)
+			if err != nil {
+				return err
+			}
+			for _, f := range fails {
+				rep.Failures = append(rep.Failures, f.URL+": "+f.Err.Error())
+			}
+		}
+	}
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return nil
+		}
+		rep.Bytes += fi.Size()
+		if strings.HasSuffix(p, ".warc.gz") && filepath.Base(filepath.Dir(p)) == warc.ArchiveDir {
+			rep.WARCFiles++
+			rep.WARCBytes += fi.Size()
+		}
+		return nil
+	})
+	if opts.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	w := g.stdout
+	fmt.Fprintf(w, "collection %s: %d WARC files, %s (%s in all)\n", dir, rep.WARCFiles, formatBytes(rep.WARCBytes), formatBytes(rep.Bytes))
+	if rep.Running != "" {
+		fmt.Fprintf(w, "a run is going now: %s (state not shown while it runs)\n", rep.Running)
+		return nil
+	}
+	if len(rep.Runs) == 0 {
+		fmt.Fprintln(w, "no runs recorded")
+		return nil
+	}
+	fmt.Fprintf(w, "runs:\n")
+	for i, r := range rep.Runs {
+		end := "did not finish (killed?)"
+		if !r.Ended.IsZero() {
+			end = fmt.Sprintf("exit %d after %s", r.Exit, r.Ended.Sub(r.Started).Round(time.Second))
+		}
+		resumed := ""
+		if r.Resumed {
+			resumed = ", resumed"
+		}
+		fmt.Fprintf(w, "  %d  %s  crawl %d%s  %s: %d responses, %s, %d failed\n", i+1, r.Started.Format(time.RFC3339), r.Crawl, resumed, end, r.Captures, formatBytes(r.Bytes), r.Failures)
+	}
+	last := rep.Runs[len(rep.Runs)-1]
+	fmt.Fprintf(w, "last run: exit status %d\n", last.Exit)
+	if c := rep.URLs; c != nil {
+		fmt.Fprintf(w, "current crawl: %d done, %d failed, %d queued, %d claimed\n", c.Done, c.Failed, c.Fresh, c.Claimed)
+	}
+	for _, f := range rep.Failures {
+		fmt.Fprintf(w, "  failed: %s\n", f)
+	}
+	return nil
+}
