@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -20,9 +21,9 @@ type BoltState struct {
 
 var (
 	bMeta    = []byte("meta")
-	bURLs    = []byte("urls")    // key → urlRecord
-	bFresh   = []byte("fresh")   // sequence → key, the queue in order
-	bClaimed = []byte("claimed") // key → nothing, for resuming
+	bURLs    = []byte("urls")    // key → urlRecord: the seen set, with each URL's outcome
+	bFresh   = []byte("fresh")   // sequence → key NUL data: the queue, in order
+	bClaimed = []byte("claimed") // key → data: the URLs being fetched
 	bDigests = []byte("digests") // payload digest → DigestRef
 	bPages   = []byte("pages")   // sequence → Page, not yet in pages.jsonl
 	bRuns    = []byte("runs")    // sequence → RunInfo
@@ -32,12 +33,25 @@ var (
 	kRecrawl = []byte("recrawl")
 )
 
-// urlRecord is a URL's state in the crawl that last saw it.
+// urlRecord is a URL's state in the crawl that last saw it: FRESH (queued
+// or being fetched: the fresh and claimed buckets tell which), DONE or
+// FAILED. It is kept small, since every queued link writes one.
 type urlRecord struct {
 	State  byte   `json:"s"`
 	Crawl  uint64 `json:"c"`
 	Reason string `json:"r,omitempty"`
-	Data   []byte `json:"d,omitempty"` // kept while FRESH or CLAIMED
+}
+
+func queueValue(key string, data []byte) []byte {
+	v := make([]byte, 0, len(key)+1+len(data))
+	v = append(v, key...)
+	v = append(v, 0)
+	return append(v, data...)
+}
+
+func splitQueueValue(v []byte) (key string, data []byte) {
+	k, d, _ := bytes.Cut(v, []byte{0})
+	return string(k), append([]byte(nil), d...)
 }
 
 // ErrLocked is returned when another process has the state file open.
@@ -93,29 +107,22 @@ func (s *BoltState) Begin(recrawl bool) (CrawlInfo, error) {
 			recrawl = meta.Get(kRecrawl) != nil // the crawl keeps its mode
 			// CLAIMED URLs were being fetched when the last run stopped:
 			// they go back to the end of the queue.
-			urls := tx.Bucket(bURLs)
-			var keys [][]byte
-			claimed.ForEach(func(k, _ []byte) error {
-				keys = append(keys, append([]byte(nil), k...))
+			type kv struct{ k, v []byte }
+			var back []kv
+			claimed.ForEach(func(k, v []byte) error {
+				back = append(back, kv{append([]byte(nil), k...), append([]byte(nil), v...)})
 				return nil
 			})
-			for _, k := range keys {
-				var rec urlRecord
-				if json.Unmarshal(urls.Get(k), &rec) == nil {
-					rec.State = stateFresh
-					if err := putJSON(urls, k, rec); err != nil {
-						return err
-					}
-				}
+			for _, e := range back {
 				seq, _ := fresh.NextSequence()
-				if err := fresh.Put(b64(seq), k); err != nil {
+				if err := fresh.Put(b64(seq), queueValue(string(e.k), e.v)); err != nil {
 					return err
 				}
-				if err := claimed.Delete(k); err != nil {
+				if err := claimed.Delete(e.k); err != nil {
 					return err
 				}
 			}
-			info.Requeued = len(keys)
+			info.Requeued = len(back)
 		} else {
 			info.Crawl++
 			if err := meta.Put(kCrawl, b64(info.Crawl)); err != nil {
@@ -186,11 +193,11 @@ func (s *BoltState) Add(entries []Entry) (int, error) {
 			if !s.isNew(urls.Get(k)) {
 				continue // queued meanwhile, by this batch or another
 			}
-			if err := putJSON(urls, k, urlRecord{State: stateFresh, Crawl: s.crawl, Data: e.Data}); err != nil {
+			if err := putJSON(urls, k, urlRecord{State: stateFresh, Crawl: s.crawl}); err != nil {
 				return err
 			}
 			seq, _ := q.NextSequence()
-			if err := q.Put(b64(seq), k); err != nil {
+			if err := q.Put(b64(seq), queueValue(e.Key, e.Data)); err != nil {
 				return err
 			}
 			n++
@@ -200,33 +207,27 @@ func (s *BoltState) Add(entries []Entry) (int, error) {
 	return n, err
 }
 
-// Claim implements State.
+// Claim implements State. The URL records are not rewritten: a claimed URL
+// is one in the claimed bucket.
 func (s *BoltState) Claim(max int) ([]Entry, error) {
 	var out []Entry
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		out = out[:0]
 		urls, q, claimed := tx.Bucket(bURLs), tx.Bucket(bFresh), tx.Bucket(bClaimed)
 		c := q.Cursor()
-		var seqs [][]byte
-		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
-			seqs = append(seqs, append([]byte(nil), k...))
+		for k, v := c.First(); k != nil && len(out) < max; k, v = c.First() {
+			key, data := splitQueueValue(v)
+			if err := c.Delete(); err != nil {
+				return err
+			}
 			var rec urlRecord
-			if json.Unmarshal(urls.Get(v), &rec) != nil || rec.State != stateFresh {
-				continue
+			if json.Unmarshal(urls.Get([]byte(key)), &rec) != nil || rec.State != stateFresh {
+				continue // recovered as DONE meanwhile
 			}
-			rec.State = stateClaimed
-			if err := putJSON(urls, v, rec); err != nil {
+			if err := claimed.Put([]byte(key), data); err != nil {
 				return err
 			}
-			if err := claimed.Put(v, nil); err != nil {
-				return err
-			}
-			out = append(out, Entry{Key: string(v), Data: rec.Data})
-		}
-		for _, k := range seqs {
-			if err := q.Delete(k); err != nil {
-				return err
-			}
+			out = append(out, Entry{Key: key, Data: data})
 		}
 		return nil
 	})
@@ -278,10 +279,10 @@ func (s *BoltState) Recover(outcomes []Outcome, digests []DigestRef) error {
 		for _, o := range outcomes {
 			k := []byte(o.Key)
 			var rec urlRecord
-			if json.Unmarshal(urls.Get(k), &rec) != nil || rec.State != stateClaimed && rec.State != stateFresh {
+			if json.Unmarshal(urls.Get(k), &rec) != nil || rec.State != stateFresh {
 				continue
 			}
-			rec.State, rec.Data = stateDone, nil
+			rec.State = stateDone
 			if err := putJSON(urls, k, rec); err != nil {
 				return err
 			}
@@ -356,16 +357,14 @@ func (s *BoltState) Counts() (Counts, error) {
 		if crawl == 0 {
 			crawl = u64(tx.Bucket(bMeta).Get(kCrawl))
 		}
+		c.Fresh = tx.Bucket(bFresh).Stats().KeyN
+		c.Claimed = tx.Bucket(bClaimed).Stats().KeyN
 		return tx.Bucket(bURLs).ForEach(func(_, v []byte) error {
 			var rec urlRecord
 			if json.Unmarshal(v, &rec) != nil || rec.Crawl != crawl {
 				return nil
 			}
 			switch rec.State {
-			case stateFresh:
-				c.Fresh++
-			case stateClaimed:
-				c.Claimed++
 			case stateDone:
 				c.Done++
 			case stateFailed:

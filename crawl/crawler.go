@@ -269,7 +269,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	cr.more = sync.NewCond(&cr.mu)
 	cr.sink = &warcSink{w: w, state: opts.State, dedup: !opts.NoDedup}
 	if counts, err := cr.state.Counts(); err == nil {
-		cr.queued.Store(int64(counts.Fresh))
+		cr.queued.Store(int64(counts.Fresh + counts.Claimed))
 	}
 
 	rec := NewTransport(cr.sink, opts.Transport)
@@ -397,7 +397,7 @@ func (cr *crawler) draining() bool {
 
 // claimBatch is how many entries one Claim takes: enough to keep the
 // workers busy, few enough that a crash re-fetches little.
-func (cr *crawler) claimBatch() int { return 2 * cr.opts.Concurrency }
+func (cr *crawler) claimBatch() int { return max(64, 4*cr.opts.Concurrency) }
 
 // next returns the next entry to fetch, waiting while the frontier is
 // empty but URLs in flight may still add to it. It returns false when the
@@ -665,7 +665,7 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 
 // recentCacheSize bounds the cache of exact URLs: pages repeat the same
 // navigation links, and most links are exact repeats.
-const recentCacheSize = 1 << 16
+const recentCacheSize = 1 << 14
 
 // recentlySeen reports whether u was queued lately, and remembers it.
 func (cr *crawler) recentlySeen(u string) bool {

@@ -57,39 +57,53 @@ func (c *Collection) CreateLog(name string) (*os.File, error) {
 func (c *Collection) ArchivePath() string { return filepath.Join(c.Dir, ArchiveDir) }
 
 // AddIndex merges lines into indexes/index.cdxj, keeping it byte-sorted and
-// free of duplicate lines. The file is replaced atomically.
-func (c *Collection) AddIndex(lines []CDXJLine) error {
+// free of duplicate lines. The new lines are sorted in memory and merged
+// with the existing file as a stream, so memory grows with the run, not
+// with the collection. The file is replaced atomically.
+func (c *Collection) AddIndex(lines []string) error {
 	p := filepath.Join(c.Dir, IndexPath)
-	var all []string
+	sort.Strings(lines)
+	var old *bufio.Scanner
 	if f, err := os.Open(p); err == nil {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
-		for sc.Scan() {
-			if line := sc.Text(); line != "" {
-				all = append(all, line)
-			}
-		}
-		err := sc.Err()
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", p, err)
-		}
+		defer f.Close()
+		old = bufio.NewScanner(f)
+		old.Buffer(make([]byte, 64<<10), 16<<20)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	for _, l := range lines {
-		all = append(all, l.String())
-	}
-	sort.Strings(all)
-	var b strings.Builder
-	for i, l := range all {
-		if i > 0 && l == all[i-1] {
-			continue
+	return writeAtomic(p, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 256<<10)
+		last := ""
+		emit := func(l string) {
+			if l != "" && l != last {
+				bw.WriteString(l)
+				bw.WriteByte('\n')
+				last = l
+			}
 		}
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	return writeFileAtomic(p, []byte(b.String()))
+		next := func() (string, bool) {
+			if old == nil || !old.Scan() {
+				return "", false
+			}
+			return old.Text(), true
+		}
+		o, ok := next()
+		for _, l := range lines {
+			for ok && o <= l {
+				emit(o)
+				o, ok = next()
+			}
+			emit(l)
+		}
+		for ok {
+			emit(o)
+			o, ok = next()
+		}
+		if old != nil && old.Err() != nil {
+			return fmt.Errorf("reading %s: %w", p, old.Err())
+		}
+		return bw.Flush()
+	})
 }
 
 // HasPages reports whether pages/pages.jsonl exists.
@@ -248,11 +262,20 @@ func hashFile(p string) (string, int64, error) {
 // writeFileAtomic replaces p with data so that a crash leaves either the
 // old or the new file, never half of one.
 func writeFileAtomic(p string, data []byte) error {
+	return writeAtomic(p, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeAtomic replaces p with what write writes, through a temporary file
+// that is synced and renamed.
+func writeAtomic(p string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err

@@ -81,7 +81,7 @@ type Writer struct {
 	fileHash   hash.Hash    // sha256 of the current file, for datapackage.json
 	warcinfoID string
 	files      []string
-	index      []CDXJLine        // a line for each indexed record written
+	index      []string          // the CDXJ line of each indexed record written
 	hashes     map[string]string // closed file → "sha256:<hex>"
 	closed     bool
 }
@@ -314,7 +314,7 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 		if h := b.Header(); Indexed(h) {
 			l := IndexLine(h, b.spool.head(httpHeadLimit), wr.File)
 			l.Offset, l.Length = wr.Offset, wr.Length
-			w.index = append(w.index, l)
+			w.index = append(w.index, l.String())
 		}
 	}
 	if err := w.buf.Flush(); err != nil {
@@ -521,10 +521,10 @@ func (w *Writer) Close() error {
 
 // Index returns the CDXJ lines of the records written so far, in the order
 // written: every response, revisit, resource and metadata record.
-func (w *Writer) Index() []CDXJLine {
+func (w *Writer) Index() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]CDXJLine(nil), w.index...)
+	return append([]string(nil), w.index...)
 }
 
 // FileHashes returns the sha256 ("sha256:<hex>") of each closed file,

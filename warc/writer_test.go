@@ -115,7 +115,7 @@ func TestWriterIndexMatchesReader(t *testing.T) {
 		t.Fatalf("read %d lines, written %d", len(read), len(written))
 	}
 	for i := range read {
-		if read[i].String() != written[i].String() {
+		if read[i].String() != written[i] {
 			t.Errorf("line %d:\nread    %s\nwritten %s", i, read[i], written[i])
 		}
 	}

@@ -426,7 +426,7 @@ func archiveLog(w *warc.Writer, f *os.File, name string) error {
 // collection's index, lists the run's pages in pages.jsonl and rewrites the
 // datapackage. It runs after recovery too, so a crashed run's files are
 // listed.
-func finishCollection(coll *warc.Collection, files []string, lines []warc.CDXJLine, hashes map[string]string, st crawl.State, software string) error {
+func finishCollection(coll *warc.Collection, files []string, lines []string, hashes map[string]string, st crawl.State, software string) error {
 	if leftovers, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.open")); len(leftovers) > 0 {
 		return fmt.Errorf("WARC file not closed: %s", leftovers[0])
 	}

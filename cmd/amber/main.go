@@ -34,6 +34,7 @@ type globalOptions struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	cpuProfile string // write a CPU profile here (hidden flag, for benchmarks)
+	memProfile string // write a heap profile here at the end (hidden flag)
 
 	// drain is closed by the first interrupt; a command that can stop
 	// gracefully (archive) sets drainable, and the second interrupt
@@ -106,6 +107,8 @@ on demand that not one bit of the archive has changed since.`,
 	})
 	root.PersistentFlags().StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE`")
 	root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentFlags().StringVar(&g.memProfile, "memprofile", "", "write a heap profile to `FILE` at the end")
+	root.PersistentFlags().MarkHidden("memprofile")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.cpuProfile == "" {
 			return nil
@@ -159,6 +162,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	pprof.StopCPUProfile() // PersistentPostRun does not run after an error
+	if g.memProfile != "" {
+		if f, err := os.Create(g.memProfile); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	if err != nil {
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintf(stderr, "amber: %s\n", msg)

@@ -45,7 +45,7 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 	}
 	files, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.warc.gz"))
 	sort.Strings(files)
-	var lines []warc.CDXJLine
+	var lines []string
 	var outcomes []crawl.Outcome
 	var digests []crawl.DigestRef
 	for _, f := range files {
@@ -56,8 +56,8 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 		if err != nil {
 			return notes, fmt.Errorf("indexing %s: %w", f, err)
 		}
-		lines = append(lines, l...)
 		for _, line := range l {
+			lines = append(lines, line.String())
 			if line.Type != warc.TypeResponse && line.Type != warc.TypeRevisit {
 				continue
 			}
