@@ -370,3 +370,47 @@ func TestConcurrentRunLocked(t *testing.T) {
 		t.Errorf("%d captures, want %d", captures, want)
 	}
 }
+
+// TestInterrupt: the first SIGINT stops taking new URLs, finishes those in
+// flight and exits 130 with valid, indexed files; a second SIGINT stops at
+// once, the same way. The same command then resumes and completes.
+func TestInterrupt(t *testing.T) {
+	site := newNewsroom(t, 80, 20*time.Millisecond)
+	for _, signals := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d signals", signals), func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{"archive", "-q", "--scope", "host", "-o", dir, site.srv.URL + "/"}
+			cmd := amberProcess(t, args...)
+			time.Sleep(400 * time.Millisecond)
+			for i := 0; i < signals; i++ {
+				cmd.Process.Signal(os.Interrupt)
+				time.Sleep(20 * time.Millisecond)
+			}
+			err := cmd.Wait()
+			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+				t.Fatalf("exit %d (%v), want %d: %s", code, err, exitInterrupted, cmd.Stdout)
+			}
+			if matches, _ := filepath.Glob(filepath.Join(dir, "archive", "*.open")); len(matches) > 0 {
+				t.Fatalf("files left open: %v", matches)
+			}
+			var stderr bytes.Buffer
+			if code := run(context.Background(), []string{"verify", "-q", dir}, io.Discard, &stderr); code != 0 {
+				t.Fatalf("verify after the interrupt: exit %d: %s", code, stderr.String())
+			}
+			if code := run(context.Background(), args, io.Discard, &stderr); code != 0 {
+				t.Fatalf("resume: exit %d: %s", code, stderr.String())
+			}
+			captures := map[string]int{}
+			for _, r := range readRecords(t, dir) {
+				if r.typ == "response" || r.typ == "revisit" {
+					captures[r.uri]++
+				}
+			}
+			for _, u := range site.urls() {
+				if captures[u] != 1 {
+					t.Errorf("%s captured %d times, want once", u, captures[u])
+				}
+			}
+		})
+	}
+}
