@@ -240,71 +240,54 @@ func (s *BoltState) Finish(outcomes []Outcome, digests []DigestRef) error {
 		return nil
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		urls, claimed, dig, pages := tx.Bucket(bURLs), tx.Bucket(bClaimed), tx.Bucket(bDigests), tx.Bucket(bPages)
-		for _, o := range outcomes {
-			k := []byte(o.Key)
-			rec := urlRecord{State: stateDone, Crawl: s.crawl}
-			if o.Failed != "" {
-				rec.State, rec.Reason = stateFailed, o.Failed
-			}
-			if err := putJSON(urls, k, rec); err != nil {
-				return err
-			}
-			if err := claimed.Delete(k); err != nil {
-				return err
-			}
-			if o.Page != nil {
-				seq, _ := pages.NextSequence()
-				if err := putJSON(pages, b64(seq), o.Page); err != nil {
-					return err
-				}
-			}
-		}
-		for _, d := range digests {
-			if dig.Get([]byte(d.Digest)) != nil {
-				continue // the first capture stays the one revisits refer to
-			}
-			if err := putJSON(dig, []byte(d.Digest), d); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.settle(tx, outcomes, digests, false)
 	})
 }
 
 // Recover implements State.
 func (s *BoltState) Recover(outcomes []Outcome, digests []DigestRef) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		urls, claimed, dig, pages := tx.Bucket(bURLs), tx.Bucket(bClaimed), tx.Bucket(bDigests), tx.Bucket(bPages)
-		for _, o := range outcomes {
-			k := []byte(o.Key)
-			var rec urlRecord
+		return s.settle(tx, outcomes, digests, true)
+	})
+}
+
+// settle records outcomes and digests. In recovery, only URLs still FRESH
+// (queued or claimed) change, and they keep the crawl they belong to.
+func (s *BoltState) settle(tx *bolt.Tx, outcomes []Outcome, digests []DigestRef, recovering bool) error {
+	urls, claimed, dig, pages := tx.Bucket(bURLs), tx.Bucket(bClaimed), tx.Bucket(bDigests), tx.Bucket(bPages)
+	for _, o := range outcomes {
+		k := []byte(o.Key)
+		rec := urlRecord{State: stateDone, Crawl: s.crawl}
+		if recovering {
 			if json.Unmarshal(urls.Get(k), &rec) != nil || rec.State != stateFresh {
 				continue
 			}
 			rec.State = stateDone
-			if err := putJSON(urls, k, rec); err != nil {
+		} else if o.Failed != "" {
+			rec.State, rec.Reason = stateFailed, o.Failed
+		}
+		if err := putJSON(urls, k, rec); err != nil {
+			return err
+		}
+		if err := claimed.Delete(k); err != nil {
+			return err
+		}
+		if o.Page != nil {
+			seq, _ := pages.NextSequence()
+			if err := putJSON(pages, b64(seq), o.Page); err != nil {
 				return err
 			}
-			if err := claimed.Delete(k); err != nil {
-				return err
-			}
-			if o.Page != nil {
-				seq, _ := pages.NextSequence()
-				if err := putJSON(pages, b64(seq), o.Page); err != nil {
-					return err
-				}
-			}
 		}
-		for _, d := range digests {
-			if dig.Get([]byte(d.Digest)) == nil {
-				if err := putJSON(dig, []byte(d.Digest), d); err != nil {
-					return err
-				}
-			}
+	}
+	for _, d := range digests {
+		if dig.Get([]byte(d.Digest)) != nil {
+			continue // the first capture stays the one revisits refer to
 		}
-		return nil
-	})
+		if err := putJSON(dig, []byte(d.Digest), d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Robots implements State.
