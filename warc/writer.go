@@ -558,8 +558,18 @@ type spool struct {
 	size  int64
 }
 
+// spoolPool recycles spool buffers, which would otherwise be most of what
+// the garbage collector sees.
+var spoolPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// maxPooled is the largest spool buffer worth keeping for reuse.
+const maxPooled = 1 << 20
+
 func (s *spool) Write(p []byte) (int, error) {
 	if s.file == nil && len(s.mem)+len(p) <= s.limit {
+		if s.mem == nil {
+			s.mem = (*spoolPool.Get().(*[]byte))[:0]
+		}
 		s.mem = append(s.mem, p...)
 		s.size += int64(len(p))
 		return len(p), nil
@@ -573,7 +583,7 @@ func (s *spool) Write(p []byte) (int, error) {
 		if _, err := f.Write(s.mem); err != nil {
 			return 0, fmt.Errorf("warc: spool: %w", err)
 		}
-		s.mem = nil
+		s.recycle()
 	}
 	n, err := s.file.Write(p)
 	s.size += int64(n)
@@ -601,9 +611,18 @@ func (s *spool) head(n int) []byte {
 	return buf[:k]
 }
 
+// recycle gives the memory buffer back to the pool.
+func (s *spool) recycle() {
+	if s.mem != nil && cap(s.mem) <= maxPooled {
+		m := s.mem[:0]
+		spoolPool.Put(&m)
+	}
+	s.mem = nil
+}
+
 // Close frees the spool and removes its file.
 func (s *spool) Close() error {
-	s.mem = nil
+	s.recycle()
 	if s.file == nil {
 		return nil
 	}
