@@ -314,3 +314,52 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("hanging server: %v, want a timeout", err)
 	}
 }
+
+// TestLargePageNotTruncated: colly truncates bodies at 10 MB by default;
+// the archive must hold the whole response whatever colly keeps.
+func TestLargePageNotTruncated(t *testing.T) {
+	body := "<html><head><title>big</title></head><body>" + strings.Repeat("<p>lorem ipsum dolor</p>\n", 500000) + "<img src=/tail.png></body></html>"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/tail.png" {
+			io.WriteString(w, "png")
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	w, err := warc.NewWriter(warc.WriterOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := crawl.Run(context.Background(), crawl.Options{Seeds: []string{srv.URL + "/"}, IgnoreRobots: true}, w)
+	if err != nil || len(res.Failures) > 0 {
+		t.Fatalf("%v %v", err, res.Failures)
+	}
+	w.Close()
+	var page *rawRecord
+	var tail bool
+	for _, f := range w.Files() {
+		for _, r := range readWARC(t, filepath.Join(dir, f)) {
+			if r.get("WARC-Type") == "response" && r.get("WARC-Target-URI") == srv.URL+"/" {
+				page = &r
+			}
+			tail = tail || r.get("WARC-Target-URI") == srv.URL+"/tail.png"
+		}
+	}
+	if page == nil {
+		t.Fatal("page not archived")
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(page.Block)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body) // de-chunked
+	if err != nil || len(body) < 10<<20 || string(got) != body {
+		t.Errorf("archived body %d bytes, sent %d", len(got), len(body))
+	}
+	if !tail {
+		t.Error("the image at the end of the 12 MB page was not found: the parser saw a truncated page")
+	}
+}
