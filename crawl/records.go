@@ -121,7 +121,7 @@ func (s *warcSink) Record(ex *Exchange) (recordOut, error) {
 // is left out, and the record names the one it repeats.
 func (s *warcSink) revisit(ex *Exchange, resp *warc.Builder, ref DigestRef) (*warc.Builder, error) {
 	head := resp.Head(1 << 20)
-	n, _ := warc.HTTPHeadEnd(head)
+	_, n := warc.HTTPHeadEnd(head) // the status line and headers, with the blank line that ends them
 	if n < 0 {
 		return resp, nil // no complete header: keep the full response
 	}

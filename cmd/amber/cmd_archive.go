@@ -26,6 +26,7 @@ type archiveOptions struct {
 	jobSeeds       []string
 	recrawl        bool
 	noDedup        bool
+	wacz           bool
 	output         string
 	seedsFile      string
 	scope          string
@@ -116,6 +117,7 @@ EXIT STATUS
 	f.StringVar(&opts.job, "job", "", "read settings from a YAML job `FILE` (flags override it)")
 	f.BoolVar(&opts.recrawl, "recrawl", false, "fetch again URLs archived by earlier runs (nightly runs)")
 	f.BoolVar(&opts.noDedup, "no-dedup", false, "store unchanged payloads in full instead of as revisit records")
+	f.BoolVar(&opts.wacz, "wacz", false, "pack the collection into DIR.wacz at the end of the run (as amber pack does)")
 	f.StringVarP(&opts.output, "output", "o", "archive", "collection `DIR`ectory")
 	f.StringVar(&opts.seedsFile, "seeds", "", "read seed URLs from `FILE` (one a line, # comments)")
 	f.StringVar(&opts.scope, "scope", "page", "page, prefix, host or domain")
@@ -372,6 +374,13 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		err = &exitError{code: exitDamage}
 	case len(res.Failures) > 0:
 		err = &exitError{code: exitPartial}
+	}
+	if opts.wacz && (err == nil || exitCode(err) == exitPartial) {
+		// Packed while the lock is held, so no other run changes the
+		// collection meanwhile; an interrupted run is not packed.
+		if perr := packCollection(ctx, g, opts.output, packOptions{quiet: opts.quiet}); perr != nil {
+			err = perr
+		}
 	}
 	run.Ended, run.Files, run.Captures, run.Bytes, run.Failures = time.Now().UTC(), sum.Files, sum.Captures, sum.Bytes, len(sum.Failures)
 	run.Exit = exitCode(err)

@@ -124,6 +124,9 @@ on demand that not one bit of the archive has changed since.`,
 		newArchiveCommand(g),
 		newVerifyCommand(g),
 		newStatusCommand(g),
+		newPackCommand(g),
+		newIndexCommand(g),
+		newReplayCommand(g),
 	)
 	return root
 }

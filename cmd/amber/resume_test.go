@@ -318,6 +318,12 @@ func TestNightlyRevisits(t *testing.T) {
 	if code := run(context.Background(), []string{"verify", "-q", dir}, io.Discard, &stderr); code != 0 {
 		t.Fatalf("verify: exit %d: %s", code, stderr.String())
 	}
+	// Revisits keep the HTTP status line and headers: the index has their status.
+	for _, r := range second {
+		if r.typ == "revisit" && r.status != 200 {
+			t.Errorf("revisit of %s: HTTP status %d read from its block, want 200", r.uri, r.status)
+		}
+	}
 	// Without --recrawl, a third run has nothing to do.
 	var stdout bytes.Buffer
 	if code := run(context.Background(), []string{"archive", "-o", dir, site.srv.URL + "/"}, &stdout, &stderr); code != 0 {

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/amber-archiver/amber/warc"
+)
+
+// indexOptions are the flags of amber index.
+type indexOptions struct {
+	output string // write the index here instead of stdout
+}
+
+func newIndexCommand(g *globalOptions) *cobra.Command {
+	var opts indexOptions
+	cmd := &cobra.Command{
+		Use:   "index FILE... [-o OUT.cdxj]",
+		Short: "Rebuild a CDXJ index from WARC files",
+		Long: `Index reads WARC files and writes the CDXJ index that pywb and ReplayWeb.page
+read: one line per response, revisit, resource and metadata record, as
+SURT TIMESTAMP {"url", "mime", "status", "digest", "length", "offset",
+"filename"}, byte-sorted. It needs nothing but the WARC files, so it
+rebuilds a lost or damaged indexes/index.cdxj:
+
+  amber index coll/archive -o coll/indexes/index.cdxj
+
+A FILE may be a WARC file (.warc, .warc.gz), a directory of WARC files, or
+a collection directory (its archive/ files). The index goes to stdout
+unless -o is given; -o writes it atomically.
+
+A WARC file that cannot be read to its end is reported on stderr; the
+records before the damage are indexed.
+
+EXIT STATUS
+  0  every file was indexed
+  1  a file is damaged (the records before the damage are indexed)
+  2  usage error: bad flag, missing or nonexistent FILE`,
+		Args: argsAtLeast(1, "FILE (a WARC file, a directory of WARC files or a collection)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runIndex(cmd.Context(), g, opts, args)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "", "write the index to `FILE` instead of stdout")
+	return cmd
+}
+
+func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	files, err := warcFilesOf(args)
+	if err != nil {
+		return err
+	}
+	var lines []warc.CDXJLine
+	var damaged error
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ls, err := warc.IndexWARC(f)
+		lines = append(lines, ls...)
+		if err != nil {
+			fmt.Fprintf(g.stderr, "amber: %v (indexed the %d records before it)\n", err, len(ls))
+			damaged = &exitError{code: exitDamage}
+		}
+	}
+	warc.SortCDXJ(lines)
+	write := func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 256<<10)
+		last := ""
+		for _, l := range lines {
+			s := l.String()
+			if s == last {
+				continue // the same file given twice
+			}
+			last = s
+			bw.WriteString(s)
+			bw.WriteByte('\n')
+		}
+		return bw.Flush()
+	}
+	if opts.output == "" {
+		err = write(g.stdout)
+	} else {
+		err = atomicWriteFile(opts.output, write)
+	}
+	if err != nil {
+		return err
+	}
+	return damaged
+}
+
+// warcFilesOf expands the arguments of index and replay into WARC files:
+// a file stands for itself, a collection for its archive/ files, any
+// other directory for the WARC files in it. A path that does not exist,
+// or a directory without WARC files, is a usage error.
+func warcFilesOf(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, usageError("%s: no such file or directory", a)
+		}
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		dir := a
+		if sub := filepath.Join(a, warc.ArchiveDir); isDirectory(sub) {
+			dir = sub
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		n := len(files)
+		for _, e := range entries {
+			if name := e.Name(); e.Type().IsRegular() && (strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc")) {
+				files = append(files, filepath.Join(dir, name))
+			}
+		}
+		if len(files) == n {
+			return nil, usageError("%s: no WARC files (*.warc.gz, *.warc) in it", dir)
+		}
+	}
+	return files, nil
+}
+
+func isDirectory(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// atomicWriteFile writes p through a temporary file in the same directory
+// that is renamed over p once complete, so p is never left half-written.
+func atomicWriteFile(p string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
+	if err != nil {
+		return err
+	}
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}

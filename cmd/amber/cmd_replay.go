@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/amber-archiver/amber/replay"
+)
+
+// replayOptions are the flags of amber replay.
+type replayOptions struct {
+	port int // TCP port on 127.0.0.1; 0 picks a free one
+}
+
+func newReplayCommand(g *globalOptions) *cobra.Command {
+	var opts replayOptions
+	cmd := &cobra.Command{
+		Use:   "replay DIR|FILE.wacz|FILE.warc.gz [--port N]",
+		Short: "Browse an archive in a web browser, offline",
+		Long: `Replay serves a collection directory, a WACZ file or a WARC file on
+http://127.0.0.1:PORT/ for a web browser. The first page lists the archived
+pages with their capture times; each opens as it was captured, with a banner
+naming the capture time and the original URL.
+
+Pages are replayed from the WARC records alone, pywb-style, at archival URLs
+/TIMESTAMP/URL: links, images and their srcset candidates, style sheets and
+what they import, fonts, scripts and frames are rewritten to the archived
+copies closest in time, redirects are followed inside the archive, and a
+Content-Security-Policy keeps the page from loading anything from the live
+web. Nothing needs a network connection or any other program.
+
+The server listens on 127.0.0.1 only and runs until interrupted (Ctrl-C).
+
+EXIT STATUS
+  0  stopped by an interrupt
+  1  the archive could not be opened, or the server failed
+  2  usage error: bad flag, missing or nonexistent path, port in use`,
+		Args: argsAtLeast(1, "DIR, FILE.wacz or FILE.warc.gz (the archive to replay)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError("replay takes one archive, got %d arguments", len(args))
+			}
+			return runReplay(cmd.Context(), g, opts, args[0], nil)
+		},
+	}
+	cmd.Flags().IntVarP(&opts.port, "port", "p", 0, "port to listen on at 127.0.0.1 (default: any free port)")
+	return cmd
+}
+
+// runReplay serves the archive at path until ctx is done. When ready is
+// not nil it receives the server's base URL once it is listening (for
+// tests).
+func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path string, ready chan<- string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if opts.port < 0 || opts.port > 65535 {
+		return usageError("--port must be between 0 and 65535, not %d", opts.port)
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return usageError("%s: no such file or directory", path)
+	}
+	a, err := replay.Open(path)
+	if err != nil {
+		return fmt.Errorf("cannot replay %s: %w", path, err)
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.port)))
+	if err != nil {
+		return usageError("cannot listen on 127.0.0.1:%d: %v", opts.port, err)
+	}
+	h := replay.NewHandler(a)
+	h.Log = log.New(g.stderr, "amber: ", 0)
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(g.stderr, "amber: ", 0),
+	}
+	base := "http://" + ln.Addr().String() + "/"
+	fmt.Fprintf(g.stdout, "replaying %s (%d pages, %d captures) at %s\n", path, len(a.Pages()), a.Len(), base)
+	fmt.Fprintln(g.stdout, "press Ctrl-C to stop")
+	if ready != nil {
+		ready <- base
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown)
+	return nil
+}

@@ -1,0 +1,405 @@
+package replay
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/amber-archiver/amber/warc"
+)
+
+// Capture is one indexed record: a response, revisit or resource.
+type Capture struct {
+	URL      string
+	Time     time.Time // from the CDXJ timestamp, second precision, UTC
+	Status   int       // 0 when the record has no HTTP status (resource)
+	Mime     string    // "warc/revisit" for revisits
+	Digest   string    // payload digest
+	Filename string    // WARC file the record is in
+	Offset   int64
+	Length   int64
+}
+
+// Timestamp is the capture time as the 14 digits of an archival URL.
+func (c *Capture) Timestamp() string { return c.Time.Format(tsLayout) }
+
+// Revisit reports whether the capture is a revisit record, whose payload
+// is that of an earlier capture with the same digest.
+func (c *Capture) Revisit() bool { return c.Mime == "warc/revisit" }
+
+const tsLayout = "20060102150405"
+
+// Page is a page listed in pages.jsonl, or an HTML capture when the
+// archive has no page list.
+type Page struct {
+	URL   string
+	Time  time.Time
+	Title string
+}
+
+// Archive is a read-only view of archived captures: an in-memory index and
+// the WARC files it points into. It is safe for concurrent use.
+type Archive struct {
+	// Title names the archive on the index page.
+	Title string
+
+	captures map[string][]*Capture // by lookup key, oldest first
+	byDigest map[string][]*Capture // non-revisit captures, by payload digest
+	pages    []Page
+
+	// open returns the bytes of a WARC file (by base name) for reading at
+	// offsets.
+	open    func(name string) (io.ReaderAt, io.Closer, error)
+	closers []io.Closer
+}
+
+// Close releases the files the archive holds open.
+func (a *Archive) Close() error {
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Pages lists the archived pages, in the order of pages.jsonl.
+func (a *Archive) Pages() []Page { return a.pages }
+
+// Len is the number of captures indexed.
+func (a *Archive) Len() int {
+	n := 0
+	for _, cs := range a.captures {
+		n += len(cs)
+	}
+	return n
+}
+
+// key is the lookup key of a URL: its SURT, which ignores the scheme, a
+// leading www, default ports, query argument order and case. It is
+// computed from the url of each index line rather than taken from the
+// line's own key, so an index written with another SURT flavour still
+// matches.
+func key(u string) string { return warc.SURT(u) }
+
+func newArchive(title string) *Archive {
+	return &Archive{Title: title, captures: map[string][]*Capture{}, byDigest: map[string][]*Capture{}}
+}
+
+func (a *Archive) add(l warc.CDXJLine) {
+	if l.URL == "" || l.Filename == "" {
+		return
+	}
+	t, err := time.Parse(tsLayout, padTimestamp(l.Timestamp))
+	if err != nil {
+		return
+	}
+	status, _ := strconv.Atoi(l.Status)
+	c := &Capture{URL: l.URL, Time: t, Status: status, Mime: l.Mime, Digest: l.Digest,
+		Filename: l.Filename, Offset: l.Offset, Length: l.Length}
+	k := key(l.URL)
+	a.captures[k] = append(a.captures[k], c)
+	if !c.Revisit() && c.Digest != "" {
+		a.byDigest[c.Digest] = append(a.byDigest[c.Digest], c)
+	}
+}
+
+// finish sorts the captures by time and, with no page list, lists the
+// HTML pages captured with status 200.
+func (a *Archive) finish() {
+	for _, cs := range a.captures {
+		slices.SortStableFunc(cs, func(x, y *Capture) int { return x.Time.Compare(y.Time) })
+	}
+	if a.pages != nil {
+		return
+	}
+	for _, cs := range a.captures {
+		for _, c := range cs {
+			if c.Status == 200 && (c.Mime == "text/html" || c.Mime == "application/xhtml+xml") {
+				a.pages = append(a.pages, Page{URL: c.URL, Time: c.Time})
+			}
+		}
+	}
+	slices.SortFunc(a.pages, func(x, y Page) int {
+		if c := x.Time.Compare(y.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(x.URL, y.URL)
+	})
+}
+
+func (a *Archive) setPages(entries []warc.PageEntry) {
+	a.pages = []Page{}
+	for _, p := range entries {
+		t, err := time.Parse(time.RFC3339, p.TS)
+		if err != nil {
+			if t, err = time.Parse(tsLayout, padTimestamp(p.TS)); err != nil {
+				continue
+			}
+		}
+		a.pages = append(a.pages, Page{URL: p.URL, Time: t.UTC(), Title: p.Title})
+	}
+}
+
+// padTimestamp completes a partial timestamp (2026, 202611...) to 14
+// digits with the earliest moment it covers.
+func padTimestamp(ts string) string {
+	const earliest = "00000101000000"
+	if len(ts) >= 14 {
+		return ts[:14]
+	}
+	if len(ts) < 4 {
+		return ""
+	}
+	return ts + earliest[len(ts):]
+}
+
+// Open opens a collection directory, a WACZ file, or a WARC file.
+func Open(p string) (*Archive, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case fi.IsDir():
+		return OpenDir(p)
+	case strings.HasSuffix(strings.ToLower(p), ".wacz"):
+		return OpenWACZ(p)
+	}
+	return OpenWARC(p)
+}
+
+// OpenDir opens a collection directory: its indexes/index.cdxj (built
+// from archive/*.warc.gz when missing) and pages/pages.jsonl.
+func OpenDir(dir string) (*Archive, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	a := newArchive(filepath.Base(abs))
+	archiveDir := filepath.Join(dir, warc.ArchiveDir)
+	a.open = func(name string) (io.ReaderAt, io.Closer, error) {
+		if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+			return nil, nil, fmt.Errorf("replay: bad WARC file name %q", name)
+		}
+		f, err := os.Open(filepath.Join(archiveDir, name))
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, f, nil
+	}
+	if dp, err := warc.ReadDatapackage(dir); err == nil && dp.Title != "" {
+		a.Title = dp.Title
+	}
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(warc.IndexPath)))
+	switch {
+	case err == nil:
+		err = readCDXJ(a, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		files, _ := filepath.Glob(filepath.Join(archiveDir, "*.warc.gz"))
+		plain, _ := filepath.Glob(filepath.Join(archiveDir, "*.warc"))
+		files = append(files, plain...)
+		if len(files) == 0 {
+			return nil, fmt.Errorf("replay: %s: not a collection: no %s and no WARC files in %s", dir, warc.IndexPath, archiveDir)
+		}
+		for _, wf := range files {
+			lines, err := warc.IndexWARC(wf)
+			if err != nil && len(lines) == 0 {
+				return nil, err
+			}
+			for _, l := range lines {
+				a.add(l)
+			}
+		}
+	default:
+		return nil, err
+	}
+	pages, err := warc.ReadPages(dir)
+	if err != nil {
+		return nil, err
+	}
+	if pages != nil {
+		a.setPages(pages)
+	}
+	a.finish()
+	return a, nil
+}
+
+// OpenWARC opens WARC files by themselves, indexing them first.
+func OpenWARC(paths ...string) (*Archive, error) {
+	byName := map[string]string{}
+	a := newArchive(filepath.Base(paths[0]))
+	for _, p := range paths {
+		name := filepath.Base(p)
+		if other, dup := byName[name]; dup && other != p {
+			return nil, fmt.Errorf("replay: two WARC files called %s: %s and %s", name, other, p)
+		}
+		byName[name] = p
+		lines, err := warc.IndexWARC(p)
+		if err != nil && len(lines) == 0 {
+			return nil, err
+		}
+		for _, l := range lines {
+			a.add(l)
+		}
+	}
+	a.open = func(name string) (io.ReaderAt, io.Closer, error) {
+		p, ok := byName[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("replay: no WARC file %s", name)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, f, nil
+	}
+	a.finish()
+	return a, nil
+}
+
+// OpenWACZ opens a WACZ file. Its WARC files are read in place when they
+// are stored uncompressed in the zip, as WACZ requires; a deflated one is
+// read from its start for every record.
+func OpenWACZ(p string) (*Archive, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	zr, err := zip.NewReader(f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("replay: %s: %w", p, err)
+	}
+	a := newArchive(strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)))
+	a.closers = append(a.closers, f)
+	warcs := map[string]*zip.File{}
+	var indexes []*zip.File
+	var pages *zip.File
+	for _, zf := range zr.File {
+		switch dir, name := path.Split(zf.Name); {
+		case dir == warc.ArchiveDir+"/":
+			warcs[name] = zf
+		case dir == "indexes/" && (strings.HasSuffix(name, ".cdxj") || strings.HasSuffix(name, ".cdxj.gz") || strings.HasSuffix(name, ".cdx") || strings.HasSuffix(name, ".cdx.gz")):
+			indexes = append(indexes, zf)
+		case zf.Name == warc.PagesPath:
+			pages = zf
+		case zf.Name == warc.DatapackagePath:
+			if rc, err := zf.Open(); err == nil {
+				var dp warc.Datapackage
+				if json.NewDecoder(io.LimitReader(rc, 64<<20)).Decode(&dp) == nil && dp.Title != "" {
+					a.Title = dp.Title
+				}
+				rc.Close()
+			}
+		}
+	}
+	if len(indexes) == 0 {
+		a.Close()
+		return nil, fmt.Errorf("replay: %s: no CDXJ index in indexes/", p)
+	}
+	for _, zf := range indexes {
+		rc, err := zf.Open()
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("replay: %s: %s: %w", p, zf.Name, err)
+		}
+		var r io.Reader = rc
+		if strings.HasSuffix(zf.Name, ".gz") {
+			gz, err := gzip.NewReader(rc)
+			if err != nil {
+				rc.Close()
+				a.Close()
+				return nil, fmt.Errorf("replay: %s: %s: %w", p, zf.Name, err)
+			}
+			r = gz
+		}
+		err = readCDXJ(a, r)
+		rc.Close()
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("replay: %s: %s: %w", p, zf.Name, err)
+		}
+	}
+	if pages != nil {
+		rc, err := pages.Open()
+		if err == nil {
+			entries, err := warc.ParsePages(rc)
+			rc.Close()
+			if err == nil {
+				a.setPages(entries)
+			}
+		}
+	}
+	a.open = func(name string) (io.ReaderAt, io.Closer, error) {
+		zf, ok := warcs[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("replay: no %s/%s in %s", warc.ArchiveDir, name, p)
+		}
+		if zf.Method == zip.Store {
+			off, err := zf.DataOffset()
+			if err != nil {
+				return nil, nil, err
+			}
+			return io.NewSectionReader(f, off, int64(zf.CompressedSize64)), io.NopCloser(nil), nil
+		}
+		return &zipEntryReaderAt{zf: zf}, io.NopCloser(nil), nil
+	}
+	a.finish()
+	return a, nil
+}
+
+// zipEntryReaderAt reads a compressed zip entry at an offset by
+// decompressing it from the start: slow, but WACZ files store their WARCs.
+type zipEntryReaderAt struct{ zf *zip.File }
+
+func (z *zipEntryReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	rc, err := z.zf.Open()
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	if _, err := io.CopyN(io.Discard, rc, off); err != nil {
+		return 0, err
+	}
+	return io.ReadFull(rc, p)
+}
+
+// readCDXJ adds the lines of a CDXJ (or CDX JSON) index.
+func readCDXJ(a *Archive, r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] == '!' { // "!meta" header lines of some indexers
+			continue
+		}
+		l, err := warc.ParseCDXJLine(string(line))
+		if err != nil {
+			continue // one odd line does not make the rest unusable
+		}
+		a.add(l)
+	}
+	return sc.Err()
+}

@@ -1,0 +1,214 @@
+package replay
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/amber-archiver/amber/warc"
+)
+
+// candidates returns the captures of u in the order they should be tried
+// for a request at t: captures that are not errors (status below 400)
+// first, then by distance in time, the earlier of two equally close
+// first. An archive that captured a page once as 200 and once as 503 thus
+// shows the 200, as a reader would want.
+func (a *Archive) candidates(u string, t time.Time) []*Capture {
+	cs := slices.Clone(a.captures[key(u)])
+	dist := func(c *Capture) time.Duration {
+		d := c.Time.Sub(t)
+		if d < 0 {
+			d = -d
+		}
+		return d
+	}
+	bad := func(c *Capture) int {
+		if c.Status >= 400 {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(cs, func(x, y *Capture) int {
+		if d := bad(x) - bad(y); d != 0 {
+			return d
+		}
+		if dx, dy := dist(x), dist(y); dx != dy {
+			if dx < dy {
+				return -1
+			}
+			return 1
+		}
+		return x.Time.Compare(y.Time)
+	})
+	return cs
+}
+
+// response is a capture read back: its HTTP status and headers, and the
+// payload with transfer encoding removed and content encoding kept.
+type response struct {
+	capture *Capture
+	status  int
+	header  http.Header
+	body    io.Reader
+	length  int64 // of body; -1 if unknown
+	closers []io.Closer
+}
+
+func (r *response) Close() error {
+	var errs []error
+	for _, c := range r.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// load reads the record of c. For a revisit it takes the status and
+// headers from the revisit record (when it has them) and the payload from
+// the capture it revisits: the closest earlier capture with the same
+// payload digest, of the same URL if there is one.
+func (a *Archive) load(c *Capture) (*response, error) {
+	resp, err := a.read(c)
+	if err != nil || !c.Revisit() {
+		return resp, err
+	}
+	orig := a.original(c)
+	if orig == nil {
+		resp.Close()
+		return nil, fmt.Errorf("replay: %s@%d (revisit of %s): no capture with payload digest %s", c.Filename, c.Offset, c.URL, c.Digest)
+	}
+	full, err := a.read(orig)
+	if err != nil {
+		resp.Close()
+		return nil, err
+	}
+	if resp.status == 0 || resp.header == nil {
+		resp.status, resp.header = full.status, full.header
+	}
+	resp.body, resp.length = full.body, full.length
+	resp.closers = append(resp.closers, full.closers...)
+	return resp, nil
+}
+
+func (a *Archive) original(c *Capture) *Capture {
+	var best *Capture
+	score := func(o *Capture) (int, time.Duration) {
+		same := 1
+		if key(o.URL) == key(c.URL) {
+			same = 0
+		}
+		d := c.Time.Sub(o.Time)
+		if d < 0 {
+			d = -d + time.Hour*24*365*100 // later captures only if nothing earlier
+		}
+		return same, d
+	}
+	for _, o := range a.byDigest[c.Digest] {
+		if best == nil {
+			best = o
+			continue
+		}
+		s1, d1 := score(o)
+		s2, d2 := score(best)
+		if s1 < s2 || s1 == s2 && d1 < d2 {
+			best = o
+		}
+	}
+	return best
+}
+
+// read reads one record and parses the HTTP message in its block.
+func (a *Archive) read(c *Capture) (*response, error) {
+	src, closer, err := a.open(c.Filename)
+	if err != nil {
+		return nil, err
+	}
+	length := c.Length
+	if length <= 0 {
+		length = 1 << 62 // records sharing a gzip member have no length of their own
+	}
+	wr, err := warc.NewReader(io.NewSectionReader(src, c.Offset, length))
+	if err != nil {
+		closer.Close()
+		return nil, fmt.Errorf("replay: %s@%d: %w", c.Filename, c.Offset, err)
+	}
+	rec, err := wr.Next()
+	if err != nil {
+		closer.Close()
+		return nil, fmt.Errorf("replay: %s@%d: %w", c.Filename, c.Offset, err)
+	}
+	resp := &response{capture: c, length: -1, closers: []io.Closer{closer}}
+	ct := rec.Header.Get("Content-Type")
+	if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/http") {
+		// A resource or metadata record: the block is the payload.
+		resp.status = http.StatusOK
+		resp.header = http.Header{}
+		if ct != "" {
+			resp.header.Set("Content-Type", ct)
+		}
+		resp.body, resp.length = rec.Body, rec.ContentLength
+		return resp, nil
+	}
+	hr, err := http.ReadResponse(bufio.NewReader(rec.Body), nil)
+	if err != nil {
+		if c.Revisit() {
+			return resp, nil // a revisit without HTTP headers: all from the original
+		}
+		resp.Close()
+		return nil, fmt.Errorf("replay: %s@%d: %s: %w", c.Filename, c.Offset, c.URL, err)
+	}
+	resp.status, resp.header, resp.body, resp.length = hr.StatusCode, hr.Header, hr.Body, hr.ContentLength
+	if rec.Header.Get("WARC-Truncated") != "" {
+		resp.length = -1 // the body falls short of its Content-Length
+	}
+	return resp, nil
+}
+
+// lookup finds the capture to replay for u at t and reads it. It skips a
+// redirect to the URL itself (http → https, or a trailing slash, which
+// share a key) that would make the browser loop.
+func (a *Archive) lookup(u string, t time.Time) (*response, error) {
+	var firstErr error
+	for _, c := range a.candidates(u, t) {
+		resp, err := a.load(c)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if resp.status >= 300 && resp.status < 400 {
+			if loc := resp.header.Get("Location"); loc != "" {
+				if target, err := resolve(c.URL, loc); err == nil && key(target) == key(u) {
+					resp.Close()
+					continue
+				}
+			}
+		}
+		return resp, nil
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return nil, errNotArchived
+}
+
+var errNotArchived = errors.New("not in the archive")
+
+// resolve resolves ref against base.
+func resolve(base, ref string) (string, error) {
+	b, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	r, err := url.Parse(strings.TrimSpace(ref))
+	if err != nil {
+		return "", err
+	}
+	return b.ResolveReference(r).String(), nil
+}

@@ -1,0 +1,475 @@
+package replay
+
+import (
+	"bytes"
+	"html"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tdewolff/parse/v2"
+	"github.com/tdewolff/parse/v2/css"
+	xhtml "golang.org/x/net/html"
+)
+
+// Archival URL modifiers, as pywb spells them.
+const (
+	modPage     = ""    // a page: HTML gets the banner
+	modEmbed    = "mp_" // a resource embedded in a page, or a frame: no banner
+	modIdentity = "id_" // the payload exactly as archived
+)
+
+// urlRewriter turns URLs found in an archived document into archival URLs
+// on the replay server.
+type urlRewriter struct {
+	base *url.URL // what relative URLs resolve against
+	ts   string   // the timestamp every rewritten URL asks for
+}
+
+// archival returns the archival URL of the absolute URL abs.
+func archival(ts, mod, abs string) string { return "/" + ts + mod + "/" + abs }
+
+// rewrite resolves raw against the base and returns its archival URL.
+// URLs that load nothing from a server (fragments, data:, javascript:,
+// mailto:, blob:, about:) are returned unchanged, as is anything that does
+// not parse: the browser resolves such a URL against the archival URL of
+// the document, which keeps it inside the archive.
+func (rw *urlRewriter) rewrite(raw, mod string) string {
+	s := strings.TrimSpace(raw)
+	if s == "" || strings.HasPrefix(s, "#") {
+		return raw
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return raw
+	}
+	if u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
+		return raw
+	}
+	abs := u
+	if rw.base != nil {
+		abs = rw.base.ResolveReference(u)
+	}
+	if abs.Scheme != "http" && abs.Scheme != "https" || abs.Host == "" {
+		return raw
+	}
+	return archival(rw.ts, mod, abs.String())
+}
+
+// rewriteSrcset rewrites each candidate URL of a srcset attribute,
+// keeping its descriptors: "a.jpg 480w, b.jpg 800w".
+func (rw *urlRewriter) rewriteSrcset(v, mod string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); {
+		// Leading whitespace and commas (HTML's srcset parsing algorithm).
+		start := i
+		for i < len(v) && (isSpace(v[i]) || v[i] == ',') {
+			i++
+		}
+		b.WriteString(v[start:i])
+		if i >= len(v) {
+			break
+		}
+		start = i
+		for i < len(v) && !isSpace(v[i]) {
+			i++
+		}
+		u := v[start:i]
+		trail := ""
+		for strings.HasSuffix(u, ",") { // a URL ending in commas has no descriptors
+			u, trail = u[:len(u)-1], trail+","
+		}
+		b.WriteString(rw.rewrite(u, mod))
+		b.WriteString(trail)
+		if trail != "" {
+			continue
+		}
+		// Descriptors, up to the next comma outside parentheses.
+		start = i
+		depth := 0
+		for i < len(v) {
+			c := v[i]
+			if c == '(' {
+				depth++
+			} else if c == ')' && depth > 0 {
+				depth--
+			} else if c == ',' && depth == 0 {
+				break
+			}
+			i++
+		}
+		b.WriteString(v[start:i])
+	}
+	return b.String()
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+
+// rewriteCSS rewrites every url() and @import of a style sheet (or a
+// style attribute) to archival URLs; everything else is copied byte for
+// byte.
+func rewriteCSS(src []byte, rw *urlRewriter) []byte {
+	var out bytes.Buffer
+	out.Grow(len(src) + len(src)/8)
+	// The lexer appends a NUL to its input where capacity allows, which
+	// would overwrite the caller's next byte (the "<" of </style>): a full
+	// slice expression makes it copy instead.
+	l := css.NewLexer(parse.NewInputBytes(src[:len(src):len(src)]))
+	importing := false // after @import, before its URL
+	imageSet := 0      // parenthesis depth inside image-set(), where strings are URLs
+	depth := 0
+	pos := 0 // bytes of src consumed
+	for {
+		tt, data := l.Next()
+		if tt == css.ErrorToken {
+			if l.Err() != io.EOF && pos < len(src) {
+				out.Write(src[pos:]) // an unlexable remainder is copied as is
+			}
+			break
+		}
+		pos += len(data)
+		switch tt {
+		case css.URLToken:
+			out.WriteString("url(")
+			writeCSSString(&out, rw.rewrite(cssURLValue(data), modEmbed))
+			out.WriteString(")")
+			importing = false
+			continue
+		case css.StringToken:
+			if importing || imageSet > 0 && depth == imageSet {
+				writeCSSString(&out, rw.rewrite(cssUnquote(data), modEmbed))
+				importing = false
+				continue
+			}
+		case css.AtKeywordToken:
+			importing = strings.EqualFold(string(data), "@import")
+		case css.FunctionToken:
+			depth++
+			if name := strings.ToLower(string(data)); imageSet == 0 && (name == "image-set(" || name == "-webkit-image-set(") {
+				imageSet = depth
+			}
+		case css.LeftParenthesisToken:
+			depth++
+		case css.RightParenthesisToken:
+			if depth == imageSet {
+				imageSet = 0
+			}
+			if depth > 0 {
+				depth--
+			}
+		case css.WhitespaceToken, css.CommentToken:
+		default:
+			importing = false
+		}
+		out.Write(data)
+	}
+	return out.Bytes()
+}
+
+// cssURLValue returns the URL inside a url( ) token.
+func cssURLValue(tok []byte) string {
+	s := string(tok)
+	if i := strings.IndexByte(s, '('); i >= 0 {
+		s = s[i+1:]
+	}
+	s = strings.TrimSuffix(s, ")")
+	s = strings.Trim(s, " \t\r\n\f")
+	if len(s) > 0 && (s[0] == '"' || s[0] == '\'') {
+		return cssUnquote([]byte(s))
+	}
+	return cssUnescape(s)
+}
+
+// cssUnquote returns the value of a quoted CSS string token.
+func cssUnquote(tok []byte) string {
+	s := string(tok)
+	if len(s) >= 1 && (s[0] == '"' || s[0] == '\'') {
+		q := s[0]
+		s = s[1:]
+		if len(s) > 0 && s[len(s)-1] == q {
+			s = s[:len(s)-1]
+		}
+	}
+	return cssUnescape(s)
+}
+
+// cssUnescape resolves CSS escapes: \" and \\, hex code points, and a
+// backslash before a newline (a line continuation).
+func cssUnescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		if s[i] == '\n' {
+			continue
+		}
+		j := i
+		for j < len(s) && j-i < 6 && isHex(s[j]) {
+			j++
+		}
+		if j == i {
+			b.WriteByte(s[i])
+			continue
+		}
+		var r rune
+		for _, c := range s[i:j] {
+			r = r*16 + rune(hexVal(byte(c)))
+		}
+		if r == 0 || r > 0x10ffff {
+			r = '\ufffd'
+		}
+		b.WriteRune(r)
+		if j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		i = j - 1
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= 'a':
+		return int(c-'a') + 10
+	case c >= 'A':
+		return int(c-'A') + 10
+	}
+	return int(c - '0')
+}
+
+// writeCSSString writes s as a double-quoted CSS string.
+func writeCSSString(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\n':
+			b.WriteString(`\a `)
+		case '\r':
+			b.WriteString(`\d `)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+}
+
+// URL-valued attributes, and the modifier each kind of URL gets. Links
+// and forms navigate (banner); everything else is loaded into the page.
+var (
+	urlAttrs = map[string]bool{
+		"src": true, "href": true, "poster": true, "background": true, "action": true,
+		"formaction": true, "data": true, "lowsrc": true, "manifest": true, "xlink:href": true,
+		"icon": true,
+		// lazy-loading conventions: scripts copy these into src
+		"data-src": true, "data-lazy-src": true, "data-original": true, "data-url": true,
+		"data-bg": true, "data-background": true, "data-poster": true,
+	}
+	srcsetAttrs = map[string]bool{"srcset": true, "imagesrcset": true, "data-srcset": true, "data-lazy-srcset": true}
+	navTags     = map[string]bool{"a": true, "area": true, "form": true}
+)
+
+// htmlRewriter rewrites an HTML document.
+type htmlRewriter struct {
+	urlRewriter
+	banner []byte // inserted after <body>; nil for no banner
+}
+
+// rewriteHTML rewrites src and returns the new document. The tokenizer
+// keeps every byte it does not rewrite (the raw text of unchanged tags,
+// text, comments, scripts).
+func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
+	var out bytes.Buffer
+	out.Grow(len(src) + len(src)/4 + len(hr.banner))
+	z := xhtml.NewTokenizer(bytes.NewReader(src))
+	inStyle := false
+	bannerDone := hr.banner == nil
+	afterDoctype := -1 // where the banner goes if the document has no <body>
+	headEnd := -1
+	for {
+		tt := z.Next()
+		if tt == xhtml.ErrorToken {
+			break
+		}
+		raw := z.Raw()
+		switch tt {
+		case xhtml.DoctypeToken:
+			out.Write(raw)
+			afterDoctype = out.Len()
+			continue
+		case xhtml.TextToken:
+			if inStyle {
+				out.Write(rewriteCSS(raw, &hr.urlRewriter))
+			} else {
+				out.Write(raw)
+			}
+			continue
+		case xhtml.EndTagToken:
+			name, _ := z.TagName()
+			switch string(name) {
+			case "style":
+				inStyle = false
+			case "head":
+				headEnd = out.Len() + len(raw)
+			}
+			out.Write(raw)
+			continue
+		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+		default:
+			out.Write(raw)
+			continue
+		}
+		tok := z.Token()
+		changed := hr.rewriteTag(&tok)
+		if changed {
+			writeTag(&out, tok, tt == xhtml.SelfClosingTagToken)
+		} else {
+			out.Write(raw)
+		}
+		switch tok.Data {
+		case "style":
+			inStyle = tt == xhtml.StartTagToken
+		case "body":
+			if !bannerDone {
+				out.Write(hr.banner)
+				bannerDone = true
+			}
+		}
+	}
+	if !bannerDone {
+		at := max(afterDoctype, headEnd, 0)
+		res := append(append(append([]byte(nil), out.Bytes()[:at]...), hr.banner...), out.Bytes()[at:]...)
+		return res
+	}
+	return out.Bytes()
+}
+
+// rewriteTag rewrites the URLs of one start tag, and reports whether it
+// changed anything.
+func (hr *htmlRewriter) rewriteTag(tok *xhtml.Token) bool {
+	changed := false
+	mod := modEmbed
+	if navTags[tok.Data] {
+		mod = modPage
+	}
+	isRefresh := false
+	if tok.Data == "meta" {
+		for _, a := range tok.Attr {
+			if a.Key == "http-equiv" && strings.EqualFold(strings.TrimSpace(a.Val), "refresh") {
+				isRefresh = true
+			}
+		}
+	}
+	if tok.Data == "base" {
+		// The base applies to every URL after it: resolve it against the
+		// document, then point it into the archive for URLs that scripts
+		// build from it.
+		for i, a := range tok.Attr {
+			if a.Key == "href" && a.Namespace == "" {
+				if abs, err := hr.base.Parse(strings.TrimSpace(a.Val)); err == nil && (abs.Scheme == "http" || abs.Scheme == "https") {
+					hr.base = abs
+					tok.Attr[i].Val = archival(hr.ts, modEmbed, abs.String())
+					changed = true
+				}
+			}
+		}
+		return changed
+	}
+	attrs := tok.Attr[:0]
+	for _, a := range tok.Attr {
+		k := a.Key
+		if a.Namespace != "" {
+			k = a.Namespace + ":" + a.Key
+		}
+		switch {
+		case k == "integrity" || k == "ping":
+			// Subresource integrity fails on rewritten style sheets; ping
+			// would report a click to the live site.
+			changed = true
+			continue
+		case urlAttrs[k]:
+			if v := hr.rewrite(a.Val, mod); v != a.Val {
+				a.Val, changed = v, true
+			}
+		case srcsetAttrs[k]:
+			if v := hr.rewriteSrcset(a.Val, modEmbed); v != a.Val {
+				a.Val, changed = v, true
+			}
+		case k == "style":
+			if v := string(rewriteCSS([]byte(a.Val), &hr.urlRewriter)); v != a.Val {
+				a.Val, changed = v, true
+			}
+		case k == "content" && isRefresh:
+			if v := hr.rewriteRefresh(a.Val); v != a.Val {
+				a.Val, changed = v, true
+			}
+		}
+		attrs = append(attrs, a)
+	}
+	tok.Attr = attrs
+	return changed
+}
+
+// rewriteRefresh rewrites the URL of <meta http-equiv=refresh
+// content="5; url=...">.
+func (hr *htmlRewriter) rewriteRefresh(v string) string {
+	i := strings.Index(strings.ToLower(v), "url=")
+	if i < 0 {
+		return v
+	}
+	u := strings.Trim(v[i+4:], ` '"`)
+	return v[:i+4] + hr.rewrite(u, modPage)
+}
+
+// writeTag renders a start tag whose attributes were rewritten.
+func writeTag(b *bytes.Buffer, tok xhtml.Token, selfClosing bool) {
+	b.WriteByte('<')
+	b.WriteString(tok.Data)
+	for _, a := range tok.Attr {
+		b.WriteByte(' ')
+		if a.Namespace != "" {
+			b.WriteString(a.Namespace)
+			b.WriteByte(':')
+		}
+		b.WriteString(a.Key)
+		b.WriteString(`="`)
+		b.WriteString(escapeAttr(a.Val))
+		b.WriteByte('"')
+	}
+	if selfClosing {
+		b.WriteString(" /")
+	}
+	b.WriteByte('>')
+}
+
+var attrEscaper = strings.NewReplacer(`&`, "&amp;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
+
+func escapeAttr(s string) string { return attrEscaper.Replace(s) }
+
+// escapeText escapes s for HTML text, with every non-ASCII character as a
+// character reference so the banner is right in any ASCII-compatible
+// charset the page declares.
+func escapeText(s string) string {
+	var b strings.Builder
+	for _, r := range html.EscapeString(s) {
+		if r < 0x80 {
+			b.WriteRune(r)
+		} else {
+			b.WriteString("&#" + strconv.Itoa(int(r)) + ";")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,361 @@
+package replay
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// ContentSecurityPolicy is sent with every replayed response: the page may
+// load from the replay server and from data: and blob: URLs, and from
+// nowhere else, so nothing it does reaches the live web.
+const ContentSecurityPolicy = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; " +
+	"img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; " +
+	"connect-src 'self' data: blob:; frame-src 'self' data: blob:; worker-src 'self' blob:; " +
+	"form-action 'self'"
+
+// maxRewrite bounds the size of an HTML page or style sheet rewritten in
+// memory; a larger one is served as archived.
+const maxRewrite = 64 << 20
+
+// Handler serves an Archive over HTTP: the index page at /, captures at
+// their archival URLs /TIMESTAMP[MOD]/URL.
+type Handler struct {
+	a *Archive
+	// Log receives read errors of captures; nil discards them.
+	Log *log.Logger
+}
+
+// NewHandler returns a handler for a.
+func NewHandler(a *Archive) *Handler { return &Handler{a: a} }
+
+func (h *Handler) logf(format string, args ...any) {
+	if h.Log != nil {
+		h.Log.Printf(format, args...)
+	}
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	if uri == "/" || uri == "/index.html" {
+		h.serveIndex(w, r)
+		return
+	}
+	if ts, mod, target, ok := parseArchival(uri); ok {
+		h.serveCapture(w, r, ts, mod, target)
+		return
+	}
+	// A root-relative URL that left the archive (a script fetching
+	// /api/x): send it back in relative to the page that asked for it.
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host {
+		if ts, _, target, ok := parseArchival(ref.RequestURI()); ok {
+			if t, err := url.Parse(target); err == nil && t.Host != "" {
+				abs := t.Scheme + "://" + t.Host + uri
+				mod := modEmbed
+				if r.Header.Get("Sec-Fetch-Dest") == "document" {
+					mod = modPage
+				}
+				redirect(w, archival(ts, mod, abs), http.StatusTemporaryRedirect)
+				return
+			}
+		}
+	}
+	h.notFound(w, r, "", "")
+}
+
+// redirect answers with a redirect to an archival URL. http.Redirect would
+// clean the path, turning the "http://" inside it into "http:/".
+func redirect(w http.ResponseWriter, location string, code int) {
+	w.Header().Set("Location", location)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "<a href=\"%s\">%s</a>\n", html.EscapeString(location), http.StatusText(code))
+}
+
+// parseArchival splits an archival request URI, /TIMESTAMP[MOD]/URL, into
+// its parts. A URI with no timestamp (/https://example.org/) asks for the
+// latest capture.
+func parseArchival(uri string) (ts, mod, target string, ok bool) {
+	rest := strings.TrimPrefix(uri, "/")
+	if hasScheme(rest) {
+		return "", "", fixTarget(rest), true
+	}
+	first, target, found := strings.Cut(rest, "/")
+	if !found || target == "" {
+		return "", "", "", false
+	}
+	i := 0
+	for i < len(first) && first[i] >= '0' && first[i] <= '9' {
+		i++
+	}
+	ts, mod = first[:i], first[i:]
+	if len(ts) < 4 || len(ts) > 14 {
+		return "", "", "", false
+	}
+	if mod != "" && !(len(mod) == 3 && mod[2] == '_' && isLower(mod[0]) && isLower(mod[1])) {
+		return "", "", "", false
+	}
+	if !hasScheme(target) {
+		if strings.Contains(target, ":") && !strings.Contains(strings.SplitN(target, "/", 2)[0], ".") {
+			return "", "", "", false // some other scheme
+		}
+		target = "http://" + target
+	}
+	return ts, mod, fixTarget(target), true
+}
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+
+func hasScheme(s string) bool {
+	l := strings.ToLower(s)
+	return strings.HasPrefix(l, "http:/") || strings.HasPrefix(l, "https:/")
+}
+
+// fixTarget restores the second slash of "http:/host" that some clients
+// merge.
+func fixTarget(t string) string {
+	scheme, rest, _ := strings.Cut(t, ":/")
+	if !strings.HasPrefix(rest, "/") {
+		return scheme + "://" + rest
+	}
+	return t
+}
+
+func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, target string) {
+	when := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC) // no timestamp: the latest
+	if ts != "" {
+		t, err := time.Parse(tsLayout, padTimestamp(ts))
+		if err != nil {
+			http.Error(w, "bad timestamp "+ts, http.StatusBadRequest)
+			return
+		}
+		when = t
+	}
+	resp, err := h.a.lookup(target, when)
+	if errors.Is(err, errNotArchived) {
+		h.notFound(w, r, ts, target)
+		return
+	}
+	if err != nil {
+		h.logf("replay: %s: %v", target, err)
+		http.Error(w, "amber replay: cannot read the capture of "+target+": "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Close()
+	c := resp.capture
+	if mod == modPage && (ts != c.Timestamp() || target != c.URL) {
+		// Pages are shown at the URL of the capture itself, so the address
+		// bar and the banner agree.
+		redirect(w, archival(c.Timestamp(), modPage, c.URL), http.StatusFound)
+		return
+	}
+	if ts == "" {
+		ts = c.Timestamp()
+	}
+	base, err := url.Parse(c.URL)
+	if err != nil {
+		base, _ = url.Parse(target)
+	}
+
+	hdr := w.Header()
+	hdr.Set("Memento-Datetime", c.Time.UTC().Format(http.TimeFormat))
+	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+	hdr.Set("Cache-Control", "no-cache")
+	for _, name := range []string{"Content-Type", "Content-Disposition", "Content-Language", "Last-Modified"} {
+		if v := resp.header.Values(name); len(v) > 0 {
+			hdr[name] = v
+		}
+	}
+	if hdr.Get("Content-Type") == "" {
+		hdr["Content-Type"] = nil // no sniffing of what may be compressed bytes
+	}
+	status := resp.status
+	if status < 200 || status > 999 {
+		status = http.StatusOK
+	}
+	if loc := resp.header.Get("Location"); loc != "" && status >= 300 && status < 400 {
+		rw := urlRewriter{base: base, ts: ts}
+		hdr.Set("Location", rw.rewrite(loc, mod))
+	}
+
+	mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type"))
+	kind := ""
+	switch {
+	case mod == modIdentity:
+	case mt == "text/html" || mt == "application/xhtml+xml":
+		kind = "html"
+	case mt == "text/css":
+		kind = "css"
+	}
+	noBody := r.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified
+	if kind != "" && !noBody {
+		if body, ok := decodeBody(resp.body, resp.header.Values("Content-Encoding")); ok {
+			rw := urlRewriter{base: base, ts: ts}
+			var out []byte
+			if kind == "css" {
+				out = rewriteCSS(body, &rw)
+			} else {
+				hr := &htmlRewriter{urlRewriter: rw}
+				if mod == modPage {
+					hr.banner = banner(c)
+				}
+				out = hr.rewriteHTML(body)
+			}
+			hdr.Set("Content-Length", strconv.Itoa(len(out)))
+			w.WriteHeader(status)
+			w.Write(out)
+			return
+		} else if body != nil {
+			resp.body = io.MultiReader(bytes.NewReader(body), resp.body)
+			resp.length = -1 // what was read may fall short of it
+		}
+	}
+	// Served as archived: transfer encoding removed by the HTTP parser,
+	// content encoding passed on for the browser to decode.
+	if ce := resp.header.Values("Content-Encoding"); len(ce) > 0 {
+		hdr["Content-Encoding"] = ce
+	}
+	if n := resp.length; n >= 0 {
+		hdr.Set("Content-Length", strconv.FormatInt(n, 10))
+	}
+	w.WriteHeader(status)
+	if noBody {
+		return
+	}
+	if _, err := io.Copy(w, resp.body); err != nil {
+		h.logf("replay: %s: %v", target, err)
+	}
+}
+
+// decodeBody reads a body to rewrite, undoing its content encodings. It
+// returns ok false, and what it read, when the body is too large or its
+// encoding unknown or broken; the caller then serves it as archived.
+func decodeBody(body io.Reader, encodings []string) (data []byte, ok bool) {
+	raw, err := io.ReadAll(io.LimitReader(body, maxRewrite+1))
+	if err != nil || len(raw) > maxRewrite {
+		return raw, false
+	}
+	var codings []string
+	for _, v := range encodings {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	data = raw
+	for i := len(codings) - 1; i >= 0; i-- {
+		var r io.Reader
+		src := bytes.NewReader(data)
+		switch codings[i] {
+		case "gzip", "x-gzip":
+			zr, err := gzip.NewReader(src)
+			if err != nil {
+				return raw, false
+			}
+			r = zr
+		case "deflate":
+			// Servers send zlib (the standard) or raw deflate (common).
+			if zr, err := zlib.NewReader(src); err == nil {
+				r = zr
+			} else {
+				r = flate.NewReader(bytes.NewReader(data))
+			}
+		case "br":
+			r = brotli.NewReader(src)
+		case "zstd":
+			zr, err := zstd.NewReader(src)
+			if err != nil {
+				return raw, false
+			}
+			defer zr.Close()
+			r = zr
+		default:
+			return raw, false
+		}
+		dec, err := io.ReadAll(io.LimitReader(r, maxRewrite+1))
+		if err != nil || len(dec) > maxRewrite {
+			return raw, false
+		}
+		data = dec
+	}
+	return data, true
+}
+
+// banner is the bar at the top of a replayed page: when it was captured,
+// from where, and the way back to the list of pages.
+func banner(c *Capture) []byte {
+	when := c.Time.UTC().Format("2 January 2006, 15:04:05 UTC")
+	var b strings.Builder
+	b.WriteString(`<div id="amber-replay-banner" role="banner" style="all:initial;display:block;box-sizing:border-box;width:100%;margin:0;padding:6px 12px;background:#fff8e1;border-bottom:1px solid #d8c27a;color:#3a3000;font:13px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;text-align:left">`)
+	b.WriteString(`<strong style="font:inherit;font-weight:600;color:inherit">Archived page</strong> &middot; captured <time style="font:inherit;color:inherit" datetime="`)
+	b.WriteString(c.Time.UTC().Format(time.RFC3339))
+	b.WriteString(`">`)
+	b.WriteString(when)
+	b.WriteString(`</time> &middot; original URL <code style="font:12px ui-monospace,monospace;color:inherit;word-break:break-all">`)
+	b.WriteString(escapeText(c.URL))
+	b.WriteString(`</code> &middot; <a href="/" style="font:inherit;color:#0645ad;text-decoration:underline">all archived pages</a></div>`)
+	return []byte(b.String())
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, ts, target string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
+	w.WriteHeader(http.StatusNotFound)
+	msg := "Not an archival URL."
+	if target != "" {
+		msg = "Not in the archive: " + html.EscapeString(target)
+	} else if r.URL != nil {
+		msg = "Not an archival URL: " + html.EscapeString(r.URL.Path)
+	}
+	fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>Not archived</title></head><body style="font:15px/1.5 system-ui,sans-serif;margin:2em"><h1 style="font-size:1.3em">Not archived</h1><p>%s</p><p><a href="/">All archived pages</a></p></body></html>`, msg)
+}
+
+func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
+	var b strings.Builder
+	title := html.EscapeString(h.a.Title)
+	fmt.Fprintf(&b, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>%s — amber replay</title>
+<style>body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:60em;padding:0 1em;color:#222}
+table{border-collapse:collapse;width:100%%}th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #ddd;vertical-align:top}
+td.url{font:13px ui-monospace,monospace;word-break:break-all;color:#555}time{white-space:nowrap}</style></head>
+<body><h1>%s</h1>
+<p>%d archived pages, %d captures. Pages open as they were captured; nothing is fetched from the live web.</p>
+<table><thead><tr><th>Page</th><th>Captured (UTC)</th><th>Original URL</th></tr></thead><tbody>
+`, title, title, len(h.a.pages), h.a.Len())
+	for _, p := range h.a.pages {
+		name := p.Title
+		if name == "" {
+			name = p.URL
+		}
+		ts := p.Time.UTC().Format(tsLayout)
+		fmt.Fprintf(&b, "<tr><td><a href=\"%s\">%s</a></td><td><time datetime=\"%s\">%s</time></td><td class=\"url\">%s</td></tr>\n",
+			html.EscapeString(archival(ts, modPage, p.URL)), html.EscapeString(name),
+			p.Time.UTC().Format(time.RFC3339), p.Time.UTC().Format("2006-01-02 15:04:05"), html.EscapeString(p.URL))
+	}
+	b.WriteString("</tbody></table>\n</body></html>\n")
+	if r.Method != http.MethodHead {
+		io.WriteString(w, b.String())
+	}
+}
