@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -213,7 +214,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		keep = &limitedBuffer{limit: t.opts.ParseLimit}
 		sink = io.MultiWriter(hasher, keep)
 	}
-	payloadSize, copyErr := io.Copy(sink, resp.Body)
+	buf := copyBuffers.Get().(*[]byte)
+	payloadSize, copyErr := io.CopyBuffer(sink, resp.Body, *buf)
+	copyBuffers.Put(buf)
 	resp.Body.Close()
 	truncated := ex.overLimit()
 	if truncated {
@@ -289,6 +292,9 @@ func newHash(alg string) hash.Hash {
 	return sha1.New()
 }
 
+// copyBuffers saves io.Copy a 32 KiB allocation per response.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 // RecordedBody is the body of a response returned by Transport: the
 // entity body if the crawler parses this type, else empty; and the
 // recorded exchange, for the caller to write or discard.
@@ -310,15 +316,30 @@ func wantsParse(path, contentType string) bool {
 }
 
 // gunzipLimited decodes up to limit bytes of a gzip body; a damaged or cut
-// stream yields what could be decoded.
+// stream yields what could be decoded. The output is sized from the gzip
+// trailer and the readers are reused: pages are decoded by the thousand.
 func gunzipLimited(b []byte, limit int64) []byte {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	zr, _ := gunzipReaders.Get().(*gzip.Reader)
+	var err error
+	if zr == nil {
+		zr, err = gzip.NewReader(bytes.NewReader(b))
+	} else {
+		err = zr.Reset(bytes.NewReader(b))
+	}
 	if err != nil {
 		return nil
 	}
-	out, _ := io.ReadAll(io.LimitReader(zr, limit))
-	return out
+	defer gunzipReaders.Put(zr)
+	size := int64(0)
+	if len(b) >= 4 {
+		size = int64(binary.LittleEndian.Uint32(b[len(b)-4:])) // ISIZE: the size mod 2^32
+	}
+	out := bytes.NewBuffer(make([]byte, 0, min(size, limit)+bytes.MinRead))
+	out.ReadFrom(io.LimitReader(zr, limit))
+	return out.Bytes()
 }
+
+var gunzipReaders sync.Pool
 
 // limitedBuffer keeps the first limit bytes written and drops the rest.
 type limitedBuffer struct {

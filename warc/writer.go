@@ -323,6 +323,9 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 	return out, nil
 }
 
+// copyBuffers saves io.Copy a 32 KiB allocation per record.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 var memberPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // gzipPools hold gzip writers by level, for compressing outside the lock.
@@ -362,7 +365,10 @@ func (b *Builder) writeMember(zw *gzip.Writer, dst io.Writer, warcinfoID string)
 	if _, err := zw.Write(b.header(warcinfoID)); err != nil {
 		return err
 	}
-	if _, err := io.Copy(zw, body); err != nil {
+	buf := copyBuffers.Get().(*[]byte)
+	_, err = io.CopyBuffer(zw, body, *buf)
+	copyBuffers.Put(buf)
+	if err != nil {
 		return err
 	}
 	if _, err := zw.Write([]byte("\r\n\r\n")); err != nil {
