@@ -85,7 +85,7 @@ func (f *fixity) check(s *FileSummary, size int64) {
 // verifyFixity checks a file that is not a WARC (index, pages) against its
 // manifest entry.
 func verifyFixity(ctx context.Context, path string, res *resource) FileSummary {
-	s := FileSummary{File: path}
+	s := FileSummary{File: path, Kind: "file"}
 	file, err := os.Open(path)
 	if err != nil {
 		s.errorf(-1, "%v", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -56,12 +57,38 @@ type Finding struct {
 
 // FileSummary is the result for one file.
 type FileSummary struct {
-	File     string    `json:"file"`
-	Records  int       `json:"records"`
-	Bytes    int64     `json:"bytes"` // bytes read from the file
+	File string `json:"file"`
+	// Kind is what the file was checked as: "warc", "index" (a CDXJ
+	// file), "manifest" (datapackage.json) or "file" (size and hash only).
+	Kind     string    `json:"kind"`
+	Records  int       `json:"records"`         // WARC records read
+	Lines    int       `json:"lines,omitempty"` // lines of an index
+	Bytes    int64     `json:"bytes"`           // bytes read from the file
 	Errors   int       `json:"errors"`
 	Warnings int       `json:"warnings"`
 	Findings []Finding `json:"findings"`
+	// Duration is the time spent on the file, by one worker.
+	Duration time.Duration `json:"durationNs"`
+}
+
+// MBPerSecond is the file's read throughput in megabytes (10^6 bytes) per
+// second of its worker's time.
+func (s *FileSummary) MBPerSecond() float64 { return mbPerSecond(s.Bytes, s.Duration) }
+
+func mbPerSecond(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / 1e6 / d.Seconds()
+}
+
+// MarshalJSON adds the throughput to the JSON form.
+func (s FileSummary) MarshalJSON() ([]byte, error) {
+	type plain FileSummary
+	return json.Marshal(struct {
+		plain
+		MBPerSecond float64 `json:"mbPerSecond"`
+	}{plain(s), s.MBPerSecond()})
 }
 
 func (s *FileSummary) add(f Finding) {
@@ -95,12 +122,7 @@ type Report struct {
 }
 
 // MBPerSecond is the read throughput in megabytes (10^6 bytes) per second.
-func (r *Report) MBPerSecond() float64 {
-	if r.Duration <= 0 {
-		return 0
-	}
-	return float64(r.Bytes) / 1e6 / r.Duration.Seconds()
-}
+func (r *Report) MBPerSecond() float64 { return mbPerSecond(r.Bytes, r.Duration) }
 
 // Damaged reports whether r holds errors, or with strict also warnings.
 func (r *Report) Damaged(strict bool) bool {
@@ -139,14 +161,35 @@ type PathError struct {
 func (e *PathError) Error() string { return "verify: " + e.Path + ": " + e.Err.Error() }
 func (e *PathError) Unwrap() error { return e.Err }
 
-// task verifies one file into one FileSummary.
-type task func(ctx context.Context) FileSummary
+// task verifies one file, or a few (the indexes of a collection), into
+// summaries. A task of the second phase runs once every task of the first
+// has finished, and reads the facts they gathered about WARC files.
+type task struct {
+	second bool
+	run    func(ctx context.Context, facts map[string]*warcFacts) ([]FileSummary, *warcFacts)
+}
+
+func warcTask(path string, res *resource) task {
+	return task{run: func(ctx context.Context, _ map[string]*warcFacts) ([]FileSummary, *warcFacts) {
+		s, f := verifyWARC(ctx, path, res)
+		return []FileSummary{s}, f
+	}}
+}
+
+func oneTask(run func(ctx context.Context) FileSummary) task {
+	return task{run: func(ctx context.Context, _ map[string]*warcFacts) ([]FileSummary, *warcFacts) {
+		return []FileSummary{run(ctx)}, nil
+	}}
+}
 
 // Paths verifies every path: a collection directory (one with an archive/
 // subdirectory or a datapackage.json), a WARC file (.warc, .warc.gz,
 // .warc.gz.open, or any file named explicitly) or a directory of WARC files.
 // Files are verified in parallel; the Report lists them in the order of paths,
 // each directory's files sorted by name.
+//
+// Revisits are looked up among the records of every WARC file verified, so
+// a revisit is best verified together with the files it refers to.
 //
 // The error is a *PathError for a path that cannot be verified at all, or
 // the context's error; damage is reported in the Report only.
@@ -164,23 +207,58 @@ func Paths(ctx context.Context, paths []string, opts Options) (*Report, error) {
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
-	results := make([]FileSummary, len(tasks))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
-	for i, t := range tasks {
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
+	results := make([][]FileSummary, len(tasks))
+	facts := make([]*warcFacts, len(tasks))
+	byPath := map[string]*warcFacts{}
+	for _, second := range []bool{false, true} {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(jobs)
+		if second {
+			// Index checks mark the records they find: one at a time, as
+			// a collection given twice shares its files' facts.
+			g.SetLimit(1)
+		}
+		for i, t := range tasks {
+			if t.second != second {
+				continue
 			}
-			results[i] = t(gctx)
-			return gctx.Err()
-		})
+			g.Go(func() error {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				results[i], facts[i] = t.run(gctx, byPath)
+				return gctx.Err()
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for i, f := range facts {
+			if f != nil && byPath[f.path] == nil {
+				byPath[f.path] = f
+			}
+			facts[i] = nil
+		}
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+
+	// One summary per file; facts lined up with them for the revisits.
+	rep := &Report{}
+	var fileFacts []*warcFacts
+	for _, ss := range results {
+		for _, s := range ss {
+			rep.Files = append(rep.Files, s)
+			fileFacts = append(fileFacts, byPath[s.File])
+		}
 	}
-	rep := &Report{Files: results}
-	for i, s := range results {
+	seen := map[*warcFacts]bool{}
+	for i, f := range fileFacts {
+		if seen[f] { // a file given twice: its revisits are reported once
+			fileFacts[i] = nil
+		}
+		seen[f] = true
+	}
+	checkRevisits(rep.Files, fileFacts)
+	for i, s := range rep.Files {
 		if s.Findings == nil {
 			rep.Files[i].Findings = []Finding{} // [] rather than null in JSON
 		}
@@ -207,7 +285,7 @@ func plan(p string) ([]task, error) {
 		return nil, &PathError{Path: p, Err: err}
 	}
 	if !fi.IsDir() {
-		return []task{func(ctx context.Context) FileSummary { return verifyWARC(ctx, p, nil) }}, nil
+		return []task{warcTask(p, nil)}, nil
 	}
 	if isCollection(p) {
 		return planCollection(p), nil
@@ -219,8 +297,7 @@ func plan(p string) ([]task, error) {
 	var tasks []task
 	for _, e := range entries { // ReadDir sorts by name
 		if e.Type().IsRegular() && isWARCName(e.Name()) {
-			f := filepath.Join(p, e.Name())
-			tasks = append(tasks, func(ctx context.Context) FileSummary { return verifyWARC(ctx, f, nil) })
+			tasks = append(tasks, warcTask(filepath.Join(p, e.Name()), nil))
 		}
 	}
 	if len(tasks) == 0 {
@@ -244,7 +321,7 @@ var collectionPaths = []string{"archive", "indexes"}
 // files it lists that are missing, files it does not list), then one per
 // file in archive/ and per other listed file, sorted by path.
 func planCollection(dir string) []task {
-	manifest := FileSummary{File: filepath.Join(dir, "datapackage.json")}
+	manifest := FileSummary{File: filepath.Join(dir, "datapackage.json"), Kind: "manifest"}
 	listed := map[string]*resource{}
 	pkg, err := readDataPackage(manifest.File)
 	switch {
@@ -299,13 +376,20 @@ func planCollection(dir string) []task {
 	slices.Sort(files)
 
 	var tasks []task
+	var archives, cdxjs []string
+	indexAt := -1 // where the index task goes among the tasks
 	for _, rel := range files {
 		full := filepath.Join(dir, filepath.FromSlash(rel))
 		res := listed[rel]
+		base := path.Base(rel)
 		switch {
 		case strings.HasSuffix(rel, ".open") && res == nil:
 			manifest.add(Finding{Severity: Warning, File: full, Offset: -1,
 				Message: "leftover open WARC file: a crawl is running or was killed; run the same amber archive command to finish it (its records are not checked)"})
+			continue
+		case strings.HasPrefix(base, ".") && res == nil:
+			manifest.add(Finding{Severity: Warning, File: full, Offset: -1,
+				Message: "leftover temporary file (a run was killed while replacing a file); it can be deleted"})
 			continue
 		case res == nil && pkg != nil:
 			manifest.add(Finding{Severity: Error, File: full, Offset: -1, Message: "not listed in datapackage.json"})
@@ -316,13 +400,36 @@ func planCollection(dir string) []task {
 				continue
 			}
 		}
-		if strings.HasPrefix(rel, "archive/") && isWARCName(rel) {
-			tasks = append(tasks, func(ctx context.Context) FileSummary { return verifyWARC(ctx, full, res) })
-		} else if res != nil {
-			tasks = append(tasks, func(ctx context.Context) FileSummary { return verifyFixity(ctx, full, res) })
+		switch {
+		case strings.HasPrefix(rel, "archive/") && isWARCName(rel):
+			tasks = append(tasks, warcTask(full, res))
+			archives = append(archives, full)
+		case strings.HasPrefix(rel, "indexes/") && strings.HasSuffix(rel, ".cdxj"):
+			if indexAt < 0 {
+				indexAt = len(tasks)
+			}
+			cdxjs = append(cdxjs, rel)
+		case res != nil:
+			tasks = append(tasks, oneTask(func(ctx context.Context) FileSummary { return verifyFixity(ctx, full, res) }))
 		}
 	}
-	return append([]task{func(context.Context) FileSummary { return manifest }}, tasks...)
+	if len(archives) == 0 {
+		manifest.warnf(-1, "no WARC files in archive/: nothing archived to check")
+	}
+	if indexAt < 0 {
+		indexAt = len(archives)
+	}
+	index := task{second: true, run: func(ctx context.Context, byPath map[string]*warcFacts) ([]FileSummary, *warcFacts) {
+		facts := map[string]*warcFacts{}
+		for _, p := range archives {
+			if f := byPath[p]; f != nil {
+				facts[f.name] = f
+			}
+		}
+		return checkIndexes(ctx, dir, cdxjs, listed, facts), nil
+	}}
+	tasks = slices.Insert(tasks, indexAt, index)
+	return append([]task{oneTask(func(context.Context) FileSummary { return manifest })}, tasks...)
 }
 
 // cleanRel checks a datapackage path: relative, inside the collection.

@@ -1,35 +1,41 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
+	"maps"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+
 	"github.com/amber-archiver/amber/warc"
 )
-
-// readBufferSize is the size of the reads that feed all of a record's hashes.
-const readBufferSize = 256 << 10
 
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
+// maxListed caps the findings of one kind that are listed one by one for a
+// file; the rest are counted in one more finding.
+const maxListed = 10
+
 // verifyWARC checks every record of one WARC file and, when res is not nil,
 // the file against its datapackage.json entry, in a single read of the file.
-func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary) {
-	s.File = path
+// It returns what the checks across files need to know about the records.
+func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary, facts *warcFacts) {
+	start := time.Now()
+	s.File, s.Kind = path, "warc"
+	facts = newWARCFacts(path)
 	f, err := os.Open(path)
 	if err != nil {
 		s.errorf(-1, "%v", err)
-		return s
+		facts.stoppedAt = 0
+		return s, facts
 	}
 	defer f.Close()
 	var size int64 = -1
@@ -56,24 +62,30 @@ func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary)
 			s.errorf(counter.n, "read error: %v", err)
 		}
 		s.Bytes = counter.n
+		s.Duration = time.Since(start)
 		if fx != nil {
 			fx.check(&s, counter.n)
 		}
 	}()
 
+	if strings.HasSuffix(path, ".open") {
+		s.warnf(-1, "still open (.open): a crawl is writing it or was killed; run the same amber archive command to finish it, or amber repair to salvage it")
+	}
 	r, err := warc.NewReader(in)
 	if err != nil {
 		s.errorf(0, "read error: %v", err)
-		return s
+		facts.stoppedAt = 0
+		return s, facts
 	}
 	if size == 0 {
 		s.warnf(-1, "empty file: no records")
-		return s
+		return s, facts
 	}
 	if strings.Contains(path, ".gz") && !r.Compressed() {
 		s.warnf(-1, "named .gz but not gzip-compressed")
 	}
-	c := &checker{s: &s, r: r, buf: make([]byte, readBufferSize), lastShared: -1}
+	c := &checker{s: &s, r: r, facts: facts, lastShared: -1,
+		segments: map[string]*warc.RecordDigester{}}
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -87,67 +99,80 @@ func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary)
 			}
 		}
 		if ctx.Err() != nil {
-			return s
+			return s, facts
 		}
-		if c.framing(err) {
+		if stop := c.framing(err); stop >= 0 {
+			facts.stoppedAt = stop
 			break
 		}
 	}
+	c.finish()
 	if s.Records == 0 && s.Errors == 0 {
 		s.warnf(-1, "no records")
 	}
-	return s
+	return s, facts
 }
 
+// checker checks the records of one file.
 type checker struct {
 	s          *FileSummary
 	r          *warc.Reader
-	buf        []byte
+	facts      *warcFacts
 	lastShared int64
 	rec        *warc.Record // the record being checked, for findings
+
+	// segments are the segmented records whose next segment is due, by
+	// WARC-Segment-Origin-ID.
+	segments map[string]*warc.RecordDigester
+
+	noBlockDigest      int // records without WARC-Block-Digest
+	firstNoBlockDigest int64
+
+	// hashTransmitted: hash chunked bodies as transmitted too, once a
+	// record showed that this file's writer took payload digests over them.
+	hashTransmitted bool
+	nth             int // the record's place in its gzip member
 }
 
 func (c *checker) add(sev Severity, format string, args ...any) {
-	f := Finding{Severity: sev, Offset: c.rec.Offset, Message: fmt.Sprintf(format, args...),
-		RecordID: c.rec.Header.Get("WARC-Record-ID"), TargetURI: c.rec.Header.Get("WARC-Target-URI")}
-	c.s.add(f)
+	c.s.add(c.finding(sev, c.rec, fmt.Sprintf(format, args...)))
 }
 
-// framing reports a framing error and whether reading the file must stop.
-func (c *checker) framing(err error) (stop bool) {
+func (c *checker) finding(sev Severity, rec *warc.Record, msg string) Finding {
+	return Finding{Severity: sev, Offset: rec.Offset, Message: msg,
+		RecordID: rec.Header.Get("WARC-Record-ID"), TargetURI: targetURI(rec.Header)}
+}
+
+// targetURI is WARC-Target-URI without the angle brackets WARC/1.0 writers
+// put around it.
+func targetURI(h warc.Header) string {
+	u := h.Get("WARC-Target-URI")
+	if len(u) > 1 && u[0] == '<' && u[len(u)-1] == '>' {
+		u = u[1 : len(u)-1]
+	}
+	return u
+}
+
+// framing reports a framing error and, if reading the file must stop,
+// where the bytes left unchecked start; else it returns -1.
+func (c *checker) framing(err error) (stop int64) {
 	var fe *warc.FormatError
 	if !errors.As(err, &fe) {
 		c.s.errorf(c.r.InputOffset(), "read error after %d records: %v", c.s.Records, err)
-		return true
+		return c.r.InputOffset()
 	}
 	msg := fe.Msg
+	stop = -1
 	if fe.Fatal {
-		msg += fmt.Sprintf("; reading stopped at byte %d, after %d records", c.r.InputOffset(), c.s.Records)
+		stop = fe.Offset
+		msg += fmt.Sprintf("; reading stopped there, after %d records: amber repair can write the intact records to a new file", c.s.Records)
 	}
 	f := Finding{Severity: Error, Offset: fe.Offset, Message: msg}
 	if c.rec != nil && c.rec.Offset == fe.Offset {
-		f.RecordID, f.TargetURI = c.rec.Header.Get("WARC-Record-ID"), c.rec.Header.Get("WARC-Target-URI")
+		f.RecordID, f.TargetURI = c.rec.Header.Get("WARC-Record-ID"), targetURI(c.rec.Header)
 	}
 	c.s.add(f)
-	return fe.Fatal
-}
-
-// parseDigest parses a digest field; nil means there is nothing to check.
-func (c *checker) parseDigest(name string) *warc.Digest {
-	v := c.rec.Header.Get(name)
-	if v == "" {
-		return nil
-	}
-	d, err := warc.ParseDigest(v)
-	switch {
-	case errors.Is(err, warc.ErrUnknownAlgorithm):
-		c.add(Warning, "%s %q uses an unknown algorithm; not checked", name, v)
-		return nil
-	case err != nil:
-		c.add(Error, "%s %q is malformed: %v", name, v, errors.Unwrap(err))
-		return nil
-	}
-	return &d
+	return stop
 }
 
 // record checks one record. It returns a framing error of the record, which
@@ -155,255 +180,147 @@ func (c *checker) parseDigest(name string) *warc.Digest {
 func (c *checker) record(rec *warc.Record) error {
 	c.rec = rec
 	h := rec.Header
-	if rec.Version != "WARC/1.0" && rec.Version != "WARC/1.1" {
-		c.add(Error, "version %q is not WARC/1.0 or WARC/1.1", rec.Version)
-	}
-	for _, name := range []string{"WARC-Record-ID", "WARC-Date", "WARC-Type"} {
-		if h.Get(name) == "" {
-			c.add(Error, "missing mandatory field %s", name)
-		}
-	}
-	if d := h.Get("WARC-Date"); d != "" {
-		if t, err := time.Parse(time.RFC3339Nano, d); err != nil || !strings.HasSuffix(d, "Z") || t.IsZero() {
-			c.add(Error, "WARC-Date %q is not a UTC date in W3C-ISO8601 form", d)
-		}
-	}
+	c.checkFields(rec)
 	typ := h.Get("WARC-Type")
 	if c.s.Records == 1 && typ != "warcinfo" {
 		c.add(Warning, "first record is %q, not warcinfo", typ)
 	}
 
-	blockD := c.parseDigest("WARC-Block-Digest")
-	payloadD := c.parseDigest("WARC-Payload-Digest")
-	if typ == "revisit" {
-		payloadD = nil // the digest of the record it refers to
+	if c.s.Records > 1 && rec.Offset == c.prevOffset() {
+		c.nth++
+	} else {
+		c.nth = 0
 	}
-	var blockH, payloadH hash.Hash
-	var hp *httpPayload
-	var writers []io.Writer
-	if blockD != nil {
-		blockH, _ = warc.NewHash(blockD.Algorithm)
-		writers = append(writers, blockH)
+	d := c.digester(h)
+	if !c.hashTransmitted {
+		d.SkipTransmittedHash()
 	}
-	httpMsg := (typ == "response" || typ == "request") &&
-		strings.HasPrefix(strings.ToLower(strings.TrimSpace(h.Get("Content-Type"))), "application/http")
-	switch {
-	case payloadD == nil:
-	case httpMsg:
-		hp = newHTTPPayload(payloadD.Algorithm)
-		writers = append(writers, hp)
-	case blockD != nil && blockD.Algorithm == payloadD.Algorithm:
-		payloadH = blockH // no HTTP framing: the payload is the block
-	default:
-		payloadH, _ = warc.NewHash(payloadD.Algorithm)
-		writers = append(writers, payloadH)
-	}
-
-	var readErr error
-	for {
-		n, err := rec.Body.Read(c.buf)
-		for _, w := range writers {
-			w.Write(c.buf[:n])
+	// io.Copy feeds the digester straight from the reader's buffer
+	// (Body is an io.WriterTo): every hash from the same bytes, no copy.
+	_, readErr := io.Copy(d, rec.Body)
+	ferr := c.r.Finish()
+	if readErr != nil || ferr != nil && !errors.Is(ferr, gzip.ErrChecksum) {
+		// The block is incomplete: its digests say nothing. The record
+		// is still noted, so that the index and revisits referring to it
+		// are not reported as pointing at nothing.
+		c.facts.add(rec, warc.DigestCheck{})
+		if ferr != nil {
+			return ferr
 		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
-	}
-	if err := c.r.Finish(); err != nil {
-		return err
-	}
-	if readErr != nil {
 		return readErr
 	}
 	if rec.SharedMember && rec.Offset != c.lastShared {
 		c.lastShared = rec.Offset
-		c.add(Warning, "several records share the gzip member at offset %d: they cannot be read from their own offsets (amber writes one member per record)", rec.Offset)
+		c.add(Warning, "several records share the gzip member at offset %d: they cannot be read from their own offsets, which breaks indexed replay (amber writes one member per record)", rec.Offset)
 	}
 
-	if blockD != nil {
-		if got := blockH.Sum(nil); !bytes.Equal(got, blockD.Sum) {
-			c.add(Error, "block digest mismatch: recorded %s, computed %s", blockD, warc.FormatDigest(blockD.Algorithm, got))
+	block := d.Block()
+	if block.Status == warc.DigestAbsent {
+		if c.noBlockDigest == 0 {
+			c.firstNoBlockDigest = rec.Offset
 		}
+		c.noBlockDigest++
+	}
+	c.digest(block)
+	payload := d.Payload()
+	if errors.Is(payload.Err, warc.ErrTransmittedNotHashed) {
+		// Rare: read the record again, hashing what was skipped.
+		payload = c.rehash(rec)
+		if payload.Status == warc.DigestDeviation {
+			c.hashTransmitted = true // this writer does it for every record
+		}
+	}
+	c.digest(payload)
+	if d.Segmented() && typ != "continuation" {
+		c.segments[h.Get("WARC-Record-ID")] = d // continuations are kept by digester
+	}
+	c.facts.add(rec, payload)
+	// A CRC error: the digests above tell whether the block is intact.
+	return ferr
+}
+
+func (c *checker) prevOffset() int64 { return c.facts.lastOffset }
+
+// rehash reads the record being checked again and returns the check of its
+// payload digest with every hash a digester can take.
+func (c *checker) rehash(rec *warc.Record) warc.DigestCheck {
+	var check warc.DigestCheck
+	err := recordAt(c.s.File, rec.Offset, c.nth, func(again *warc.Record) error {
+		d := warc.NewRecordDigester(again.Header)
+		if _, err := io.Copy(d, again.Body); err != nil {
+			return err
+		}
+		check = d.Payload()
+		return nil
+	})
+	if err != nil {
+		check = warc.DigestCheck{Field: warc.PayloadDigestField, Value: rec.Header.Get(warc.PayloadDigestField),
+			Status: warc.DigestMismatch, Err: fmt.Errorf("reading the record again: %w", err)}
+	}
+	return check
+}
+
+// digester returns the digester for a record: a fresh one, or for the next
+// segment of a segmented record, one that goes on with its payload.
+func (c *checker) digester(h warc.Header) *warc.RecordDigester {
+	if h.Get("WARC-Type") != "continuation" {
+		return warc.NewRecordDigester(h)
+	}
+	origin := h.Get("WARC-Segment-Origin-ID")
+	if prev, ok := c.segments[origin]; ok {
+		delete(c.segments, origin)
+		if d := prev.Continue(h); d != nil {
+			if d.Segmented() {
+				c.segments[origin] = d
+			}
+			return d
+		}
+		c.add(Warning, "segment %s of %s is not the one expected next: the payload digest of the segmented record is not checked", h.Get("WARC-Segment-Number"), origin)
+		return warc.NewRecordDigester(h)
+	}
+	c.add(Warning, "continuation of %s, whose earlier segments are not before it in this file: the payload digest of the segmented record is not checked", origin)
+	return warc.NewRecordDigester(h)
+}
+
+// digest reports the outcome of one digest check.
+func (c *checker) digest(d warc.DigestCheck) {
+	switch d.Status {
+	case warc.DigestMismatch:
+		what := "block digest"
+		if d.Field == warc.PayloadDigestField {
+			what = "payload digest"
+		}
+		msg := fmt.Sprintf("%s mismatch: recorded %s, computed %s", what, d.Recorded, d.Computed)
+		if d.Computed.Algorithm == "" {
+			msg = fmt.Sprintf("%s %s not checked", what, d.Recorded)
+		}
+		if d.Err != nil {
+			msg += fmt.Sprintf(" (%v)", d.Err)
+		}
+		c.add(Error, "%s", msg)
+	case warc.DigestDeviation:
+		c.add(Warning, "%s %s is over %s: %s", d.Field, d.Value, d.Note, d.Computed)
+	case warc.DigestMalformed:
+		c.add(Error, "%s %q is malformed: %v", d.Field, clip(d.Value), cause(d.Err))
+	case warc.DigestUnknown:
+		c.add(Warning, "%s %q uses an unknown algorithm; not checked", d.Field, clip(d.Value))
+	}
+}
+
+// cause strips the package prefix of a warc error for a message.
+func cause(err error) string {
+	return strings.TrimPrefix(err.Error(), "warc: ")
+}
+
+// finish reports what is only known at the end of the file.
+func (c *checker) finish() {
+	for _, origin := range slices.Sorted(maps.Keys(c.segments)) {
+		c.s.warnf(-1, "segmented record %s ends without its last segment in this file: its payload digest is not checked", origin)
 	}
 	switch {
-	case hp != nil:
-		c.httpPayload(hp, payloadD)
-	case payloadH != nil:
-		if got := payloadH.Sum(nil); !bytes.Equal(got, payloadD.Sum) {
-			c.add(Error, "payload digest mismatch: recorded %s, computed %s over the block", payloadD, warc.FormatDigest(payloadD.Algorithm, got))
-		}
-	}
-	return nil
-}
-
-func (c *checker) httpPayload(hp *httpPayload, want *warc.Digest) {
-	if hp.err != nil {
-		c.add(Error, "payload digest not checked: %v", hp.err)
-		return
-	}
-	payload := hp.payloadSum()
-	if bytes.Equal(payload, want.Sum) {
-		return
-	}
-	if hp.chunked {
-		if raw := hp.raw.Sum(nil); bytes.Equal(raw, want.Sum) {
-			c.add(Warning, "payload digest %s is over the chunked body as transmitted, chunk framing included (as wget and nlnwa/gowarc write it); the WARC spec wants it over the de-chunked entity body: %s",
-				want, warc.FormatDigest(want.Algorithm, payload))
-			return
-		}
-	}
-	msg := fmt.Sprintf("payload digest mismatch: recorded %s, computed %s", want, warc.FormatDigest(want.Algorithm, payload))
-	if hp.chunked && hp.cd.err != nil {
-		msg += fmt.Sprintf(" (chunked body is malformed: %v)", hp.cd.err)
-	}
-	c.add(Error, "%s", msg)
-}
-
-// maxHTTPHead bounds the HTTP head kept in memory to find the body.
-const maxHTTPHead = 1 << 20
-
-// httpPayload receives an HTTP message block and hashes its entity body both
-// as transmitted (raw) and, for a chunked message, de-chunked (dec).
-type httpPayload struct {
-	head     []byte
-	headDone bool
-	chunked  bool
-	raw      hash.Hash
-	dec      hash.Hash
-	cd       chunkDecoder
-	err      error
-}
-
-func newHTTPPayload(alg string) *httpPayload {
-	raw, _ := warc.NewHash(alg)
-	dec, _ := warc.NewHash(alg)
-	hp := &httpPayload{raw: raw, dec: dec}
-	hp.cd.out = dec
-	return hp
-}
-
-func (hp *httpPayload) Write(p []byte) (int, error) {
-	if hp.err != nil {
-		return len(p), nil
-	}
-	if hp.headDone {
-		hp.body(p)
-		return len(p), nil
-	}
-	from := max(0, len(hp.head)-3)
-	hp.head = append(hp.head, p...)
-	headLen, bodyStart := warc.HTTPHeadEnd(hp.head[from:])
-	if bodyStart < 0 {
-		if len(hp.head) > maxHTTPHead {
-			hp.err = fmt.Errorf("no end of the HTTP header in the first %d bytes", maxHTTPHead)
-			hp.head = nil
-		}
-		return len(p), nil
-	}
-	hp.headDone = true
-	head, err := warc.ParseHTTPHeader(hp.head[:from+headLen])
-	if err != nil {
-		hp.err = err
-		return len(p), nil
-	}
-	for _, te := range head.Fields.Values("Transfer-Encoding") {
-		codings := strings.Split(te, ",")
-		hp.chunked = strings.EqualFold(strings.TrimSpace(codings[len(codings)-1]), "chunked")
-	}
-	hp.body(hp.head[from+bodyStart:])
-	hp.head = nil
-	return len(p), nil
-}
-
-func (hp *httpPayload) body(p []byte) {
-	hp.raw.Write(p)
-	if hp.chunked {
-		hp.cd.Write(p)
-	}
-}
-
-// payloadSum is the digest the WARC spec defines: the entity body without
-// transfer encoding. A message without a complete head has an empty payload.
-func (hp *httpPayload) payloadSum() []byte {
-	if hp.chunked {
-		return hp.dec.Sum(nil)
-	}
-	return hp.raw.Sum(nil)
-}
-
-// chunkDecoder removes chunked transfer coding from bytes pushed into it.
-type chunkDecoder struct {
-	state int
-	line  []byte
-	left  uint64
-	out   io.Writer
-	err   error
-}
-
-const (
-	chunkSize = iota
-	chunkData
-	chunkDataEnd
-	chunkTrailer
-	chunkDone
-)
-
-func (c *chunkDecoder) Write(p []byte) {
-	for len(p) > 0 && c.err == nil {
-		switch c.state {
-		case chunkData:
-			n := min(uint64(len(p)), c.left)
-			c.out.Write(p[:n])
-			p, c.left = p[n:], c.left-n
-			if c.left == 0 {
-				c.state = chunkDataEnd
-			}
-		case chunkDone:
-			return // bytes after the last chunk are not payload
-		default:
-			i := bytes.IndexByte(p, '\n')
-			if i < 0 {
-				if c.line = append(c.line, p...); len(c.line) > 4096 {
-					c.err = errors.New("chunk line longer than 4096 bytes")
-				}
-				return
-			}
-			c.line = append(c.line, p[:i]...)
-			p = p[i+1:]
-			line := strings.TrimSuffix(string(c.line), "\r")
-			c.line = c.line[:0]
-			c.endLine(line)
-		}
-	}
-}
-
-func (c *chunkDecoder) endLine(line string) {
-	switch c.state {
-	case chunkSize:
-		size, _, _ := strings.Cut(line, ";")
-		n, err := strconv.ParseUint(strings.TrimSpace(size), 16, 63)
-		if err != nil {
-			c.err = fmt.Errorf("bad chunk size line %q", line)
-			return
-		}
-		if n == 0 {
-			c.state = chunkTrailer
-		} else {
-			c.left, c.state = n, chunkData
-		}
-	case chunkDataEnd:
-		if line != "" {
-			c.err = errors.New("chunk data not followed by CRLF")
-			return
-		}
-		c.state = chunkSize
-	case chunkTrailer:
-		if line == "" {
-			c.state = chunkDone
-		}
+	case c.noBlockDigest == 1:
+		c.s.warnf(c.firstNoBlockDigest, "the record at offset %d has no WARC-Block-Digest: its block cannot be checked for damage", c.firstNoBlockDigest)
+	case c.noBlockDigest > 1:
+		c.s.warnf(c.firstNoBlockDigest, "%d records have no WARC-Block-Digest: their blocks cannot be checked for damage (the first at offset %d)", c.noBlockDigest, c.firstNoBlockDigest)
 	}
 }

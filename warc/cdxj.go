@@ -377,16 +377,29 @@ func ParseHTTPHeader(head []byte) (HTTPHeader, error) {
 }
 
 // HTTPHeadEnd returns the length of the HTTP head at the start of b and the
-// offset where the body starts (after the blank line), or -1, -1 if b holds
-// no complete head.
+// offset where the body starts (after the blank line, CRLF CRLF or LF LF),
+// or -1, -1 if b holds no complete head. It looks no further than the head.
 func HTTPHeadEnd(b []byte) (headLen, bodyStart int) {
-	crlf := bytes.Index(b, []byte("\r\n\r\n"))
-	lf := bytes.Index(b, []byte("\n\n"))
-	switch {
-	case crlf >= 0 && (lf < 0 || crlf < lf):
-		return crlf, crlf + 4
-	case lf >= 0:
-		return lf, lf + 2
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1, -1
+		}
+		i += j + 1 // just after a LF: a blank line follows?
+		switch {
+		case i < len(b) && b[i] == '\n':
+			end := i - 1
+			if end > 0 && b[end-1] == '\r' {
+				end-- // CRLF LF
+			}
+			return end, i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			end := i - 1
+			if end > 0 && b[end-1] == '\r' {
+				end--
+			}
+			return end, i + 2
+		}
 	}
 	return -1, -1
 }
@@ -400,7 +413,9 @@ func mediaType(ct string) string {
 	return ct
 }
 
-// timestamp14 turns a WARC-Date into the 14 digits of a CDXJ timestamp.
+// CDXJTimestamp turns a WARC-Date into the 14 digits of a CDXJ timestamp.
+func CDXJTimestamp(date string) string { return timestamp14(date) }
+
 func timestamp14(date string) string {
 	var b []byte
 	for i := 0; i < len(date) && len(b) < 14; i++ {

@@ -72,19 +72,47 @@ func ParseDigest(s string) (Digest, error) {
 	if !ok || label == "" || value == "" {
 		return Digest{}, fmt.Errorf("%w: %q has no \"algorithm:value\" form", ErrMalformedDigest, s)
 	}
-	h, err := NewHash(label)
-	if err != nil {
-		return Digest{}, err
+	alg, size := digestSize(label)
+	if size == 0 {
+		return Digest{}, fmt.Errorf("%w %q", ErrUnknownAlgorithm, label)
 	}
-	alg, size := canonicalAlgorithm(label), h.Size()
+	var buf [sha512.Size]byte
 	if len(value) == hex.EncodedLen(size) {
-		if sum, err := hex.DecodeString(value); err == nil {
-			return Digest{alg, sum}, nil
+		if n, err := hex.Decode(buf[:], []byte(value)); err == nil && n == size {
+			return Digest{alg, append([]byte(nil), buf[:n]...)}, nil
 		}
 	}
 	b32 := strings.ToUpper(strings.TrimRight(value, "="))
-	if sum, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(b32); err == nil && len(sum) == size {
-		return Digest{alg, sum}, nil
+	if base32NoPad.DecodedLen(len(b32)) <= len(buf) {
+		if n, err := base32NoPad.Decode(buf[:], []byte(b32)); err == nil && n == size {
+			return Digest{alg, append([]byte(nil), buf[:n]...)}, nil
+		}
 	}
 	return Digest{}, fmt.Errorf("%w: %q is not base32 or hex of a %s sum", ErrMalformedDigest, value, alg)
+}
+
+// base32NoPad decodes base32 values whose padding was trimmed.
+var base32NoPad = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// digestSize returns the canonical name and sum size of a digest label,
+// or a size of 0 for an unknown one. It allocates nothing for the usual
+// labels.
+func digestSize(label string) (string, int) {
+	switch label {
+	case "sha1", "SHA1", "sha-1", "SHA-1":
+		return "sha1", sha1.Size
+	case "sha256", "SHA256", "sha-256", "SHA-256":
+		return "sha256", sha256.Size
+	}
+	switch alg := canonicalAlgorithm(label); alg {
+	case "sha1":
+		return alg, sha1.Size
+	case "sha256":
+		return alg, sha256.Size
+	case "sha512":
+		return alg, sha512.Size
+	case "md5":
+		return alg, md5.Size
+	}
+	return "", 0
 }

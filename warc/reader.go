@@ -76,7 +76,26 @@ type Record struct {
 	// another record. For the first record of such a member it is set when
 	// the record is finished.
 	SharedMember bool
+	// Problems are the syntax errors in the header that the reader got
+	// past: a line that is not a field, a bare LF line end. A record whose
+	// header cannot be parsed at all (no Content-Length) is a *FormatError
+	// instead.
+	Problems []*SyntaxError
+
+	rawHeader []byte // the header bytes as read, when the reader keeps them (repair)
 }
+
+// SyntaxError is a problem with one line of a record header that does not
+// stop the record from being read.
+type SyntaxError struct {
+	Line int // 1 for the version line
+	Msg  string
+	// Deviation marks a departure from the spec that loses no information
+	// (a bare LF line end); others are damage or a broken writer.
+	Deviation bool
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("warc: header line %d: %s", e.Line, e.Msg) }
 
 // FormatError reports a WARC or gzip framing problem.
 type FormatError struct {
@@ -154,13 +173,22 @@ type Reader struct {
 	reported bool  // finErr was returned by Finish
 	pending  error // a framing error seen by the body reader, reported by Finish
 	err      error // sticky fatal error
+	lfOnly   bool  // the last line read ended in a bare LF
+
+	keepRaw bool   // keep each record's header bytes in Record.rawHeader
+	rawHead []byte // the header bytes of the record being parsed
+	lines   []int  // start and end of each of its lines in rawHead
 }
 
 // NewReader returns a Reader for r. It looks at the first two bytes to tell a
 // gzip file (magic 1f 8b) from a plain one; an empty r is a valid file with no
 // records.
-func NewReader(r io.Reader) (*Reader, error) {
-	wr := &Reader{in: countingReader{r: r}}
+func NewReader(r io.Reader) (*Reader, error) { return newReaderAt(r, 0) }
+
+// newReaderAt returns a Reader for a file read from offset base: offsets
+// are reported from the start of the file.
+func newReaderAt(r io.Reader, base int64) (*Reader, error) {
+	wr := &Reader{in: countingReader{r: r, n: base}}
 	wr.raw = bufio.NewReaderSize(&wr.in, rawBufferSize)
 	magic, err := wr.raw.Peek(2)
 	if err != nil && err != io.EOF {
@@ -402,6 +430,7 @@ func (r *Reader) trailing(off int64) error {
 // readRecord parses a version line and header fields from r.text. Errors
 // inside a gzip member are not fatal: the member can be skipped.
 func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
+	r.rawHead = r.rawHead[:0]
 	fail := func(format string, args ...any) error {
 		if r.gz != nil {
 			r.skipMember()
@@ -412,7 +441,7 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 		}
 		return fe
 	}
-	line, err := r.readLine()
+	start, end, err := r.readLine()
 	if err != nil {
 		if errors.Is(err, errLineTooLong) {
 			return nil, fail("version line longer than %d bytes", textBufferSize)
@@ -425,16 +454,26 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 		}
 		return nil, r.streamError(err)
 	}
-	if !strings.HasPrefix(line, "WARC/") {
-		return nil, fail("expected a WARC version line, found %q", clip(line))
+	if !bytes.HasPrefix(r.rawHead[start:end], []byte("WARC/")) {
+		return nil, fail("expected a WARC version line, found %q", clip(string(r.rawHead[start:end])))
 	}
-	rec := &Record{Offset: off, Version: line, SharedMember: shared}
-	size := len(line)
-	for {
-		line, err := r.readLine()
+	rec := &Record{Offset: off, SharedMember: shared}
+	bareLF := false
+	noteLF := func(n int) {
+		if r.lfOnly && !bareLF {
+			bareLF = true
+			rec.Problems = append(rec.Problems, &SyntaxError{Line: n, Msg: "line ends in a bare LF, not CRLF", Deviation: true})
+		}
+	}
+	noteLF(1)
+	// The lines are gathered first and made into one string, which every
+	// field then slices: one allocation per header, not one per line.
+	r.lines = append(r.lines[:0], start, end)
+	for n := 2; ; n++ {
+		start, end, err := r.readLine()
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
-				return nil, fail("header line longer than %d bytes", textBufferSize)
+				return nil, fail("header line %d longer than %d bytes", n, textBufferSize)
 			}
 			if err == io.EOF {
 				if r.gz != nil {
@@ -444,15 +483,24 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 			}
 			return nil, r.streamError(err)
 		}
-		if line == "" {
+		noteLF(n)
+		if start == end {
 			break
 		}
-		if size += len(line); size > maxHeaderBytes {
+		if len(r.rawHead) > maxHeaderBytes {
 			return nil, fail("WARC header longer than %d bytes", maxHeaderBytes)
 		}
+		r.lines = append(r.lines, start, end)
+	}
+	head := string(r.rawHead)
+	rec.Version = head[r.lines[0]:r.lines[1]]
+	for i := 2; i < len(r.lines); i += 2 {
+		n := i/2 + 1
+		line := head[r.lines[i]:r.lines[i+1]]
 		if line[0] == ' ' || line[0] == '\t' {
 			if len(rec.Header) == 0 {
-				return nil, fail("continuation line before any field: %q", clip(line))
+				rec.Problems = append(rec.Problems, &SyntaxError{Line: n, Msg: fmt.Sprintf("continuation line before any field: %q", clip(line))})
+				continue
 			}
 			last := &rec.Header[len(rec.Header)-1]
 			last.Value += " " + strings.TrimSpace(line)
@@ -460,7 +508,13 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 		}
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || !isToken(name) {
-			return nil, fail("malformed header field %q", clip(line))
+			// Not a field: a damaged or badly written line. The rest of
+			// the header may still be sound, so it is reported, not fatal.
+			rec.Problems = append(rec.Problems, &SyntaxError{Line: n, Msg: fmt.Sprintf("malformed header field %q", clip(line))})
+			continue
+		}
+		if !validValue(value) {
+			rec.Problems = append(rec.Problems, &SyntaxError{Line: n, Msg: fmt.Sprintf("field %s has control characters in its value", name)})
 		}
 		rec.Header = append(rec.Header, Field{Name: name, Value: strings.Trim(value, " \t")})
 	}
@@ -476,6 +530,9 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 		return nil, fail("invalid Content-Length %q", clip(cls[0]))
 	}
 	rec.ContentLength = n
+	if r.keepRaw {
+		rec.rawHeader = append([]byte(nil), r.rawHead...)
+	}
 	r.body = &bodyReader{r: r, rec: rec, left: n}
 	rec.Body = r.body
 	return rec, nil
@@ -483,21 +540,42 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 
 var errLineTooLong = errors.New("line too long")
 
-// readLine returns the next line without its CRLF. A bare LF is accepted as
-// a line end, as other WARC readers do.
-func (r *Reader) readLine() (string, error) {
+// readLine reads the next line onto r.rawHead and returns where it is
+// there, without its CRLF. A bare LF is accepted as a line end, as other
+// WARC readers do, and noted in r.lfOnly.
+func (r *Reader) readLine() (start, end int, err error) {
 	b, err := r.text.ReadSlice('\n')
 	if err != nil {
 		if err == bufio.ErrBufferFull {
-			return "", errLineTooLong
+			return 0, 0, errLineTooLong
 		}
 		if err == io.EOF && len(b) > 0 {
-			return "", io.EOF
+			return 0, 0, io.EOF
 		}
-		return "", err
+		return 0, 0, err
 	}
-	b = bytes.TrimSuffix(b[:len(b)-1], []byte{'\r'})
-	return string(b), nil
+	start = len(r.rawHead)
+	r.rawHead = append(r.rawHead, b...)
+	end = len(r.rawHead) - 1
+	if end > start && r.rawHead[end-1] == '\r' {
+		end--
+		r.lfOnly = false
+	} else {
+		r.lfOnly = true
+	}
+	return start, end, nil
+}
+
+// validValue reports whether a field value is free of control characters
+// other than tab (a CR or LF inside a value would break the framing of
+// whoever copies the field).
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // skipMember discards the rest of the current gzip member after a framing
@@ -573,4 +651,40 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	b.err = b.r.streamError(err)
 	b.r.pending = b.err
 	return n, b.err
+}
+
+// WriteTo writes the rest of the block to w straight from the reader's
+// buffer, saving the copy into a caller's buffer that Read makes: this is
+// how io.Copy reads a block. Its errors are those of Read.
+func (b *bodyReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if b.err != nil {
+			return total, b.err
+		}
+		if b.left <= 0 {
+			return total, nil
+		}
+		n := b.r.text.Buffered()
+		if n == 0 {
+			if _, err := b.r.text.Peek(1); err != nil {
+				// Read sees the same error and sets the reader's state.
+				_, err := b.Read(make([]byte, 1))
+				if err == nil {
+					continue
+				}
+				return total, err
+			}
+			n = b.r.text.Buffered()
+		}
+		n = int(min(int64(n), b.left))
+		p, _ := b.r.text.Peek(n)
+		m, werr := w.Write(p)
+		b.r.text.Discard(m)
+		b.left -= int64(m)
+		total += int64(m)
+		if werr != nil {
+			return total, werr
+		}
+	}
 }

@@ -26,21 +26,41 @@ func newVerifyCommand(g *globalOptions) *cobra.Command {
 		Use:   "verify PATH...",
 		Short: "Check that WARC files and collections are intact",
 		Long: `Verify re-reads every record of every WARC file and reports, with file and
-offset, anything that does not match: WARC and gzip framing, mandatory fields,
-block digests and payload digests. A PATH is a collection directory (its
-archive/*.warc.gz files and its datapackage.json manifest, which must list
-every file with its size and sha256), a WARC file (.warc, .warc.gz,
-.warc.gz.open) or a directory of WARC files.
+offset, anything that does not match: WARC and gzip framing (version line,
+header syntax, mandatory fields, Content-Length against the block, the CRLF
+CRLF after it, gzip CRC and truncation, bytes after the last record), the
+block digest of every record and the payload digest of every record that
+has one. A revisit's payload digest is looked up among the responses of all
+the files verified together.
 
-Findings go to stderr as FILE@OFFSET RECORD-ID: MESSAGE, warnings prefixed
-with "warning: "; a summary per file and a total go to stdout. Warnings are
+A PATH is a collection directory, a WARC file (.warc, .warc.gz,
+.warc.gz.open) or a directory of WARC files. For a collection, verify also
+checks datapackage.json (every file it lists exists with that size and
+sha256; no file in archive/ or indexes/ is missing from it) and the CDXJ
+index (every line points at a record at that offset and length with that
+URL, timestamp and digest; every response and revisit has a line).
+
+Findings go to stderr, one a line:
+
+  FILE@OFFSET RECORD-ID TARGET-URI: MESSAGE
+
+warnings prefixed with "warning: ". A summary line per file and a total
+(files, records, bytes, errors, warnings, MB/s) go to stdout. Warnings are
 deviations that lose no data, such as a payload digest taken over chunked
-bytes (as wget writes it) or several records in one gzip member.
+bytes (as wget writes it), several records in one gzip member, a digest
+algorithm amber does not know, or a revisit whose original is not among the
+files verified. Reading a file stops only where its gzip stream or framing
+cannot be followed; the message says how far it got, and amber repair
+salvages the intact records.
+
+Files are read in parallel, one per job, each in a single pass; the output
+is in a fixed order (paths in the order given, files by name).
 
 EXIT STATUS
   0  no damage found (warnings allowed, unless --strict)
   1  damage found (or warnings, with --strict)
-  2  usage error: bad flag, missing or nonexistent PATH`,
+  2  usage error: bad flag, missing or nonexistent PATH
+  130  interrupted`,
 		Args: argsAtLeast(1, "PATH (a collection, a WARC file or a directory of WARC files)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), g, opts, args)
@@ -48,7 +68,7 @@ EXIT STATUS
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.json, "json", false, "print one JSON report on stdout instead of text")
-	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print errors only: no warnings, no summary")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print errors only: no warnings (unless --strict), no summary; for cron")
 	f.BoolVar(&opts.strict, "strict", false, "count warnings as damage (exit status 1)")
 	f.IntVarP(&opts.jobs, "jobs", "j", 0, "files verified at once (default: number of CPUs)")
 	return cmd
@@ -103,6 +123,9 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 			if f.RecordID != "" {
 				where += " " + f.RecordID
 			}
+			if f.TargetURI != "" {
+				where += " " + f.TargetURI
+			}
 			fmt.Fprintf(stderr, "%s%s: %s\n", prefix, where, f.Message)
 		}
 	}
@@ -110,7 +133,21 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 		return
 	}
 	for _, fs := range rep.Files {
-		fmt.Fprintf(stdout, "%s: %s, %s, %s, %s\n", fs.File, verifyPlural(fs.Records, "record"), verifyFormatBytes(fs.Bytes),
+		count := ""
+		switch fs.Kind {
+		case "warc":
+			count = verifyPlural(fs.Records, "record") + ", "
+		case "index":
+			count = verifyPlural(fs.Lines, "line") + ", "
+		}
+		size := verifyFormatBytes(fs.Bytes)
+		if fs.Kind == "manifest" {
+			size = "manifest"
+		}
+		if fs.Bytes >= 1e6 && fs.Duration > 0 {
+			size += fmt.Sprintf(" (%.1f MB/s)", fs.MBPerSecond())
+		}
+		fmt.Fprintf(stdout, "%s: %s%s, %s, %s\n", fs.File, count, size,
 			verifyPlural(fs.Errors, "error"), verifyPlural(fs.Warnings, "warning"))
 	}
 	fmt.Fprintf(stdout, "verified %s, %s, %s in %.2fs (%.1f MB/s): %s, %s\n",

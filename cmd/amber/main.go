@@ -123,6 +123,7 @@ on demand that not one bit of the archive has changed since.`,
 	root.AddCommand(
 		newArchiveCommand(g),
 		newVerifyCommand(g),
+		newRepairCommand(g),
 		newStatusCommand(g),
 		newPackCommand(g),
 		newIndexCommand(g),

@@ -1,0 +1,494 @@
+package warc
+
+import (
+	"bytes"
+	"encoding"
+	"errors"
+	"fmt"
+	"hash"
+	"strconv"
+	"strings"
+)
+
+// DigestStatus is the outcome of checking one digest field of a record.
+type DigestStatus int
+
+const (
+	// DigestAbsent: the record has no such field.
+	DigestAbsent DigestStatus = iota
+	// DigestMatch: recomputed and equal.
+	DigestMatch
+	// DigestMismatch: recomputed and different: the bytes changed, or the
+	// writer hashed something else.
+	DigestMismatch
+	// DigestDeviation: the recorded value is not what the spec defines but
+	// matches another reading of the same intact bytes (Note says which):
+	// a payload digest over the chunked body as transmitted, as wget and
+	// nlnwa/gowarc write it.
+	DigestDeviation
+	// DigestMalformed: the value is not "algorithm:value" of the right size.
+	DigestMalformed
+	// DigestUnknown: an algorithm amber cannot compute.
+	DigestUnknown
+	// DigestNotComputable: the payload is not in this record: a revisit's
+	// payload digest names an earlier record's payload, and the first
+	// segment of a segmented record holds only the start of its payload.
+	DigestNotComputable
+)
+
+// DigestCheck is the result of checking one digest field.
+type DigestCheck struct {
+	Field    string // "WARC-Block-Digest" or "WARC-Payload-Digest"
+	Value    string // the field's value as recorded
+	Status   DigestStatus
+	Recorded Digest // the parsed value (Match, Mismatch, Deviation, NotComputable)
+	Computed Digest // the digest the spec defines (Match, Mismatch, Deviation)
+	// Err explains Malformed and Unknown (the parse error) and, for a
+	// Mismatch, why the payload may be ill-defined (a malformed chunk).
+	Err  error
+	Note string // Deviation: what the recorded value was taken over
+}
+
+// ErrTransmittedNotHashed is the Err of a payload DigestMismatch of a
+// chunked message when RecordDigester.SkipTransmittedHash was called: the
+// recorded value may still be a DigestDeviation, a digest over the chunked
+// body as transmitted, which only a digester hashing it can tell.
+var ErrTransmittedNotHashed = errors.New("warc: the chunked body as transmitted was not hashed")
+
+// Field names of the digests.
+const (
+	BlockDigestField   = "WARC-Block-Digest"
+	PayloadDigestField = "WARC-Payload-Digest"
+)
+
+// RecordDigester recomputes a record's block and payload digests while its
+// block streams through Write: one pass, no copy of the block, every hash
+// fed from the caller's buffer. The payload is what WARC 1.1 section 5.9
+// defines: for an HTTP message (Content-Type application/http) the entity
+// body after the head, with chunked transfer coding removed and content
+// coding kept, at most the message's Content-Length; for other records the
+// whole block.
+type RecordDigester struct {
+	block      hash.Hash
+	blockCheck DigestCheck
+
+	payloadCheck DigestCheck
+	payload      hash.Hash // nil when the payload is not hashed
+	sameAsBlock  bool      // the payload is the block, in the block's algorithm
+	http         *httpPayload
+	segment      *segmentState // set for the segments of a segmented record
+}
+
+// SkipTransmittedHash saves the third hash a chunked HTTP message costs:
+// the one over the body as transmitted, chunk framing included, which only
+// serves to recognise a payload digest taken over those bytes (as wget and
+// nlnwa/gowarc write it). Such a digest is then reported as a
+// DigestMismatch with Err ErrTransmittedNotHashed. Call it before Write.
+func (d *RecordDigester) SkipTransmittedHash() {
+	if d.http != nil {
+		d.http.skipRaw = true
+	}
+}
+
+// segmentState carries a segmented record's payload across its segments.
+type segmentState struct {
+	originID string
+	next     int         // the WARC-Segment-Number expected next
+	want     DigestCheck // the origin's payload digest
+}
+
+// NewRecordDigester prepares the digests of the record with header h.
+func NewRecordDigester(h Header) *RecordDigester {
+	d := &RecordDigester{
+		blockCheck:   parseDigestField(h, BlockDigestField),
+		payloadCheck: parseDigestField(h, PayloadDigestField),
+	}
+	if d.blockCheck.Status == DigestMatch { // parsed: to be computed
+		d.block, _ = NewHash(d.blockCheck.Recorded.Algorithm)
+	}
+	typ := h.Get("WARC-Type")
+	if d.payloadCheck.Status != DigestMatch {
+		return d
+	}
+	if typ == TypeRevisit {
+		d.payloadCheck.Status = DigestNotComputable
+		return d
+	}
+	if n := h.Get("WARC-Segment-Number"); n != "" && n != "1" || typ == "continuation" {
+		// A later segment: its payload is a continuation of the origin's,
+		// checked when the segments are chained with Continue.
+		d.payloadCheck.Status = DigestNotComputable
+		return d
+	}
+	alg := d.payloadCheck.Recorded.Algorithm
+	switch {
+	case IsHTTPMessage(h):
+		d.http = newHTTPPayload(alg)
+	case d.block != nil && d.blockCheck.Recorded.Algorithm == alg:
+		d.sameAsBlock = true
+	default:
+		d.payload, _ = NewHash(alg)
+	}
+	if h.Get("WARC-Segment-Number") == "1" {
+		d.segment = &segmentState{originID: h.Get("WARC-Record-ID"), next: 2, want: d.payloadCheck}
+		if d.sameAsBlock {
+			// The block hash ends with this segment; the payload goes on.
+			d.sameAsBlock = false
+			d.payload, _ = NewHash(alg)
+		}
+	}
+	return d
+}
+
+// IsHTTPMessage reports whether a record's block is an HTTP message whose
+// payload is its entity body: a request, response, revisit or continuation
+// of Content-Type application/http.
+func IsHTTPMessage(h Header) bool {
+	switch h.Get("WARC-Type") {
+	case TypeRequest, TypeResponse, TypeRevisit, "continuation":
+		return strings.HasPrefix(strings.ToLower(strings.TrimSpace(h.Get("Content-Type"))), "application/http")
+	}
+	return false
+}
+
+func parseDigestField(h Header, name string) DigestCheck {
+	c := DigestCheck{Field: name, Value: h.Get(name)}
+	if c.Value == "" {
+		return c
+	}
+	d, err := ParseDigest(c.Value)
+	switch {
+	case errors.Is(err, ErrUnknownAlgorithm):
+		c.Status, c.Err = DigestUnknown, err
+	case err != nil:
+		c.Status, c.Err = DigestMalformed, err
+	default:
+		c.Status, c.Recorded = DigestMatch, d // provisional: "parsed"
+	}
+	return c
+}
+
+// Continue chains the next segment of a segmented record (a continuation
+// record with header h) to d, the digester of the segment before it. It
+// returns nil when h is not that next segment. The returned digester
+// checks h's own block digest and, when h is the last segment (it has
+// WARC-Segment-Total-Length), the origin's payload digest over the whole
+// reassembled payload.
+func (d *RecordDigester) Continue(h Header) *RecordDigester {
+	s := d.segment
+	if s == nil || h.Get("WARC-Segment-Origin-ID") != s.originID || h.Get("WARC-Segment-Number") != strconv.Itoa(s.next) {
+		return nil
+	}
+	n := NewRecordDigester(h)
+	n.payloadCheck = DigestCheck{Field: PayloadDigestField}
+	n.payload, n.http, n.segment = d.payload, d.http, s
+	d.segment = nil
+	s.next++
+	if h.Get("WARC-Segment-Total-Length") != "" {
+		n.segment = nil
+		n.payloadCheck = s.want
+	} else {
+		n.payloadCheck.Status = DigestNotComputable
+	}
+	return n
+}
+
+// Segmented reports whether d is a segment of a segmented record that
+// expects a continuation.
+func (d *RecordDigester) Segmented() bool { return d.segment != nil }
+
+// Write feeds the next bytes of the block. It never fails.
+func (d *RecordDigester) Write(p []byte) (int, error) {
+	if d.block != nil {
+		d.block.Write(p)
+	}
+	switch {
+	case d.http != nil:
+		d.http.Write(p)
+	case d.payload != nil:
+		d.payload.Write(p)
+	}
+	return len(p), nil
+}
+
+// Block returns the check of WARC-Block-Digest, once the whole block has
+// been written.
+func (d *RecordDigester) Block() DigestCheck {
+	c := d.blockCheck
+	if c.Status == DigestMatch {
+		c.Computed = Digest{c.Recorded.Algorithm, d.block.Sum(nil)}
+		if !bytes.Equal(c.Computed.Sum, c.Recorded.Sum) {
+			c.Status = DigestMismatch
+		}
+	}
+	return c
+}
+
+// Payload returns the check of WARC-Payload-Digest, once the whole block
+// has been written. For the first segment of a segmented record, and a
+// segment that is not the last, it is DigestNotComputable.
+func (d *RecordDigester) Payload() DigestCheck {
+	c := d.payloadCheck
+	if c.Status != DigestMatch {
+		return c
+	}
+	if d.segment != nil {
+		c.Status = DigestNotComputable
+		return c
+	}
+	alg := c.Recorded.Algorithm
+	switch {
+	case d.sameAsBlock:
+		c.Computed = Digest{alg, d.block.Sum(nil)}
+	case d.payload != nil:
+		c.Computed = Digest{alg, d.payload.Sum(nil)}
+	case d.http != nil:
+		return d.http.check(c)
+	}
+	if !bytes.Equal(c.Computed.Sum, c.Recorded.Sum) {
+		c.Status = DigestMismatch
+	}
+	return c
+}
+
+// maxHTTPHead bounds the HTTP head kept in memory to find the body. It is
+// only copied when a head straddles two writes.
+const maxHTTPHead = 1 << 20
+
+// httpPayload receives an HTTP message and hashes its entity body.
+type httpPayload struct {
+	alg      string
+	head     []byte // a head split across writes
+	headDone bool
+	chunked  bool
+	length   int64 // Content-Length of the body; -1 if none or chunked
+	seen     int64 // body bytes seen
+	payload  hash.Hash
+	raw      hash.Hash // chunked: the body as transmitted; else, from Content-Length on, every body byte
+	skipRaw  bool      // no raw hash for a chunked body
+	cd       chunkDecoder
+	err      error
+}
+
+func newHTTPPayload(alg string) *httpPayload {
+	h, _ := NewHash(alg)
+	return &httpPayload{alg: alg, payload: h, length: -1}
+}
+
+func (hp *httpPayload) Write(p []byte) {
+	for len(p) > 0 && !hp.headDone && hp.err == nil {
+		p = hp.writeHead(p)
+	}
+	if hp.headDone && len(p) > 0 {
+		hp.body(p)
+	}
+}
+
+// writeHead looks for the end of the head and returns the bytes after it,
+// or nil if the head goes on. A head within one write is parsed where it
+// is; only a head split across writes is copied.
+func (hp *httpPayload) writeHead(p []byte) []byte {
+	var head, rest []byte
+	if len(hp.head) > 0 {
+		// The blank line may straddle the seam.
+		k := min(3, len(hp.head))
+		var seam [6]byte
+		s := append(append(seam[:0], hp.head[len(hp.head)-k:]...), p[:min(3, len(p))]...)
+		if n, start := HTTPHeadEnd(s); start > k && n < k {
+			head, rest = hp.head[:len(hp.head)-k+n], p[start-k:]
+		}
+	}
+	if head == nil {
+		if n, start := HTTPHeadEnd(p); start >= 0 {
+			head, rest = p[:n], p[start:]
+			if len(hp.head) > 0 {
+				head = append(hp.head, head...)
+			}
+		}
+	}
+	if head == nil {
+		if hp.head = append(hp.head, p...); len(hp.head) > maxHTTPHead {
+			hp.err = fmt.Errorf("no end of the HTTP header in the first %d bytes", maxHTTPHead)
+			hp.head = nil
+		}
+		return nil
+	}
+	hh, err := ParseHTTPHeader(head)
+	hp.head = hp.head[:0]
+	if err != nil {
+		hp.err = err
+		return nil
+	}
+	if hh.StatusCode >= 100 && hh.StatusCode < 200 && hh.StatusCode != 101 {
+		// An interim response (100 Continue, 103 Early Hints) recorded
+		// before the final one: the payload is the final response's.
+		return rest
+	}
+	hp.headDone = true
+	for _, te := range hh.Fields.Values("Transfer-Encoding") {
+		codings := strings.Split(te, ",")
+		hp.chunked = strings.EqualFold(strings.TrimSpace(codings[len(codings)-1]), "chunked")
+	}
+	if hp.chunked {
+		if !hp.skipRaw {
+			hp.raw, _ = NewHash(hp.alg)
+		}
+		hp.cd.out = hp.payload
+	} else if cl := hh.Fields.Values("Content-Length"); len(cl) == 1 {
+		if n, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64); err == nil && n >= 0 {
+			hp.length = n
+		}
+	}
+	return rest
+}
+
+func (hp *httpPayload) body(p []byte) {
+	if hp.chunked {
+		if hp.raw != nil {
+			hp.raw.Write(p)
+		}
+		hp.cd.Write(p)
+		return
+	}
+	if hp.length >= 0 && hp.seen+int64(len(p)) > hp.length {
+		// Bytes beyond the message's Content-Length are not payload. The
+		// hash of every body byte is forked off here, for a writer that
+		// took the digest over them all.
+		in := max(0, hp.length-hp.seen)
+		hp.payload.Write(p[:in])
+		if hp.raw == nil {
+			hp.raw = cloneHash(hp.alg, hp.payload)
+		}
+		if hp.raw != nil {
+			hp.raw.Write(p[in:])
+		}
+		hp.seen += int64(len(p))
+		return
+	}
+	hp.payload.Write(p)
+	hp.seen += int64(len(p))
+}
+
+// cloneHash copies the state of h into a new hash of the same algorithm.
+func cloneHash(alg string, h hash.Hash) hash.Hash {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil
+	}
+	state, err := m.MarshalBinary()
+	if err != nil {
+		return nil
+	}
+	c, _ := NewHash(alg)
+	if u, ok := c.(encoding.BinaryUnmarshaler); !ok || u.UnmarshalBinary(state) != nil {
+		return nil
+	}
+	return c
+}
+
+// check compares the recorded payload digest with the entity body's and,
+// failing that, with the readings other writers use.
+func (hp *httpPayload) check(c DigestCheck) DigestCheck {
+	if hp.err != nil {
+		c.Status, c.Err = DigestMismatch, fmt.Errorf("the payload cannot be found: %w", hp.err)
+		c.Computed = Digest{}
+		return c
+	}
+	c.Computed = Digest{hp.alg, hp.payload.Sum(nil)}
+	if bytes.Equal(c.Computed.Sum, c.Recorded.Sum) {
+		c.Status = DigestMatch
+		return c
+	}
+	if hp.raw != nil && bytes.Equal(hp.raw.Sum(nil), c.Recorded.Sum) {
+		c.Status = DigestDeviation
+		if hp.chunked {
+			c.Note = "the chunked body as transmitted, chunk framing included (as wget and nlnwa/gowarc write it); the WARC spec wants it over the de-chunked entity body"
+		} else {
+			c.Note = fmt.Sprintf("the %d bytes after the HTTP head, %d more than its Content-Length; the WARC spec wants it over the entity body", hp.seen, hp.seen-hp.length)
+		}
+		return c
+	}
+	c.Status = DigestMismatch
+	switch {
+	case hp.chunked && hp.cd.err != nil:
+		c.Err = fmt.Errorf("the chunked body is malformed: %w", hp.cd.err)
+	case hp.chunked && hp.skipRaw:
+		c.Err = ErrTransmittedNotHashed
+	}
+	return c
+}
+
+// chunkDecoder removes chunked transfer coding from bytes pushed into it.
+// A body cut short (WARC-Truncated) yields the chunk data present, as far
+// as the chunks go: what an HTTP client reading it hands on.
+type chunkDecoder struct {
+	state int
+	line  []byte
+	left  uint64
+	out   hash.Hash
+	err   error
+}
+
+const (
+	chunkSize = iota
+	chunkData
+	chunkDataEnd
+	chunkTrailer
+	chunkDone
+)
+
+func (c *chunkDecoder) Write(p []byte) {
+	for len(p) > 0 && c.err == nil {
+		switch c.state {
+		case chunkData:
+			n := min(uint64(len(p)), c.left)
+			c.out.Write(p[:n])
+			p, c.left = p[n:], c.left-n
+			if c.left == 0 {
+				c.state = chunkDataEnd
+			}
+		case chunkDone:
+			return // bytes after the last chunk are not payload
+		default:
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				if c.line = append(c.line, p...); len(c.line) > 4096 {
+					c.err = errors.New("chunk line longer than 4096 bytes")
+				}
+				return
+			}
+			c.line = append(c.line, p[:i]...)
+			p = p[i+1:]
+			line := strings.TrimSuffix(string(c.line), "\r")
+			c.line = c.line[:0]
+			c.endLine(line)
+		}
+	}
+}
+
+func (c *chunkDecoder) endLine(line string) {
+	switch c.state {
+	case chunkSize:
+		size, _, _ := strings.Cut(line, ";")
+		n, err := strconv.ParseUint(strings.TrimSpace(size), 16, 63)
+		if err != nil {
+			c.err = fmt.Errorf("bad chunk size line %q", clip(line))
+			return
+		}
+		if n == 0 {
+			c.state = chunkTrailer
+		} else {
+			c.left, c.state = n, chunkData
+		}
+	case chunkDataEnd:
+		if line != "" {
+			c.err = errors.New("chunk data not followed by CRLF")
+			return
+		}
+		c.state = chunkSize
+	case chunkTrailer:
+		if line == "" {
+			c.state = chunkDone
+		}
+	}
+}
