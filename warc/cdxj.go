@@ -97,7 +97,9 @@ func stripWWW(host string) string {
 }
 
 func reverseHost(host string) string {
-	if host == "" || strings.HasPrefix(host, "[") || isIPv4(host) {
+	// IPv4 addresses are reversed like names, as Python's surt (pywb) and
+	// warcio do: 127.0.0.1 → 1,0,0,127.
+	if host == "" || strings.HasPrefix(host, "[") {
 		return host
 	}
 	parts := strings.Split(host, ".")
@@ -105,18 +107,6 @@ func reverseHost(host string) string {
 	return strings.Join(parts, ",")
 }
 
-func isIPv4(h string) bool {
-	parts := strings.Split(h, ".")
-	if len(parts) != 4 {
-		return false
-	}
-	for _, p := range parts {
-		if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 255 {
-			return false
-		}
-	}
-	return true
-}
 
 // minimalEscape decodes percent escapes until none is left, then escapes only
 // what must be: controls, space, non-ASCII bytes, '#' and '%' (Google's URL

@@ -26,7 +26,7 @@ func TestSURT(t *testing.T) {
 		{"http://httpbin.org/post?foo=bar", "org,httpbin)/post?foo=bar"},
 		{"https://example.com/A/B#frag", "com,example)/a/b"},
 		{"http://user:pw@Sub.Example.com./", "com,example,sub)/"},
-		{"http://127.0.0.1:8080/x", "127.0.0.1:8080)/x"},
+		{"http://127.0.0.1:8080/x", "1,0,0,127:8080)/x"},
 		{"http://example.com/a%20b", "com,example)/a%20b"},
 		{"http://example.com/%7Euser/%2541", "com,example)/~user/a"},
 		{"http://example.com/a/./b/../c", "com,example)/a/c"},
