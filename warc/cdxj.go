@@ -107,7 +107,6 @@ func reverseHost(host string) string {
 	return strings.Join(parts, ",")
 }
 
-
 // minimalEscape decodes percent escapes until none is left, then escapes only
 // what must be: controls, space, non-ASCII bytes, '#' and '%' (Google's URL
 // canonicalization, which surt applies).
