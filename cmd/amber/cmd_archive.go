@@ -463,16 +463,17 @@ func finishCollection(coll *warc.Collection, files []string, lines []string, has
 	return coll.WriteDatapackage(software, time.Now(), hashes)
 }
 
+// formatBytes renders a size in decimal units, as MB/s figures are.
 func formatBytes(n int64) string {
 	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
 	}
-	return fmt.Sprintf("%d B", n)
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func isTerminal(w io.Writer) bool {

@@ -142,14 +142,14 @@ func printRepairReport(stdout, stderr io.Writer, rep *warc.RepairReport) {
 	case rep.Lost():
 		var parts []string
 		if records > 0 {
-			parts = append(parts, fmt.Sprintf("%s (%s)", verifyPlural(records, "damaged record"), verifyFormatBytes(recordBytes)))
+			parts = append(parts, fmt.Sprintf("%s (%s)", verifyPlural(records, "damaged record"), formatBytes(recordBytes)))
 		}
 		if otherBytes > 0 {
-			parts = append(parts, fmt.Sprintf("%s that held no readable record", verifyFormatBytes(otherBytes)))
+			parts = append(parts, fmt.Sprintf("%s that held no readable record", formatBytes(otherBytes)))
 		}
 		tail = "dropped " + strings.Join(parts, " and ")
 	case padding > 0:
-		tail = fmt.Sprintf("nothing dropped but %s of zero padding", verifyFormatBytes(padding))
+		tail = fmt.Sprintf("nothing dropped but %s of zero padding", formatBytes(padding))
 	default:
 		tail = "nothing dropped"
 	}
@@ -162,7 +162,7 @@ func printRepairReport(stdout, stderr io.Writer, rep *warc.RepairReport) {
 		rewritten = fmt.Sprintf(" (%d of them rewritten into a gzip member each)", rep.Rewritten)
 	}
 	fmt.Fprintf(stdout, "wrote %s: %s, %s%s; %s\n", rep.Output,
-		verifyPlural(rep.Records, "record"), verifyFormatBytes(rep.Bytes), rewritten, tail)
+		verifyPlural(rep.Records, "record"), formatBytes(rep.Bytes), rewritten, tail)
 }
 
 // repairJSON is the JSON form of a repair report.

@@ -140,7 +140,7 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 		case "index":
 			count = verifyPlural(fs.Lines, "line") + ", "
 		}
-		size := verifyFormatBytes(fs.Bytes)
+		size := formatBytes(fs.Bytes)
 		if fs.Kind == "manifest" {
 			size = "manifest"
 		}
@@ -151,7 +151,7 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 			verifyPlural(fs.Errors, "error"), verifyPlural(fs.Warnings, "warning"))
 	}
 	fmt.Fprintf(stdout, "verified %s, %s, %s in %.2fs (%.1f MB/s): %s, %s\n",
-		verifyPlural(len(rep.Files), "file"), verifyPlural(rep.Records, "record"), verifyFormatBytes(rep.Bytes),
+		verifyPlural(len(rep.Files), "file"), verifyPlural(rep.Records, "record"), formatBytes(rep.Bytes),
 		rep.Duration.Seconds(), rep.MBPerSecond(), verifyPlural(rep.Errors, "error"), verifyPlural(rep.Warnings, "warning"))
 }
 
@@ -160,16 +160,4 @@ func verifyPlural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
-}
-
-func verifyFormatBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
