@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // BoltState is the embedded State: one bbolt file, fsynced on every
@@ -60,7 +61,7 @@ var ErrLocked = errors.New("crawl: state file is in use by another process")
 // OpenBoltState opens (creating it if needed) the state file at path.
 func OpenBoltState(path string) (*BoltState, error) {
 	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, ErrLocked
 	}
 	if err != nil {

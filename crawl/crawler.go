@@ -376,10 +376,12 @@ func (cr *crawler) setFatal(err error) {
 	cr.more.Broadcast()
 }
 
+// wakeAll wakes the workers waiting for work, to look again at the
+// frontier and at whether the crawl is stopping.
 func (cr *crawler) wakeAll() {
 	cr.mu.Lock()
-	cr.mu.Unlock()
 	cr.more.Broadcast()
+	cr.mu.Unlock()
 }
 
 // draining reports whether the crawl takes no new URLs.
@@ -444,13 +446,6 @@ func (cr *crawler) next() (Entry, bool) {
 		}
 		cr.more.Wait()
 	}
-}
-
-// added wakes workers waiting for the frontier to grow.
-func (cr *crawler) added() {
-	cr.mu.Lock()
-	cr.mu.Unlock()
-	cr.more.Broadcast()
 }
 
 func (cr *crawler) finished() {
@@ -608,7 +603,7 @@ func (cr *crawler) add(ts []target) int {
 		return 0
 	}
 	cr.queued.Add(int64(n))
-	cr.added()
+	cr.wakeAll()
 	return n
 }
 

@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -69,7 +68,7 @@ func buildAmber(t *testing.T, dir string) string {
 	bin := filepath.Join(dir, "amber")
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		gobin = "/usr/local/go/bin/go"
 	}
 	cmd := exec.Command(gobin, "build", "-o", bin, "../cmd/amber")
 	if out, err := cmd.CombinedOutput(); err != nil {
