@@ -90,3 +90,21 @@ func FuzzExtractCSS(f *testing.F) {
 	base, _ := url.Parse("http://h/")
 	f.Fuzz(func(t *testing.T, s string) { ExtractCSS(base, strings.NewReader(s)) })
 }
+
+func FuzzExtractHTML(f *testing.F) {
+	f.Add(`<html><base href="/x/"><img srcset="a.jpg 1x, b.jpg 2x" src=c.png><style>@import "d.css"</style><a href=e.html>`)
+	f.Add(`<meta http-equiv=refresh content="0;url='/next'"><div style="background:url(`)
+	f.Add(`<img src="javascript:x"><source data-srcset=",,, ,">`)
+	page, _ := url.Parse("http://h/p/q.html")
+	f.Fuzz(func(t *testing.T, s string) {
+		links, err := ExtractHTML(page, strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		for _, u := range append(links.Requisites, links.Pages...) {
+			if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+				t.Fatalf("extracted a non-HTTP URL %q", u)
+			}
+		}
+	})
+}
