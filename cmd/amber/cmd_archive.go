@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -361,13 +362,18 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	finishErr := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), st, software)
 
-	err = errors.Join(finishErr, logErr, closeErr)
 	switch {
-	case err != nil:
+	case crawlErr != nil && !errors.Is(crawlErr, context.Canceled):
+		// A fatal error (the disk is full, the state cannot be written):
+		// what reached the disk is kept and the next run resumes.
+		err = fmt.Errorf("%s; the archive is kept up to the last complete record: fix the cause and run the same command again to resume", oneLine(crawlErr))
+		if errors.Is(crawlErr, syscall.ENOSPC) {
+			err = fmt.Errorf("the disk is full (%s); the archive is kept up to the last complete record: free some space and run the same command again to resume", oneLine(crawlErr))
+		}
+	case errors.Join(finishErr, logErr, closeErr) != nil:
+		err = errors.New(oneLine(errors.Join(finishErr, logErr, closeErr)))
 	case errors.Is(crawlErr, context.Canceled):
 		err = &exitError{code: exitInterrupted, err: errors.New("interrupted; what was fetched is archived and indexed (run the same command again to resume)")}
-	case crawlErr != nil:
-		err = crawlErr
 	case g.drained():
 		err = &exitError{code: exitInterrupted, err: errors.New("stopped; what was fetched is archived and indexed (run the same command again to resume)")}
 	case res.SeedFailed():
@@ -411,6 +417,12 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		}
 	}
 	return sum, err
+}
+
+// oneLine joins the lines of an error (errors.Join makes several) with
+// "; ", so every error is one line on stderr.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ; ")), " ")
 }
 
 // archiveLog closes the crawl log and stores it in the WARC as a metadata
