@@ -1,0 +1,26 @@
+// Package crawl fetches pages and everything they need to render and
+// records every HTTP exchange for the WARC files.
+//
+// The pieces, in the order a URL meets them:
+//
+//   - State (BoltState, MemoryState) holds the frontier, where each URL goes
+//     FRESH → CLAIMED → DONE or FAILED, the seen set keyed by Canonicalize,
+//     robots.txt as fetched, and the payload-digest index for revisits.
+//   - Run's workers claim entries, apply robots.txt and the per-host limits,
+//     and fetch through colly with a recording Transport.
+//   - Transport records each exchange at the net.Conn, above TLS and below
+//     HTTP parsing, so the response block is the message as received (chunk
+//     framing and content encoding intact); it computes the payload digest
+//     over the de-chunked body as the bytes stream in.
+//   - ExtractHTML and ExtractCSS find requisites (img srcset and lazy
+//     variants, CSS imports and fonts, media, frames...) and links; Scope,
+//     depth and include/exclude filters decide which links are pages to
+//     follow.
+//   - The links a response leads to are durable in the State before its
+//     records are written (a response, or a revisit when its payload was
+//     archived before, and the request); a checkpoint fsyncs the WARC files
+//     and only then marks the URLs DONE. A crashed crawl therefore resumes
+//     with nothing lost and nothing stored twice.
+//
+// The package prints nothing and parses no flags; cmd/amber does.
+package crawl
