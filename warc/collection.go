@@ -275,6 +275,12 @@ func writeAtomic(p string, write func(io.Writer) error) error {
 	if err != nil {
 		return err
 	}
+	// CreateTemp makes the file private; an archive is meant to be read.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
 	if err := write(tmp); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
