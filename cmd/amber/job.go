@@ -30,6 +30,7 @@ type jobFile struct {
 	Retries        *int           `yaml:"retries"`
 	Recrawl        *bool          `yaml:"recrawl"`
 	NoDedup        *bool          `yaml:"no_dedup"`
+	WACZ           *bool          `yaml:"wacz"`
 	Digest         *string        `yaml:"digest"`
 	Quiet          *bool          `yaml:"quiet"`
 }
@@ -92,6 +93,7 @@ func applyJob(cmd *cobra.Command, opts *archiveOptions) error {
 	setInt("retries", &opts.retries, j.Retries)
 	setBool("recrawl", &opts.recrawl, j.Recrawl)
 	setBool("no-dedup", &opts.noDedup, j.NoDedup)
+	setBool("wacz", &opts.wacz, j.WACZ)
 	setStr("digest", &opts.digest, j.Digest)
 	setBool("quiet", &opts.quiet, j.Quiet)
 	if len(j.Seeds) == 0 && j.SeedsFile == nil && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
