@@ -75,7 +75,6 @@ type Writer struct {
 	f          *os.File
 	buf        *bufio.Writer
 	gz         *gzip.Writer // at GzipLevel
-	gzStore    *gzip.Writer // no compression, for incompressible blocks
 	name       string       // current file, without .open
 	size       int64        // bytes written to the current file
 	fileHash   hash.Hash    // sha256 of the current file, for datapackage.json
@@ -120,8 +119,7 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	if host == "" {
 		host = "localhost"
 	}
-	store, _ := gzip.NewWriterLevel(io.Discard, gzip.NoCompression)
-	return &Writer{opts: opts, host: sanitizeHost(host), gz: gz, gzStore: store}, nil
+	return &Writer{opts: opts, host: sanitizeHost(host), gz: gz}, nil
 }
 
 func sanitizeHost(h string) string {
@@ -348,11 +346,20 @@ func putGzip(level int, zw *gzip.Writer) {
 // compress writes the record as one gzip member to dst.
 func (b *Builder) compress(dst io.Writer, warcinfoID string, level int) error {
 	if b.store {
-		level = gzip.NoCompression
+		return b.writeStored(dst, warcinfoID)
 	}
 	zw := getGzip(level)
 	defer putGzip(level, zw)
 	return b.writeMember(zw, dst, warcinfoID)
+}
+
+// writeStored writes the record as a gzip member of stored blocks.
+func (b *Builder) writeStored(dst io.Writer, warcinfoID string) error {
+	body, err := b.spool.Reader()
+	if err != nil {
+		return err
+	}
+	return writeStoredMember(dst, io.MultiReader(bytes.NewReader(b.header(warcinfoID)), body, strings.NewReader("\r\n\r\n")))
 }
 
 // writeMember writes the record through zw, reset onto dst.
@@ -393,11 +400,12 @@ func (w *Writer) appendMember(m *bytes.Buffer) error {
 // back to the last whole record.
 func (w *Writer) writeRecord(b *Builder) error {
 	cw := &countWriter{w: io.MultiWriter(w.buf, w.fileHash)}
-	zw := w.gz
+	var err error
 	if b.store {
-		zw = w.gzStore
+		err = b.writeStored(cw, w.warcinfoID)
+	} else {
+		err = b.writeMember(w.gz, cw, w.warcinfoID)
 	}
-	err := b.writeMember(zw, cw, w.warcinfoID)
 	w.size += cw.n
 	if err != nil {
 		return fmt.Errorf("warc: writing %s: %w", w.name, err)
