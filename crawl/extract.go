@@ -9,6 +9,8 @@ import (
 	"github.com/tdewolff/parse/v2"
 	"github.com/tdewolff/parse/v2/css"
 	"golang.org/x/net/html"
+
+	"github.com/amber-archiver/amber/internal/cssurl"
 )
 
 // Links is what a page refers to.
@@ -299,7 +301,7 @@ func ExtractCSS(base *url.URL, r io.Reader) []string {
 			afterImport = bytes.EqualFold(data, []byte("@import"))
 			continue
 		case css.URLToken:
-			add(cssURLValue(data))
+			add(cssurl.URLValue(data))
 		case css.FunctionToken:
 			name := strings.ToLower(string(data))
 			if stringFunc > 0 {
@@ -313,57 +315,11 @@ func ExtractCSS(base *url.URL, r io.Reader) []string {
 			}
 		case css.StringToken:
 			if stringFunc > 0 || afterImport {
-				add(cssString(data))
+				add(cssurl.Unquote(data))
 			}
 		case css.WhitespaceToken, css.CommentToken:
 			continue
 		}
 		afterImport = false
 	}
-}
-
-// cssURLValue unwraps url(...) as the lexer returns it.
-func cssURLValue(tok []byte) string {
-	s := string(tok)
-	if i := strings.IndexByte(s, '('); i >= 0 {
-		s = s[i+1:]
-	}
-	s = strings.TrimSuffix(s, ")")
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
-		s = s[1 : len(s)-1]
-	}
-	return unescapeCSS(s)
-}
-
-func cssString(tok []byte) string {
-	s := string(tok)
-	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') {
-		s = s[1:]
-		if s[len(s)-1] == tok[0] {
-			s = s[:len(s)-1]
-		}
-	}
-	return unescapeCSS(s)
-}
-
-// unescapeCSS removes the backslash escapes that occur in URLs in practice
-// (escaped quotes, parentheses and spaces); hex escapes are rare there and
-// left alone.
-func unescapeCSS(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && !isHex(s[i+1]) {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

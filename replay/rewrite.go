@@ -10,6 +10,8 @@ import (
 
 	"github.com/tdewolff/parse/v2"
 	"github.com/tdewolff/parse/v2/css"
+
+	"github.com/amber-archiver/amber/internal/cssurl"
 	xhtml "golang.org/x/net/html"
 )
 
@@ -132,13 +134,13 @@ func rewriteCSS(src []byte, rw *urlRewriter) []byte {
 		switch tt {
 		case css.URLToken:
 			out.WriteString("url(")
-			writeCSSString(&out, rw.rewrite(cssURLValue(data), modEmbed))
+			writeCSSString(&out, rw.rewrite(cssurl.URLValue(data), modEmbed))
 			out.WriteString(")")
 			importing = false
 			continue
 		case css.StringToken:
 			if importing || imageSet > 0 && depth == imageSet {
-				writeCSSString(&out, rw.rewrite(cssUnquote(data), modEmbed))
+				writeCSSString(&out, rw.rewrite(cssurl.Unquote(data), modEmbed))
 				importing = false
 				continue
 			}
@@ -165,87 +167,6 @@ func rewriteCSS(src []byte, rw *urlRewriter) []byte {
 		out.Write(data)
 	}
 	return out.Bytes()
-}
-
-// cssURLValue returns the URL inside a url( ) token.
-func cssURLValue(tok []byte) string {
-	s := string(tok)
-	if i := strings.IndexByte(s, '('); i >= 0 {
-		s = s[i+1:]
-	}
-	s = strings.TrimSuffix(s, ")")
-	s = strings.Trim(s, " \t\r\n\f")
-	if len(s) > 0 && (s[0] == '"' || s[0] == '\'') {
-		return cssUnquote([]byte(s))
-	}
-	return cssUnescape(s)
-}
-
-// cssUnquote returns the value of a quoted CSS string token.
-func cssUnquote(tok []byte) string {
-	s := string(tok)
-	if len(s) >= 1 && (s[0] == '"' || s[0] == '\'') {
-		q := s[0]
-		s = s[1:]
-		if len(s) > 0 && s[len(s)-1] == q {
-			s = s[:len(s)-1]
-		}
-	}
-	return cssUnescape(s)
-}
-
-// cssUnescape resolves CSS escapes: \" and \\, hex code points, and a
-// backslash before a newline (a line continuation).
-func cssUnescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		i++
-		if s[i] == '\n' {
-			continue
-		}
-		j := i
-		for j < len(s) && j-i < 6 && isHex(s[j]) {
-			j++
-		}
-		if j == i {
-			b.WriteByte(s[i])
-			continue
-		}
-		var r rune
-		for _, c := range s[i:j] {
-			r = r*16 + rune(hexVal(byte(c)))
-		}
-		if r == 0 || r > 0x10ffff {
-			r = '\ufffd'
-		}
-		b.WriteRune(r)
-		if j < len(s) && isSpace(s[j]) {
-			j++
-		}
-		i = j - 1
-	}
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func hexVal(c byte) int {
-	switch {
-	case c >= 'a':
-		return int(c-'a') + 10
-	case c >= 'A':
-		return int(c-'A') + 10
-	}
-	return int(c - '0')
 }
 
 // writeCSSString writes s as a double-quoted CSS string.
