@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -109,25 +108,8 @@ func checkIndex(ctx context.Context, file string, res *resource, facts map[strin
 		return s
 	}
 	defer f.Close()
-	counter := &countWriter{}
-	var sink io.Writer = counter
-	var fx *fixity
-	if res != nil {
-		fx = newFixity(res)
-		sink = io.MultiWriter(counter, fx)
-	}
-	in := io.TeeReader(ctxReader{ctx, f}, sink)
-	defer func() {
-		if ctx.Err() != nil {
-			return
-		}
-		io.Copy(io.Discard, in)
-		s.Bytes = counter.n
-		s.Duration = time.Since(start)
-		if fx != nil {
-			fx.check(&s, counter.n)
-		}
-	}()
+	in, finish := teeFile(ctx, f, res)
+	defer func() { finish(&s, start) }()
 
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), maxIndexLine)

@@ -27,6 +27,33 @@ const maxListed = 10
 // verifyWARC checks every record of one WARC file and, when res is not nil,
 // the file against its datapackage.json entry, in a single read of the file.
 // It returns what the checks across files need to know about the records.
+// teeFile returns a reader of f that counts the bytes read and feeds the
+// datapackage hash of res (if listed), and a finish function that reads
+// the rest of the file and records size, time and fixity in s.
+func teeFile(ctx context.Context, f *os.File, res *resource) (io.Reader, func(*FileSummary, time.Time)) {
+	counter := &countWriter{}
+	var sink io.Writer = counter
+	var fx *fixity
+	if res != nil {
+		fx = newFixity(res)
+		sink = io.MultiWriter(counter, fx)
+	}
+	in := io.TeeReader(ctxReader{ctx, f}, sink)
+	return in, func(s *FileSummary, start time.Time) {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, in); err != nil {
+			s.errorf(counter.n, "read error: %v", err)
+		}
+		s.Bytes = counter.n
+		s.Duration = time.Since(start)
+		if fx != nil {
+			fx.check(s, counter.n)
+		}
+	}
+}
+
 func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary, facts *warcFacts) {
 	start := time.Now()
 	s.File, s.Kind = path, "warc"
@@ -46,27 +73,8 @@ func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary,
 	// Everything read from the file passes the tee below the WARC reader's
 	// buffer exactly once: the byte count and the manifest hash see the
 	// whole file even when the records stop making sense.
-	counter := &countWriter{}
-	var sink io.Writer = counter
-	var fx *fixity
-	if res != nil {
-		fx = newFixity(res)
-		sink = io.MultiWriter(counter, fx)
-	}
-	in := io.TeeReader(ctxReader{ctx, f}, sink)
-	defer func() {
-		if ctx.Err() != nil {
-			return
-		}
-		if _, err := io.Copy(io.Discard, in); err != nil {
-			s.errorf(counter.n, "read error: %v", err)
-		}
-		s.Bytes = counter.n
-		s.Duration = time.Since(start)
-		if fx != nil {
-			fx.check(&s, counter.n)
-		}
-	}()
+	in, finish := teeFile(ctx, f, res)
+	defer func() { finish(&s, start) }()
 
 	if strings.HasSuffix(path, ".open") {
 		s.warnf(-1, "still open (.open): a crawl is writing it or was killed; run the same amber archive command to finish it, or amber repair to salvage it")
