@@ -363,3 +363,44 @@ func TestLargePageNotTruncated(t *testing.T) {
 		t.Error("the image at the end of the 12 MB page was not found: the parser saw a truncated page")
 	}
 }
+
+// TestRevisitAfterCheckpoint: a payload archived before a checkpoint is
+// found through the state afterwards (the run's own digest cache is
+// emptied at each checkpoint), so the repeat is still a revisit.
+func TestRevisitAfterCheckpoint(t *testing.T) {
+	body := strings.Repeat("same bytes ", 300)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond) // several checkpoints pass between the two
+		w.Header().Set("Content-Type", "application/octet-stream")
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	w, err := warc.NewWriter(warc.WriterOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := crawl.Run(context.Background(), crawl.Options{
+		Seeds:        []string{srv.URL + "/x.bin", srv.URL + "/y.bin"},
+		Concurrency:  1,
+		IgnoreRobots: true,
+		// Checkpoints every millisecond: x.bin's digest is committed
+		// before y.bin arrives.
+		CheckpointInterval: time.Millisecond,
+	}, w)
+	if err != nil || len(res.Failures) > 0 {
+		t.Fatalf("%v %v", err, res.Failures)
+	}
+	w.Close()
+	types := map[string]string{}
+	for _, f := range w.Files() {
+		for _, r := range readWARC(t, filepath.Join(dir, f)) {
+			if typ := r.get("WARC-Type"); typ == "response" || typ == "revisit" {
+				types[strings.TrimPrefix(r.get("WARC-Target-URI"), srv.URL)] = typ
+			}
+		}
+	}
+	if types["/x.bin"] != "response" || types["/y.bin"] != "revisit" {
+		t.Errorf("archived as %v, want x.bin a response and y.bin its revisit", types)
+	}
+}

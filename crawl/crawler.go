@@ -557,6 +557,7 @@ func (cr *crawler) checkpoint() error {
 	if err := cr.state.Finish(outcomes, digests); err != nil {
 		return fmt.Errorf("crawl state: %w", err)
 	}
+	cr.sink.committed(digests)
 	for _, o := range outcomes {
 		if o.Page != nil {
 			cr.resMu.Lock()

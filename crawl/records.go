@@ -23,6 +23,18 @@ type warcSink struct {
 	recent map[string]DigestRef // digests written in this run, not yet in the state
 }
 
+// committed forgets digests the state now holds, so recent stays as small
+// as one checkpoint's worth of records however long the crawl runs.
+func (s *warcSink) committed(refs []DigestRef) {
+	s.mu.Lock()
+	for _, r := range refs {
+		if cur, ok := s.recent[r.Digest]; ok && cur.RecordID == r.RecordID {
+			delete(s.recent, r.Digest)
+		}
+	}
+	s.mu.Unlock()
+}
+
 func (s *warcSink) HashAlgorithm() string { return s.w.Algorithm() }
 
 func (s *warcSink) NewBlock(started time.Time) Block {
