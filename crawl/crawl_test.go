@@ -122,6 +122,11 @@ func archiveSite(t *testing.T, site *testsite.Site, opts crawl.Options) (*crawl.
 	if opts.Seeds == nil {
 		opts.Seeds = []string{site.URL(testsite.Article)}
 	}
+	if opts.State == nil {
+		st := crawl.NewMemoryState()
+		st.Begin(false)
+		opts.State = st
+	}
 	res, err := crawl.Run(context.Background(), opts, w)
 	if err != nil {
 		t.Fatal(err)
@@ -139,13 +144,16 @@ func archiveSite(t *testing.T, site *testsite.Site, opts crawl.Options) (*crawl.
 func TestArchiveArticle(t *testing.T) {
 	site := testsite.New()
 	defer site.Close()
-	res, recs, _ := archiveSite(t, site, crawl.Options{})
+	st := crawl.NewMemoryState()
+	st.Begin(false)
+	res, recs, _ := archiveSite(t, site, crawl.Options{State: st})
 
 	if len(res.Failures) > 0 {
 		t.Fatalf("failures: %+v", res.Failures)
 	}
-	if len(res.Pages) != 1 || res.Pages[0].Title != testsite.Headline {
-		t.Errorf("pages = %+v", res.Pages)
+	pages, _ := st.Pages()
+	if res.Pages != 1 || len(pages) != 1 || pages[0].Title != testsite.Headline || !pages[0].Seed {
+		t.Errorf("pages = %d %+v", res.Pages, pages)
 	}
 	if recs[0].get("WARC-Type") != "warcinfo" {
 		t.Fatalf("first record is %q", recs[0].get("WARC-Type"))

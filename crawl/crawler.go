@@ -118,9 +118,9 @@ type Failure struct {
 
 // Result summarises a crawl.
 type Result struct {
-	Pages     []Page // pages archived by this run
-	Captures  int    // responses and revisits written
-	Revisits  int    // of which revisits
+	Pages     int // HTML pages archived by this run (State.Pages lists them)
+	Captures  int // responses and revisits written
+	Revisits  int // of which revisits
 	Failures  []Failure
 	Bytes     int64 // response bytes archived
 	Requests  int   // requests sent
@@ -201,7 +201,7 @@ type crawler struct {
 	digests  []DigestRef
 
 	resMu     sync.Mutex
-	pages     []Page
+	pages     int
 	failures  []Failure
 	perHost   map[string]int
 	recent    map[string]struct{} // exact URLs queued lately, a bounded cache in front of the seen set
@@ -558,13 +558,15 @@ func (cr *crawler) checkpoint() error {
 		return fmt.Errorf("crawl state: %w", err)
 	}
 	cr.sink.committed(digests)
+	n := 0
 	for _, o := range outcomes {
 		if o.Page != nil {
-			cr.resMu.Lock()
-			cr.pages = append(cr.pages, *o.Page)
-			cr.resMu.Unlock()
+			n++
 		}
 	}
+	cr.resMu.Lock()
+	cr.pages += n
+	cr.resMu.Unlock()
 	return nil
 }
 

@@ -357,7 +357,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	closeErr := w.Close()
 	sum := &archiveSummary{Dir: opts.output, Files: w.Files(), Elapsed: time.Since(start)}
 	if res != nil {
-		sum.Pages, sum.Captures, sum.Revisits, sum.Failures, sum.Bytes = len(res.Pages), res.Captures, res.Revisits, res.Failures, res.Bytes
+		sum.Pages, sum.Captures, sum.Revisits, sum.Failures, sum.Bytes = res.Pages, res.Captures, res.Revisits, res.Failures, res.Bytes
 		sum.Skipped, sum.Truncated = res.Skipped, res.Truncated
 	}
 	finishErr := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), st, software)
