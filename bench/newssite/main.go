@@ -38,18 +38,20 @@ func main() {
 	cdnHost := flag.String("cdn-host", "127.0.0.1", "host `name` in the CDN's URLs (it listens on 127.0.0.1 whatever the name; a name other than 127.0.0.1 must resolve to it)")
 	extHost := flag.String("external-host", "127.0.0.1", "host `name` in the external pages' URLs (as -cdn-host)")
 	seed := flag.Uint64("seed", 1, "PRNG seed")
+	server := flag.String("server", "raw", "HTTP server: `raw` (a minimal HTTP/1.1 loop, the cheapest in CPU) or stdlib (net/http)")
 	flag.Parse()
-	if flag.NArg() > 0 || *articles < 1 || *extPort < 0 || *extPort > 65534 || !hostName(*cdnHost) || !hostName(*extHost) {
+	if flag.NArg() > 0 || *articles < 1 || *extPort < 0 || *extPort > 65534 || !hostName(*cdnHost) || !hostName(*extHost) ||
+		*server != "raw" && *server != "stdlib" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*addr, *extPort, *articles, *manifest, *seed, *cdnHost, *extHost); err != nil {
+	if err := run(*addr, *extPort, *articles, *manifest, *seed, *cdnHost, *extHost, *server == "raw"); err != nil {
 		fmt.Fprintln(os.Stderr, "newssite:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, extPort, articles int, manifest string, seed uint64, cdnHost, extHost string) error {
+func run(addr string, extPort, articles int, manifest string, seed uint64, cdnHost, extHost string, raw bool) error {
 	start := time.Now()
 	siteLn, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -90,10 +92,14 @@ func run(addr string, extPort, articles int, manifest string, seed uint64, cdnHo
 		ln  net.Listener
 		res *host
 	}{{siteLn, s.site}, {cdnLn, s.cdnHost}, {extLn, s.extHost}} {
+		if raw {
+			go func() { errc <- h.res.serveRaw(h.ln) }()
+			continue
+		}
 		srv := &http.Server{
 			Handler:           h.res,
 			ReadHeaderTimeout: 30 * time.Second,
-			IdleTimeout:       120 * time.Second,
+			IdleTimeout:       idleTimeout,
 		}
 		go func() { errc <- srv.Serve(h.ln) }()
 	}

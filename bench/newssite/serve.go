@@ -78,11 +78,19 @@ func (h *host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func acceptsGzip(r *http.Request) bool {
 	for _, v := range r.Header.Values("Accept-Encoding") {
-		for _, enc := range strings.Split(v, ",") {
-			enc, q, _ := strings.Cut(strings.TrimSpace(enc), ";")
-			if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
-				return true
-			}
+		if acceptsGzipValue(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzipValue reports whether an Accept-Encoding value accepts gzip.
+func acceptsGzipValue(v string) bool {
+	for _, enc := range strings.Split(v, ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(enc), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
 		}
 	}
 	return false
