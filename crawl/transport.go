@@ -1,10 +1,10 @@
 package crawl
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha1"
-	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"strings"
 	"sync"
 	"time"
@@ -94,9 +93,10 @@ type TransportOptions struct {
 // release its per-host slot first and record the links a page leads to
 // before the page itself.
 type Transport struct {
-	opts TransportOptions
-	sink BlockMaker
-	base *http.Transport
+	opts   TransportOptions
+	sink   BlockMaker
+	dialer *resolvingDialer
+	pool   connPool
 }
 
 // NewTransport returns a recording transport whose blocks sink makes.
@@ -113,51 +113,11 @@ func NewTransport(sink BlockMaker, opts TransportOptions) *Transport {
 	if opts.ParseLimit <= 0 {
 		opts.ParseLimit = 32 << 20
 	}
-	t := &Transport{opts: opts, sink: sink}
-	netDialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
-	dialer := &resolvingDialer{d: netDialer, hosts: opts.Resolve}
-	t.base = &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &recConn{Conn: c, idle: opts.IdleReadTimeout}, nil
-		},
-		// TLS is dialled here, not by http.Transport, so the recorder sits
-		// above TLS and sees plaintext; this also keeps HTTP/2 off.
-		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			host, _, _ := net.SplitHostPort(addr)
-			tc := tls.Client(c, &tls.Config{
-				ServerName:         host,
-				NextProtos:         []string{"http/1.1"},
-				InsecureSkipVerify: opts.InsecureSkipVerify,
-			})
-			hctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
-			defer cancel()
-			if err := tc.HandshakeContext(hctx); err != nil {
-				c.Close()
-				return nil, err
-			}
-			return &recConn{Conn: tc, idle: opts.IdleReadTimeout}, nil
-		},
-		DisableCompression: true,
-		// Large buffers: fewer read syscalls on big bodies (the default is
-		// 4 KiB), which is most of the cost of receiving them.
-		ReadBufferSize:        128 << 10,
-		WriteBufferSize:       16 << 10,
-		ResponseHeaderTimeout: opts.ResponseHeaderTimeout,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       30 * time.Second,
-		ForceAttemptHTTP2:     false,
-		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
+	return &Transport{
+		opts:   opts,
+		sink:   sink,
+		dialer: &resolvingDialer{d: &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}, hosts: opts.Resolve},
 	}
-	return t
 }
 
 // resolvingDialer dials through a fixed host table first.
@@ -176,7 +136,7 @@ func (r *resolvingDialer) DialContext(ctx context.Context, network, addr string)
 }
 
 // CloseIdleConnections closes kept-alive connections.
-func (t *Transport) CloseIdleConnections() { t.base.CloseIdleConnections() }
+func (t *Transport) CloseIdleConnections() { t.pool.closeAll() }
 
 // RoundTrip sends req, records the exchange and returns the response.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -185,24 +145,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	started := time.Now()
 	ex := &exchange{sink: t.sink, started: started, limit: t.opts.MaxSize}
-	var conn *recConn
-	trace := &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) {
-			if rc, ok := info.Conn.(*recConn); ok {
-				conn = rc
-				ex.attach(rc)
-			}
-		},
-	}
-	out := req.Clone(httptrace.WithClientTrace(req.Context(), trace))
-	if out.Header.Get("Accept-Encoding") == "" {
+	out := req
+	if req.Header.Get("Accept-Encoding") == "" {
 		// Ask for what a browser gets, but only encodings the crawler can
 		// decode for parsing; the bytes are archived as they come.
+		out = new(http.Request)
+		*out = *req
+		out.Header = req.Header.Clone()
+		if out.Header == nil {
+			out.Header = http.Header{}
+		}
 		out.Header.Set("Accept-Encoding", "gzip")
 	}
-	resp, err := t.base.RoundTrip(out)
+	resp, conn, stop, err := t.send(out, ex)
 	if err != nil {
-		ex.abandon(conn)
 		return nil, err
 	}
 
@@ -217,16 +173,29 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	buf := copyBuffers.Get().(*[]byte)
 	payloadSize, copyErr := io.CopyBuffer(sink, resp.Body, *buf)
 	copyBuffers.Put(buf)
+	if copyErr != nil {
+		conn.Close() // nothing more is read from it; Close must not wait for the rest
+	}
 	resp.Body.Close()
 	truncated := ex.overLimit()
+	block, err := ex.detach(conn)
+	// The connection is kept for the next request only if this response
+	// was read whole, as framed, with nothing after it, and the request
+	// was not cancelled.
+	if stop() && copyErr == nil && !truncated && !resp.Close && conn.br.Buffered() == 0 {
+		t.pool.put(connKey(out.URL.Scheme, hostPort(out.URL.Scheme, out.URL.Host)), conn)
+	} else {
+		conn.Close()
+	}
 	if truncated {
 		copyErr = nil // the cap was reached: an intended truncation
 	}
 	if copyErr != nil && req.Context().Err() != nil {
-		ex.abandon(conn)
+		if block != nil {
+			block.Discard()
+		}
 		return nil, req.Context().Err()
 	}
-	block, err := ex.detach(conn)
 	if err != nil {
 		block.Discard()
 		return nil, fmt.Errorf("spooling response: %w", err)
@@ -247,10 +216,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ContentType:     resp.Header.Get("Content-Type"),
 		ContentEncoding: resp.Header.Get("Content-Encoding"),
 	}
-	if conn != nil {
-		if addr, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
-			rec.RemoteIP = addr.IP.String()
-		}
+	if addr, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+		rec.RemoteIP = addr.IP.String()
 	}
 	rh := newHash(t.sink.HashAlgorithm())
 	if req.GetBody != nil {
@@ -406,10 +373,24 @@ func (ex *exchange) detach(c *recConn) (Block, error) {
 	return ex.resp, ex.err
 }
 
-func (ex *exchange) abandon(c *recConn) {
+// received is how many response bytes were recorded.
+func (ex *exchange) received() int64 {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.resp == nil {
+		return 0
+	}
+	return ex.resp.Size()
+}
+
+// reset detaches from c and drops what was recorded, for another try.
+func (ex *exchange) reset(c *recConn) {
 	if b, _ := ex.detach(c); b != nil {
 		b.Discard()
 	}
+	ex.mu.Lock()
+	ex.resp, ex.err, ex.over = nil, nil, false
+	ex.mu.Unlock()
 }
 
 func (ex *exchange) request() []byte {
@@ -460,11 +441,23 @@ type recConn struct {
 	idle time.Duration
 	mu   sync.Mutex
 	cur  *exchange
+
+	// Used by the one goroutine that has the connection.
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	headerBy  time.Time // while reading a response header: its deadline
+	idleSince time.Time // when it was put in the idle pool
 }
 
+func (c *recConn) setHeaderDeadline(t time.Time) { c.headerBy = t }
+
 func (c *recConn) Read(p []byte) (int, error) {
-	if c.idle > 0 {
-		c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+	if c.idle > 0 || !c.headerBy.IsZero() {
+		d := time.Now().Add(c.idle)
+		if c.idle <= 0 || !c.headerBy.IsZero() && c.headerBy.Before(d) {
+			d = c.headerBy
+		}
+		c.Conn.SetReadDeadline(d)
 	}
 	n, err := c.Conn.Read(p)
 	if n > 0 {

@@ -1,0 +1,196 @@
+package crawl
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The transport speaks HTTP/1.1 itself, on connections it dials and keeps
+// alive: the request is written and the response read by the goroutine
+// that asked for it, with no connection goroutines to hand off to (as
+// net/http.Transport has). The framing of responses — Content-Length,
+// chunked, until close, 1xx interim responses — is net/http's own
+// (http.ReadResponse).
+
+const (
+	maxIdlePerHost  = 8
+	idleConnTimeout = 30 * time.Second
+	readBufferSize  = 128 << 10 // fewer read syscalls on big bodies
+	writeBufferSize = 4 << 10
+)
+
+// connPool holds kept-alive connections by scheme and address.
+type connPool struct {
+	mu   sync.Mutex
+	idle map[string][]*recConn
+}
+
+func connKey(scheme, addr string) string { return scheme + "://" + addr }
+
+// get returns an idle connection to key, or nil.
+func (p *connPool) get(key string) *recConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for conns := p.idle[key]; len(conns) > 0; conns = p.idle[key] {
+		c := conns[len(conns)-1]
+		p.idle[key] = conns[:len(conns)-1]
+		if time.Since(c.idleSince) < idleConnTimeout {
+			return c
+		}
+		c.Close()
+	}
+	return nil
+}
+
+// put keeps c for the next request to key, or closes it if enough are
+// kept.
+func (p *connPool) put(key string, c *recConn) {
+	c.idleSince = time.Now()
+	p.mu.Lock()
+	if p.idle == nil {
+		p.idle = map[string][]*recConn{}
+	}
+	if len(p.idle[key]) < maxIdlePerHost {
+		p.idle[key] = append(p.idle[key], c)
+		c = nil
+	}
+	p.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// closeAll closes every idle connection.
+func (p *connPool) closeAll() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, conns := range idle {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+// dial opens a recording connection to u's host; for https the TLS
+// handshake is made here, so the recorder sits above TLS and sees
+// plaintext, and ALPN offers only http/1.1.
+func (t *Transport) dial(ctx context.Context, scheme, addr string) (*recConn, error) {
+	c, err := t.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if scheme == "https" {
+		host, _, _ := net.SplitHostPort(addr)
+		tc := tls.Client(c, &tls.Config{
+			ServerName:         host,
+			NextProtos:         []string{"http/1.1"},
+			InsecureSkipVerify: t.opts.InsecureSkipVerify,
+		})
+		hctx, cancel := context.WithTimeout(ctx, t.opts.ConnectTimeout)
+		defer cancel()
+		if err := tc.HandshakeContext(hctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		c = tc
+	}
+	rc := &recConn{Conn: c, idle: t.opts.IdleReadTimeout}
+	rc.br = bufio.NewReaderSize(rc, readBufferSize)
+	rc.bw = bufio.NewWriterSize(rc, writeBufferSize)
+	return rc, nil
+}
+
+// hostPort is the address to dial for u, with the scheme's default port.
+func hostPort(scheme, host string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if scheme == "https" {
+		return net.JoinHostPort(host, "443")
+	}
+	return net.JoinHostPort(host, "80")
+}
+
+// send writes req on a connection and reads the response header, the
+// body left to read from resp.Body. A kept-alive connection the server
+// closed meanwhile is replaced once by a fresh one, as long as nothing
+// of a response was received on it. The returned stop ends the watch on
+// req's context; the caller calls it when done with the connection.
+func (t *Transport) send(req *http.Request, ex *exchange) (*http.Response, *recConn, func() bool, error) {
+	ctx := req.Context()
+	addr := hostPort(req.URL.Scheme, req.URL.Host)
+	key := connKey(req.URL.Scheme, addr)
+	for try := 0; ; try++ {
+		c := t.pool.get(key)
+		reused := c != nil
+		if c == nil {
+			var err error
+			if c, err = t.dial(ctx, req.URL.Scheme, addr); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		ex.attach(c)
+		// Cancelling the request closes the connection, which ends any
+		// read or write in progress.
+		stop := context.AfterFunc(ctx, func() { c.Conn.Close() })
+		resp, err := c.roundTrip(req, t.opts.ResponseHeaderTimeout)
+		if err == nil {
+			return resp, c, stop, nil
+		}
+		stop()
+		c.Close()
+		got := ex.received()
+		if reused && try == 0 && got == 0 && ctx.Err() == nil {
+			ex.reset(c)
+			continue // the server had closed the idle connection
+		}
+		ex.detach(c)
+		if ctx.Err() != nil {
+			return nil, nil, nil, ctx.Err()
+		}
+		return nil, nil, nil, err
+	}
+}
+
+// roundTrip writes req and reads the response up to its body, skipping
+// interim (1xx) responses as a browser does; their bytes stay recorded
+// in front of the final response, as they were received.
+func (c *recConn) roundTrip(req *http.Request, headerTimeout time.Duration) (*http.Response, error) {
+	if err := req.Write(c.bw); err != nil {
+		return nil, err
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, err
+	}
+	c.setHeaderDeadline(time.Now().Add(headerTimeout))
+	defer c.setHeaderDeadline(time.Time{})
+	for {
+		resp, err := http.ReadResponse(c.br, req)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				err = fmt.Errorf("timeout awaiting response headers: %w", err)
+			}
+			return nil, err
+		}
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue
+		}
+		return resp, nil
+	}
+}

@@ -1,0 +1,131 @@
+package crawl_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/amber-archiver/amber/crawl"
+)
+
+// rawServer answers GET requests on 127.0.0.1 with respond(path),
+// written as they are, and closes each connection after perConn
+// responses without saying so: the next request sent on it finds it
+// closed, as with a server whose keep-alive timeout just expired.
+type rawServer struct {
+	ln      net.Listener
+	perConn int
+	conns   atomic.Int32
+	mu      sync.Mutex
+	sent    map[string]string // path → the response bytes written
+	respond func(path string) string
+}
+
+func startRawServer(t *testing.T, perConn int, respond func(string) string) *rawServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rawServer{ln: ln, perConn: perConn, sent: map[string]string{}, respond: respond}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.conns.Add(1)
+			go s.serve(c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return s
+}
+
+func (s *rawServer) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for n := 0; n < s.perConn; n++ {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		resp := s.respond(req.URL.Path)
+		s.mu.Lock()
+		s.sent[req.URL.Path] = resp
+		s.mu.Unlock()
+		if _, err := c.Write([]byte(resp)); err != nil {
+			return
+		}
+	}
+}
+
+func (s *rawServer) url(path string) string { return "http://" + s.ln.Addr().String() + path }
+
+// Connections are kept alive and reused; one the server dropped is
+// replaced without losing or doubling a capture; interim 1xx responses
+// are recorded in front of the final one, as received.
+func TestConnectionReuse(t *testing.T) {
+	const images = 40
+	var srv *rawServer
+	srv = startRawServer(t, 3, func(path string) string {
+		switch {
+		case path == "/":
+			var b strings.Builder
+			b.WriteString("<html><head><title>reuse</title></head><body>")
+			for i := range images {
+				fmt.Fprintf(&b, `<img src="/img/%d.png">`, i)
+			}
+			b.WriteString("</body></html>")
+			return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", b.Len(), b.String())
+		case path == "/img/7.png":
+			body := "interim first"
+			return "HTTP/1.1 103 Early Hints\r\nLink: </img/8.png>; rel=preload\r\n\r\n" +
+				fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		case path == "/img/9.png":
+			return "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nPNG!\r\n3\r\n...\r\n0\r\n\r\n"
+		default:
+			body := strings.Repeat(path, 50)
+			return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		}
+	})
+	res, recs, _ := archiveSite(t, nil, crawl.Options{Seeds: []string{srv.url("/")}, PerHost: 1, Concurrency: 1})
+	if len(res.Failures) > 0 {
+		t.Fatalf("failures: %v", res.Failures)
+	}
+	if res.Requests != images+2 {
+		t.Errorf("%d requests for %d URLs: a dropped connection cost a retry", res.Requests, images+2)
+	}
+	responses := map[string]int{}
+	for _, r := range recs {
+		if r.get("WARC-Type") != "response" {
+			continue
+		}
+		path := strings.TrimPrefix(r.get("WARC-Target-URI"), srv.url(""))
+		responses[path]++
+		srv.mu.Lock()
+		want := srv.sent[path]
+		srv.mu.Unlock()
+		if string(r.Block) != want {
+			t.Errorf("%s: block is not the bytes sent:\n%q\nwant\n%q", path, r.Block, want)
+		}
+	}
+	if len(responses) != images+2 { // the page, its images and robots.txt
+		t.Errorf("%d URLs archived, want %d", len(responses), images+2)
+	}
+	for p, n := range responses {
+		if n != 1 {
+			t.Errorf("%s archived %d times", p, n)
+		}
+	}
+	// 42 requests, 3 per connection: at least 14 connections, and no more
+	// than one per request (they were reused).
+	if n := srv.conns.Load(); n < 14 || n > 2*14 {
+		t.Errorf("%d connections for %d requests", n, images+2)
+	}
+}
