@@ -2,6 +2,7 @@ package crawl_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -127,5 +128,37 @@ func TestConnectionReuse(t *testing.T) {
 	// than one per request (they were reused).
 	if n := srv.conns.Load(); n < 14 || n > 2*14 {
 		t.Errorf("%d connections for %d requests", n, images+2)
+	}
+}
+
+// A page in another charset than UTF-8 is read as a browser reads it: its
+// title and the non-ASCII URL it names come out right.
+func TestLatin1Page(t *testing.T) {
+	var srv *rawServer
+	srv = startRawServer(t, 100, func(path string) string {
+		switch path {
+		case "/":
+			body := "<html><head><title>Caf\xe9 cr\xe8me</title></head><body><img src=\"/caf\xe9.png\"></body></html>"
+			return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		case "/café.png":
+			return "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 3\r\n\r\nPNG"
+		}
+		return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+	})
+	st := crawl.NewMemoryState()
+	st.Begin(false)
+	_, recs, _ := archiveSite(t, nil, crawl.Options{Seeds: []string{srv.url("/")}, State: st})
+	pages, _ := st.Pages()
+	if len(pages) != 1 || pages[0].Title != "Café crème" {
+		t.Errorf("pages %+v, want one titled %q", pages, "Café crème")
+	}
+	var found bool
+	for _, r := range recs {
+		if r.get("WARC-Type") == "response" && r.get("WARC-Target-URI") == srv.url("/caf%C3%A9.png") {
+			found = bytes.HasSuffix(r.Block, []byte("\r\n\r\nPNG"))
+		}
+	}
+	if !found {
+		t.Error("the image named in Latin-1 was not archived as /caf%C3%A9.png")
 	}
 }

@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gocolly/colly/v2"
+	"golang.org/x/net/html/charset"
 
 	"github.com/amber-archiver/amber/warc"
 )
@@ -213,6 +215,7 @@ type crawler struct {
 	requests  atomic.Int64
 	queued    atomic.Int64 // FRESH URLs, for progress
 	logMu     sync.Mutex
+	logw      *bufio.Writer // buffers Options.Log; flushed at checkpoints
 }
 
 // Run archives the seeds, their requisites and the pages in scope into w.
@@ -267,6 +270,10 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		limit:   newHostLimiter(opts.Concurrency, opts.PerHost, opts.Delay),
 	}
 	cr.more = sync.NewCond(&cr.mu)
+	if opts.Log != nil {
+		cr.logw = bufio.NewWriterSize(opts.Log, 64<<10)
+		defer cr.flushLog()
+	}
 	cr.sink = &warcSink{w: w, state: opts.State, dedup: !opts.NoDedup}
 	if counts, err := cr.state.Counts(); err == nil {
 		cr.queued.Store(int64(counts.Fresh + counts.Claimed))
@@ -486,6 +493,9 @@ func (cr *crawler) process(e Entry) {
 			hdr.Set("Referer", t.Via)
 		}
 		err := cr.c.Request(http.MethodGet, t.URL, nil, ctx, hdr)
+		if ex := j.fetch.ex; ex != nil {
+			ex.ReleaseContent() // parsed by now
+		}
 		if j.err == nil && err != nil && j.fetch.Status == 0 && j.skipped == "" {
 			j.err = err
 		}
@@ -544,6 +554,7 @@ func (cr *crawler) pend(o Outcome, d *DigestRef) {
 // checkpoint syncs the WARC files, then marks DONE the URLs whose records
 // were written before the sync.
 func (cr *crawler) checkpoint() error {
+	cr.flushLog()
 	cr.pendMu.Lock()
 	outcomes, digests := cr.outcomes, cr.digests
 	cr.outcomes, cr.digests = nil, nil
@@ -810,13 +821,17 @@ func (cr *crawler) onResponse(r *colly.Response) {
 		return
 	}
 	ct := strings.ToLower(r.Headers.Get("Content-Type"))
+	var body []byte
+	if j.fetch.ex != nil {
+		body = j.fetch.ex.Content
+	}
 	switch {
 	case t.Kind == kindSitemap:
-		cr.onSitemap(j, r.Body)
-	case strings.Contains(ct, "html") || ct == "" && looksLikeHTML(r.Body):
-		cr.onHTML(j, r)
+		cr.onSitemap(j, body)
+	case strings.Contains(ct, "html") || ct == "" && looksLikeHTML(body):
+		cr.onHTML(j, r, toUTF8(body, ct))
 	case strings.Contains(ct, "css"):
-		for _, u := range ExtractCSS(base, bytes.NewReader(r.Body)) {
+		for _, u := range ExtractCSS(base, bytes.NewReader(toUTF8(body, ct))) {
 			j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: base.String()})
 		}
 	}
@@ -838,9 +853,27 @@ func (cr *crawler) redirect(j *job, base *url.URL, loc string) {
 	j.links = append(j.links, target{URL: hop, Kind: t.Kind, Seed: t.Seed, IsSeed: t.IsSeed, Leaf: t.Leaf, Hops: t.Hops, Chain: chain, Via: base.String()})
 }
 
-func (cr *crawler) onHTML(j *job, r *colly.Response) {
+// toUTF8 decodes a text body whose Content-Type names another charset
+// than UTF-8, so that non-ASCII characters in URLs and titles come out as
+// a browser reads them.
+func toUTF8(body []byte, contentType string) []byte {
+	if !strings.Contains(contentType, "charset") || strings.Contains(contentType, "utf-8") || strings.Contains(contentType, "utf8") {
+		return body
+	}
+	r, err := charset.NewReader(bytes.NewReader(body), contentType)
+	if err != nil {
+		return body
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	t, base := j.t, r.Request.URL
-	links, err := ExtractHTML(base, bytes.NewReader(r.Body))
+	links, err := ExtractHTML(base, bytes.NewReader(body))
 	if err != nil {
 		return
 	}
@@ -994,6 +1027,16 @@ func (cr *crawler) log(f Fetch) {
 		return
 	}
 	cr.logMu.Lock()
-	cr.opts.Log.Write(line)
+	cr.logw.Write(line)
+	cr.logMu.Unlock()
+}
+
+// flushLog writes out the buffered crawl-log lines.
+func (cr *crawler) flushLog() {
+	if cr.logw == nil {
+		return
+	}
+	cr.logMu.Lock()
+	cr.logw.Flush()
 	cr.logMu.Unlock()
 }

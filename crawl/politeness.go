@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"sync"
@@ -49,6 +50,12 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			resp.Header[locationHeader] = resp.Header["Location"]
 			delete(resp.Header, "Location")
 		}
+	}
+	if rb, ok := bodyOf(resp); ok && req.Context().Value(writeNowKey{}) == nil {
+		// colly's callbacks take the body from the exchange: colly would
+		// only copy it (and re-encode a non-UTF-8 one).
+		rb.Reader = bytes.NewReader(nil)
+		resp.ContentLength = 0
 	}
 	if req.Context().Value(writeNowKey{}) != nil {
 		// Not a colly request (robots.txt): no callback will write it.
@@ -110,4 +117,12 @@ func (l *hostLimiter) acquire(ctx context.Context, host string) (func(), error) 
 		}
 		<-h
 	}, nil
+}
+
+func bodyOf(resp *http.Response) (*RecordedBody, bool) {
+	if resp == nil {
+		return nil, false
+	}
+	rb, ok := resp.Body.(*RecordedBody)
+	return rb, ok
 }

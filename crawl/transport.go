@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,8 +43,14 @@ type Exchange struct {
 	// RequestPayloadDigest is the digest of the request body (empty for GET).
 	RequestPayloadDigest []byte
 	StatusCode           int
-	ContentType          string
-	ContentEncoding      string
+	// Content is the entity body decoded for the crawler to parse (HTML,
+	// CSS, sitemaps; up to TransportOptions.ParseLimit), nil for other
+	// types. Its memory is recycled by ReleaseContent.
+	Content         []byte
+	content         *[]byte // pooled buffers behind Content
+	gunzipped       *[]byte
+	ContentType     string
+	ContentEncoding string
 	// Truncated is set when the body ended early (the connection broke):
 	// the WARC-Truncated reason, e.g. "disconnect".
 	Truncated string
@@ -167,7 +174,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var keep *limitedBuffer
 	var sink io.Writer = hasher
 	if parse {
-		keep = &limitedBuffer{limit: t.opts.ParseLimit}
+		keep = &limitedBuffer{buf: (*getBuffer())[:0], limit: t.opts.ParseLimit}
 		sink = io.MultiWriter(hasher, keep)
 	}
 	buf := copyBuffers.Get().(*[]byte)
@@ -235,12 +242,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
 	if keep != nil {
 		body = keep.Bytes()
+		rec.content = &keep.buf
 		if strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip") {
 			// Decoded here, faster than colly would: what is parsed is
 			// the document, what is archived stays as sent.
-			body = gunzipLimited(body, t.opts.ParseLimit)
+			out := getBuffer()
+			*out = gunzipLimited((*out)[:0], body, t.opts.ParseLimit)
+			body, rec.gunzipped = *out, out
 			resp.Uncompressed = true
 		}
+		rec.Content = body
 	}
 	resp.Body = &RecordedBody{Reader: bytes.NewReader(body), Exchange: rec}
 	resp.ContentLength = int64(len(body))
@@ -282,10 +293,10 @@ func wantsParse(path, contentType string) bool {
 		strings.HasSuffix(p, ".xml") || strings.HasSuffix(p, ".xml.gz")
 }
 
-// gunzipLimited decodes up to limit bytes of a gzip body; a damaged or cut
-// stream yields what could be decoded. The output is sized from the gzip
-// trailer and the readers are reused: pages are decoded by the thousand.
-func gunzipLimited(b []byte, limit int64) []byte {
+// gunzipLimited appends to dst up to limit bytes decoded from the gzip
+// body b; a damaged or cut stream yields what could be decoded. The
+// readers are reused: pages are decoded by the thousand.
+func gunzipLimited(dst, b []byte, limit int64) []byte {
 	zr, _ := gunzipReaders.Get().(*gzip.Reader)
 	var err error
 	if zr == nil {
@@ -294,16 +305,39 @@ func gunzipLimited(b []byte, limit int64) []byte {
 		err = zr.Reset(bytes.NewReader(b))
 	}
 	if err != nil {
-		return nil
+		return dst
 	}
 	defer gunzipReaders.Put(zr)
-	size := int64(0)
 	if len(b) >= 4 {
-		size = int64(binary.LittleEndian.Uint32(b[len(b)-4:])) // ISIZE: the size mod 2^32
+		size := int64(binary.LittleEndian.Uint32(b[len(b)-4:])) // ISIZE: the size mod 2^32
+		dst = slices.Grow(dst, int(min(size, limit))+bytes.MinRead)
 	}
-	out := bytes.NewBuffer(make([]byte, 0, min(size, limit)+bytes.MinRead))
+	out := bytes.NewBuffer(dst)
 	out.ReadFrom(io.LimitReader(zr, limit))
 	return out.Bytes()
+}
+
+// Buffers for bodies the crawler parses, recycled once parsed.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// maxPooledBody is the largest body buffer kept for reuse.
+const maxPooledBody = 4 << 20
+
+func getBuffer() *[]byte { return bodyBuffers.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if b != nil && cap(*b) <= maxPooledBody {
+		*b = (*b)[:0]
+		bodyBuffers.Put(b)
+	}
+}
+
+// ReleaseContent recycles the memory of Content, which must not be used
+// afterwards.
+func (e *Exchange) ReleaseContent() {
+	putBuffer(e.content)
+	putBuffer(e.gunzipped)
+	e.Content, e.content, e.gunzipped = nil, nil, nil
 }
 
 var gunzipReaders sync.Pool

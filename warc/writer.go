@@ -211,6 +211,7 @@ func (b *Builder) Header() Header {
 // header renders the record header, ending with the empty line.
 func (b *Builder) header(warcinfoID string) []byte {
 	var h bytes.Buffer
+	h.Grow(1024) // a response header is 500–900 bytes
 	h.WriteString("WARC/1.1\r\n")
 	field := func(name, value string) {
 		h.WriteString(name)
