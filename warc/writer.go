@@ -502,18 +502,27 @@ type Position struct {
 // file and fsyncs it. It returns the position up to which records are
 // durable.
 func (w *Writer) Sync() (Position, error) {
+	// The buffer is flushed under the lock; the fsync runs outside it, so
+	// records go on being written while the disk catches up. What was
+	// flushed before the fsync is durable when it returns.
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.f == nil {
+		defer w.mu.Unlock()
 		return Position{File: w.lastClosed()}, nil
 	}
 	if err := w.buf.Flush(); err != nil {
+		w.mu.Unlock()
 		return Position{}, fmt.Errorf("warc: %s: %w", w.name, err)
 	}
-	if err := w.f.Sync(); err != nil {
-		return Position{}, fmt.Errorf("warc: %s: %w", w.name, err)
+	f, pos := w.f, Position{File: w.name, Offset: w.size}
+	w.mu.Unlock()
+	if err := f.Sync(); err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return pos, nil // rotated meanwhile: closing the file synced it
+		}
+		return Position{}, fmt.Errorf("warc: %s: %w", pos.File, err)
 	}
-	return Position{File: w.name, Offset: w.size}, nil
+	return pos, nil
 }
 
 func (w *Writer) lastClosed() string {
