@@ -215,6 +215,14 @@ func (s *BoltState) Add(entries []Entry) (int, error) {
 // Claim implements State. The URL records are not rewritten: a claimed URL
 // is one in the claimed bucket.
 func (s *BoltState) Claim(max int) ([]Entry, error) {
+	var empty bool
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bFresh).Cursor().First()
+		empty = k == nil
+		return nil
+	}); err != nil || empty {
+		return nil, err // no write transaction (and fsync) for nothing
+	}
 	var out []Entry
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		out = out[:0]

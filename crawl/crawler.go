@@ -193,6 +193,7 @@ type crawler struct {
 	more     *sync.Cond
 	buf      []Entry
 	claiming bool
+	drained  bool // the last claim emptied the frontier
 	inflight int
 	stopped  bool
 	fatal    error
@@ -404,13 +405,16 @@ func (cr *crawler) draining() bool {
 	}
 }
 
-// claimBatch is how many entries one Claim takes: enough to keep the
-// workers busy, few enough that a crash re-fetches little.
-func (cr *crawler) claimBatch() int { return max(64, 4*cr.opts.Concurrency) }
+// claimBatch is how many entries one Claim takes: a claimed entry that
+// is not fetched when the crawl stops goes back to the frontier on the
+// next run, so a batch can be large enough that claiming (a state
+// transaction) is rare.
+func (cr *crawler) claimBatch() int { return max(512, 16*cr.opts.Concurrency) }
 
 // next returns the next entry to fetch, waiting while the frontier is
 // empty but URLs in flight may still add to it. It returns false when the
-// crawl is over or draining.
+// crawl is over or draining. When the buffer runs low, the worker that
+// notices claims the next batch while the others go on with the rest.
 func (cr *crawler) next() (Entry, bool) {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
@@ -422,26 +426,13 @@ func (cr *crawler) next() (Entry, bool) {
 			e := cr.buf[0]
 			cr.buf = cr.buf[1:]
 			cr.inflight++
+			if len(cr.buf) < cr.claimBatch()/4 && !cr.claiming && !cr.drained {
+				cr.claim()
+			}
 			return e, true
 		}
 		if !cr.claiming {
-			cr.claiming = true
-			cr.mu.Unlock()
-			entries, err := cr.state.Claim(cr.claimBatch())
-			cr.mu.Lock()
-			cr.claiming = false
-			if err != nil {
-				if cr.fatal == nil {
-					cr.fatal = fmt.Errorf("crawl state: %w", err)
-				}
-				cr.stopped = true
-				cr.more.Broadcast()
-				continue
-			}
-			if len(entries) > 0 {
-				cr.queued.Add(-int64(len(entries)))
-				cr.buf = append(cr.buf, entries...)
-				cr.more.Broadcast()
+			if n := cr.claim(); n > 0 || cr.stopped {
 				continue
 			}
 			if cr.inflight == 0 {
@@ -453,6 +444,34 @@ func (cr *crawler) next() (Entry, bool) {
 		}
 		cr.more.Wait()
 	}
+}
+
+// claim moves a batch of entries from the state's frontier into the
+// buffer and returns how many. It is called with cr.mu held and releases
+// it while the state works.
+func (cr *crawler) claim() int {
+	cr.claiming = true
+	cr.mu.Unlock()
+	entries, err := cr.state.Claim(cr.claimBatch())
+	cr.mu.Lock()
+	cr.claiming = false
+	if err != nil {
+		if cr.fatal == nil {
+			cr.fatal = fmt.Errorf("crawl state: %w", err)
+		}
+		cr.stopped = true
+		cr.more.Broadcast()
+		return 0
+	}
+	// A short batch means the frontier is empty for now: no claim ahead
+	// until add puts something in it.
+	cr.drained = len(entries) < cr.claimBatch()
+	if len(entries) > 0 {
+		cr.queued.Add(-int64(len(entries)))
+		cr.buf = append(cr.buf, entries...)
+		cr.more.Broadcast()
+	}
+	return len(entries)
 }
 
 func (cr *crawler) finished() {
@@ -617,7 +636,10 @@ func (cr *crawler) add(ts []target) int {
 		return 0
 	}
 	cr.queued.Add(int64(n))
-	cr.wakeAll()
+	cr.mu.Lock()
+	cr.drained = false
+	cr.more.Broadcast()
+	cr.mu.Unlock()
 	return n
 }
 
