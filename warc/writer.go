@@ -270,6 +270,15 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 			}
 		}
 	}()
+	// Index lines are worked out before the lock too; only the place
+	// (file, offset, length) is filled in under it.
+	lines := make([]*CDXJLine, len(builders))
+	for i, b := range builders {
+		if h := b.Header(); Indexed(h) {
+			l := IndexLine(h, b.spool.head(httpHeadLimit), "")
+			lines[i] = &l
+		}
+	}
 	for i, b := range builders {
 		if b.spool.file == nil && infoID != "" {
 			m := memberPool.Get().(*bytes.Buffer)
@@ -310,15 +319,14 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 		}
 		wr := Written{File: w.name, Offset: off, Length: w.size - off, ID: b.id}
 		out = append(out, wr)
-		if h := b.Header(); Indexed(h) {
-			l := IndexLine(h, b.spool.head(httpHeadLimit), wr.File)
-			l.Offset, l.Length = wr.Offset, wr.Length
+		if l := lines[i]; l != nil {
+			l.Filename, l.Offset, l.Length = wr.File, wr.Offset, wr.Length
 			w.index = append(w.index, l.String())
 		}
 	}
-	if err := w.buf.Flush(); err != nil {
-		return out, fmt.Errorf("warc: %s: %w", w.name, err)
-	}
+	// The buffer is written out when full, and by Sync and Close: records
+	// are durable only after Sync anyway, and a record cut short by a
+	// crash is cut off by repair.
 	return out, nil
 }
 
@@ -349,7 +357,7 @@ func (b *Builder) compress(dst io.Writer, warcinfoID string, level int) error {
 	if b.store {
 		return b.writeStored(dst, warcinfoID)
 	}
-	if b.spool.size < smallBlock && level > gzip.BestSpeed {
+	if b.spool.size < smallBlock && (level == gzip.DefaultCompression || level > gzip.BestSpeed) {
 		level = gzip.BestSpeed
 	}
 	zw := getGzip(level)

@@ -144,3 +144,23 @@ func TestStoredMember(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSmallRecords writes request-sized records, the one record per
+// URL that is deflated (responses are mostly already compressed).
+func BenchmarkSmallRecords(b *testing.B) {
+	w, err := NewWriter(WriterOptions{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	req := []byte("GET /img/00999/photo-2.jpg HTTP/1.1\r\nHost: 127.0.0.1:44885\r\nUser-Agent: amber/0.1 (web archiver; +https://github.com/amber-archiver/amber)\r\nReferer: http://127.0.0.1:44885/2025/04/29/taxes-satellite-witnesses-week-as-00999.html\r\nAccept-Encoding: gzip\r\n\r\n")
+	b.SetBytes(int64(len(req)))
+	for b.Loop() {
+		r := w.NewRecord(TypeRequest, time.Now())
+		r.Write(req)
+		r.AddField("WARC-Target-URI", "http://127.0.0.1:44885/img/00999/photo-2.jpg")
+		if _, err := w.Write(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
