@@ -1,11 +1,14 @@
 package crawl
 
 import (
+	"sync"
+
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bits-and-blooms/bloom/v3"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -18,6 +21,9 @@ type BoltState struct {
 	db      *bolt.DB
 	crawl   uint64
 	recrawl bool
+
+	digestMu     sync.RWMutex
+	digestFilter *bloom.BloomFilter // nil until Begin: every look-up reads the file
 }
 
 var (
@@ -143,7 +149,37 @@ func (s *BoltState) Begin(recrawl bool) (CrawlInfo, error) {
 		return nil
 	})
 	s.crawl, s.recrawl = info.Crawl, recrawl
-	return info, err
+	if err != nil {
+		return info, err
+	}
+	return info, s.loadDigestFilter()
+}
+
+// loadDigestFilter builds the Bloom filter of the digests the collection
+// holds. Most payloads a crawl meets are new; the filter answers for them
+// without a read transaction.
+func (s *BoltState) loadDigestFilter() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bDigests)
+		n := uint(b.Stats().KeyN)
+		f := bloom.NewWithEstimates(max(2*n, 1<<20), 0.01)
+		err := b.ForEach(func(k, _ []byte) error {
+			f.Add(k)
+			return nil
+		})
+		s.digestMu.Lock()
+		s.digestFilter = f
+		s.digestMu.Unlock()
+		return err
+	})
+}
+
+// mayHaveDigest reports false when digest d is certainly not in the
+// state.
+func (s *BoltState) mayHaveDigest(d string) bool {
+	s.digestMu.RLock()
+	defer s.digestMu.RUnlock()
+	return s.digestFilter == nil || s.digestFilter.TestString(d)
 }
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
@@ -300,6 +336,15 @@ func (s *BoltState) settle(tx *bolt.Tx, outcomes []Outcome, digests []DigestRef,
 			return err
 		}
 	}
+	// Added to the filter before the commit: a false positive costs a
+	// look-up, a false negative would cost a revisit.
+	s.digestMu.Lock()
+	if s.digestFilter != nil {
+		for _, d := range digests {
+			s.digestFilter.AddString(d.Digest)
+		}
+	}
+	s.digestMu.Unlock()
 	return nil
 }
 
@@ -331,6 +376,9 @@ func (s *BoltState) PutRobots(origin string, r RobotsTxt) error {
 
 // LookupDigest implements State.
 func (s *BoltState) LookupDigest(d string) (DigestRef, bool, error) {
+	if !s.mayHaveDigest(d) {
+		return DigestRef{}, false, nil
+	}
 	var ref DigestRef
 	var ok bool
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -22,3 +22,33 @@ func TestCanonicalize(t *testing.T) {
 		}
 	}
 }
+
+// The fast path agrees with the WHATWG parser on every URL it accepts.
+func FuzzAlreadyCanonical(f *testing.F) {
+	for _, s := range []string{
+		"http://127.0.0.1:44885/img/00001/gallery-1.jpg",
+		"https://example.com/a/b?c=d&e",
+		"http://example.com:80/", "https://a.example:443/x", "http://example.com:8080/a/./b",
+		"http://EXAMPLE.com/", "http://127.1/", "http://0x7f.0.0.1/", "http://1.2.3.4.5/",
+		"http://example.com/a?utm_source=x", "http://ex_ample.com/", "http://xn--bcher-kva.example/",
+		"http://example.com/a b", "http://example.com/%7e", "http://example.com/a/..", "http://example.com/'",
+		"http://example.com/?'", "http://foo.123/", "http://example.com./", "http://a..b/", "http://example.com:0/",
+		"http://example.com:65536/", "http://user@example.com/", "http://example.com/a\\b", "http://example.com/a#b",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		for _, strip := range []bool{true, false} {
+			if !alreadyCanonical(raw, strip) {
+				continue
+			}
+			want, err := canonicalizeSlow(raw, strip)
+			if err != nil {
+				t.Fatalf("%q: accepted by the fast path, rejected by the parser: %v", raw, err)
+			}
+			if want != raw {
+				t.Fatalf("%q: fast path keeps it, the parser gives %q", raw, want)
+			}
+		}
+	})
+}
