@@ -845,7 +845,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 	ct := strings.ToLower(r.Headers.Get("Content-Type"))
 	var body []byte
 	if j.fetch.ex != nil {
-		body = j.fetch.ex.Content
+		body = j.fetch.ex.Content()
 	}
 	switch {
 	case t.Kind == kindSitemap:

@@ -1,7 +1,6 @@
 package crawl
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"sync"
@@ -54,7 +53,7 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rb, ok := bodyOf(resp); ok && req.Context().Value(writeNowKey{}) == nil {
 		// colly's callbacks take the body from the exchange: colly would
 		// only copy it (and re-encode a non-UTF-8 one).
-		rb.Reader = bytes.NewReader(nil)
+		rb.empty = true
 		resp.ContentLength = 0
 	}
 	if req.Context().Value(writeNowKey{}) != nil {

@@ -43,12 +43,12 @@ type Exchange struct {
 	// RequestPayloadDigest is the digest of the request body (empty for GET).
 	RequestPayloadDigest []byte
 	StatusCode           int
-	// Content is the entity body decoded for the crawler to parse (HTML,
-	// CSS, sitemaps; up to TransportOptions.ParseLimit), nil for other
-	// types. Its memory is recycled by ReleaseContent.
-	Content         []byte
-	content         *[]byte // pooled buffers behind Content
-	gunzipped       *[]byte
+	// The entity body kept for the crawler to parse (HTML, CSS, sitemaps;
+	// up to TransportOptions.ParseLimit), as received; Content decodes it.
+	kept            *[]byte // pooled
+	keptGzip        bool
+	parseLimit      int64
+	decoded         *[]byte // pooled; Content's result for a gzip body
 	ContentType     string
 	ContentEncoding string
 	// Truncated is set when the body ended early (the connection broke):
@@ -239,27 +239,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else if copyErr != nil {
 		rec.Truncated = "disconnect"
 	}
-	var body []byte
 	if keep != nil {
-		body = keep.Bytes()
-		rec.content = &keep.buf
-		if strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip") {
-			// Decoded here, faster than colly would: what is parsed is
-			// the document, what is archived stays as sent.
-			out := getBuffer()
-			*out = gunzipLimited((*out)[:0], body, t.opts.ParseLimit)
-			body, rec.gunzipped = *out, out
-			resp.Uncompressed = true
-		}
-		rec.Content = body
+		// Decoding is left to Content, which the crawler calls after it
+		// has let the host's slot go.
+		rec.kept, rec.parseLimit = &keep.buf, t.opts.ParseLimit
+		rec.keptGzip = strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip")
 	}
-	resp.Body = &RecordedBody{Reader: bytes.NewReader(body), Exchange: rec}
-	resp.ContentLength = int64(len(body))
-	if keep == nil {
-		// The body was archived, not kept: tell the caller there is nothing
-		// to decode (colly would otherwise gunzip an empty body and fail).
-		resp.Uncompressed = true
-	}
+	resp.Body = &RecordedBody{Exchange: rec}
+	resp.ContentLength = -1
+	// What the body reads is decoded already (colly would otherwise try).
+	resp.Uncompressed = true
 	return resp, nil
 }
 
@@ -273,16 +262,45 @@ func newHash(alg string) hash.Hash {
 // copyBuffers saves io.Copy a 32 KiB allocation per response.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-// RecordedBody is the body of a response returned by Transport: the
-// entity body if the crawler parses this type, else empty; and the
-// recorded exchange, for the caller to write or discard.
+// RecordedBody is the body of a response returned by Transport: reading
+// it gives the entity body, decoded, if the crawler parses this type, and
+// nothing otherwise; Exchange is the recorded exchange, for the caller to
+// write or discard.
 type RecordedBody struct {
-	*bytes.Reader
 	Exchange *Exchange
+	r        *bytes.Reader
+	empty    bool
+}
+
+// Read implements io.Reader.
+func (b *RecordedBody) Read(p []byte) (int, error) {
+	if b.empty {
+		return 0, io.EOF
+	}
+	if b.r == nil {
+		b.r = bytes.NewReader(b.Exchange.Content())
+	}
+	return b.r.Read(p)
 }
 
 // Close implements io.Closer.
 func (b *RecordedBody) Close() error { return nil }
+
+// Content returns the entity body kept for parsing, gzip content encoding
+// removed (up to the parse limit), or nil if the crawler does not parse
+// this type.
+func (e *Exchange) Content() []byte {
+	switch {
+	case e.kept == nil:
+		return nil
+	case !e.keptGzip:
+		return *e.kept
+	case e.decoded == nil:
+		e.decoded = getBuffer()
+		*e.decoded = gunzipLimited((*e.decoded)[:0], *e.kept, e.parseLimit)
+	}
+	return *e.decoded
+}
 
 // wantsParse reports whether the crawler needs the body: HTML, CSS and
 // sitemaps.
@@ -335,9 +353,9 @@ func putBuffer(b *[]byte) {
 // ReleaseContent recycles the memory of Content, which must not be used
 // afterwards.
 func (e *Exchange) ReleaseContent() {
-	putBuffer(e.content)
-	putBuffer(e.gunzipped)
-	e.Content, e.content, e.gunzipped = nil, nil, nil
+	putBuffer(e.kept)
+	putBuffer(e.decoded)
+	e.kept, e.decoded = nil, nil
 }
 
 var gunzipReaders sync.Pool

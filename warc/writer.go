@@ -142,6 +142,7 @@ type Builder struct {
 	date    time.Time
 	fields  []Field
 	block   hash.Hash
+	hashed  int64 // block bytes fed to block so far
 	alg     string
 	payload string // WARC-Payload-Digest, if set
 	spool   spool
@@ -181,11 +182,29 @@ func (b *Builder) SetPayloadDigest(sum []byte) { b.payload = FormatDigest(b.alg,
 // CPU, and a file within 0.1% of the size.
 func (b *Builder) SetIncompressible() { b.store = true }
 
-// Write appends p to the record block.
+// Write appends p to the record block. A block held in memory is hashed
+// when the record is written, not as it arrives: the crawler receives a
+// response while it holds one of the host's connection slots, and the
+// hashing is better done after it lets the slot go. A block that spills to
+// a file is hashed as it streams.
 func (b *Builder) Write(p []byte) (int, error) {
+	if b.spool.file == nil && len(b.spool.mem)+len(p) > b.spool.limit {
+		b.hashMemory() // about to spill: the memory part is hashed before it goes
+	}
 	n, err := b.spool.Write(p)
-	b.block.Write(p[:n])
+	if b.spool.file != nil {
+		b.block.Write(p[:n])
+		b.hashed += int64(n)
+	}
 	return n, err
+}
+
+// hashMemory feeds the block hash the bytes held in memory it has not seen.
+func (b *Builder) hashMemory() {
+	if b.spool.file == nil && b.hashed < int64(len(b.spool.mem)) {
+		b.block.Write(b.spool.mem[b.hashed:])
+		b.hashed = int64(len(b.spool.mem))
+	}
 }
 
 // Size is the number of block bytes written so far.
@@ -228,6 +247,7 @@ func (b *Builder) header(warcinfoID string) []byte {
 	if warcinfoID != "" {
 		field("WARC-Warcinfo-ID", warcinfoID)
 	}
+	b.hashMemory()
 	field("WARC-Block-Digest", FormatDigest(b.alg, b.block.Sum(nil)))
 	if b.payload != "" {
 		field("WARC-Payload-Digest", b.payload)

@@ -164,3 +164,30 @@ func BenchmarkSmallRecords(b *testing.B) {
 		}
 	}
 }
+
+// The block digest is the same whether the block stays in memory (hashed
+// when written out) or spills to a file part way (hashed as it streams).
+func TestBlockDigestAcrossSpill(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	want := FormatDigest("sha1", sha1Sum(data))
+	for _, limit := range []int{1 << 20, 100, 10000, len(data) - 1, len(data)} {
+		w, err := NewWriter(WriterOptions{Dir: t.TempDir(), MemoryLimit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := w.NewRecord(TypeResource, time.Now())
+		for p := data; len(p) > 0; {
+			n := min(len(p), 3000)
+			r.Write(p[:n])
+			p = p[n:]
+		}
+		h := string(r.header(""))
+		if !strings.Contains(h, "WARC-Block-Digest: "+want+"\r\n") {
+			t.Errorf("memory limit %d: header\n%s\nwant digest %s", limit, h, want)
+		}
+		r.Discard()
+		w.Close()
+	}
+}
+
+func sha1Sum(b []byte) []byte { s := sha1.Sum(b); return s[:] }
