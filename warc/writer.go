@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,6 +79,7 @@ type Writer struct {
 	name       string       // current file, without .open
 	size       int64        // bytes written to the current file
 	fileHash   hash.Hash    // sha256 of the current file, for datapackage.json
+	out        *fileWriter  // appends queued members to the current file
 	warcinfoID string
 	files      []string
 	index      []string          // the CDXJ line of each indexed record written
@@ -329,8 +331,9 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 	for i, b := range builders {
 		off := w.size
 		var err error
-		if members[i] != nil && infoID == w.warcinfoID {
-			err = w.appendMember(members[i])
+		if m := members[i]; m != nil && infoID == w.warcinfoID && m.Len() <= maxQueuedMember {
+			members[i] = nil // the file writer recycles it
+			err = w.queueMember(m)
 		} else {
 			err = w.writeRecord(b)
 		}
@@ -423,21 +426,100 @@ func (b *Builder) writeMember(zw *gzip.Writer, dst io.Writer, warcinfoID string)
 	return zw.Close()
 }
 
-// appendMember appends a compressed member to the current file.
-func (w *Writer) appendMember(m *bytes.Buffer) error {
-	cw := &countWriter{w: io.MultiWriter(w.buf, w.fileHash)}
-	_, err := m.WriteTo(cw)
-	w.size += cw.n
-	if err != nil {
-		return fmt.Errorf("warc: writing %s: %w", w.name, err)
+// maxQueuedMember is the largest member handed to the file writer; a
+// larger one is written under the lock, which bounds the memory queued to
+// fileQueue such members.
+const (
+	maxQueuedMember = 1 << 20
+	fileQueue       = 16
+)
+
+// fileWriter appends members to one file from its own goroutine, so the
+// writer lock is held only to give a record its place, not through the
+// write system call (which the kernel may slow down to the disk's pace).
+// Members are written in the order they are queued.
+type fileWriter struct {
+	jobs chan fileJob
+	done chan struct{}
+	err  atomic.Pointer[error] // the first write error; later members are dropped
+}
+
+type fileJob struct {
+	member  *bytes.Buffer
+	barrier chan error // flush the buffer, then report
+}
+
+func startFileWriter(buf *bufio.Writer, fileHash hash.Hash) *fileWriter {
+	fw := &fileWriter{jobs: make(chan fileJob, fileQueue), done: make(chan struct{})}
+	go func() {
+		defer close(fw.done)
+		dst := io.MultiWriter(buf, fileHash)
+		for j := range fw.jobs {
+			if j.member != nil {
+				if fw.failed() == nil {
+					if _, err := j.member.WriteTo(dst); err != nil {
+						fw.err.Store(&err)
+					}
+				}
+				memberPool.Put(j.member)
+			}
+			if j.barrier != nil {
+				if fw.failed() == nil {
+					if err := buf.Flush(); err != nil {
+						fw.err.Store(&err)
+					}
+				}
+				j.barrier <- fw.failed()
+			}
+		}
+	}()
+	return fw
+}
+
+func (fw *fileWriter) failed() error {
+	if p := fw.err.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
 
-// writeRecord compresses and writes one gzip member under the lock. On
-// error the file may end in a partial member; readers and repair cut it
-// back to the last whole record.
+// barrier queues a flush and returns the channel that reports it done.
+func (fw *fileWriter) barrier() chan error {
+	c := make(chan error, 1)
+	fw.jobs <- fileJob{barrier: c}
+	return c
+}
+
+// stop writes out what is queued and ends the goroutine.
+func (fw *fileWriter) stop() error {
+	err := <-fw.barrier()
+	close(fw.jobs)
+	<-fw.done
+	return err
+}
+
+// queueMember gives a compressed member its place in the current file and
+// hands it to the file writer. Called with w.mu held.
+func (w *Writer) queueMember(m *bytes.Buffer) error {
+	if err := w.out.failed(); err != nil {
+		memberPool.Put(m)
+		return fmt.Errorf("warc: writing %s: %w", w.name, err)
+	}
+	w.size += int64(m.Len())
+	w.out.jobs <- fileJob{member: m}
+	return nil
+}
+
+// writeRecord compresses and writes one gzip member under the lock, once
+// the file writer has written what was queued before it. On error the file
+// may end in a partial member; readers and repair cut it back to the last
+// whole record.
 func (w *Writer) writeRecord(b *Builder) error {
+	if w.out != nil {
+		if err := <-w.out.barrier(); err != nil {
+			return fmt.Errorf("warc: writing %s: %w", w.name, err)
+		}
+	}
 	cw := &countWriter{w: io.MultiWriter(w.buf, w.fileHash)}
 	var err error
 	if b.store {
@@ -495,6 +577,7 @@ func (w *Writer) openFile() error {
 	}
 	w.warcinfoID = info.id
 	w.files = append(w.files, w.name)
+	w.out = startFileWriter(w.buf, w.fileHash)
 	return nil
 }
 
@@ -505,8 +588,13 @@ func (w *Writer) closeFile() error {
 		return nil
 	}
 	f, buf, name := w.f, w.buf, w.name
+	var queued error
+	if w.out != nil {
+		queued = w.out.stop()
+		w.out = nil
+	}
 	w.f, w.buf = nil, nil
-	err := errors.Join(buf.Flush(), f.Sync(), f.Close())
+	err := errors.Join(queued, buf.Flush(), f.Sync(), f.Close())
 	if err != nil {
 		return fmt.Errorf("warc: closing %s: %w", name, err)
 	}
@@ -548,12 +636,12 @@ func (w *Writer) Sync() (Position, error) {
 		defer w.mu.Unlock()
 		return Position{File: w.lastClosed()}, nil
 	}
-	if err := w.buf.Flush(); err != nil {
-		w.mu.Unlock()
-		return Position{}, fmt.Errorf("warc: %s: %w", w.name, err)
-	}
 	f, pos := w.f, Position{File: w.name, Offset: w.size}
+	flushed := w.out.barrier() // after every record queued so far
 	w.mu.Unlock()
+	if err := <-flushed; err != nil {
+		return Position{}, fmt.Errorf("warc: %s: %w", pos.File, err)
+	}
 	if err := f.Sync(); err != nil {
 		if errors.Is(err, os.ErrClosed) {
 			return pos, nil // rotated meanwhile: closing the file synced it

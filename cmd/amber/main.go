@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 
@@ -35,6 +36,7 @@ type globalOptions struct {
 	stderr     io.Writer
 	cpuProfile string // write a CPU profile here (hidden flag, for benchmarks)
 	memProfile string // write a heap profile here at the end (hidden flag)
+	trace      string // write an execution trace here (hidden flag)
 
 	// drain is closed by the first interrupt; a command that can stop
 	// gracefully (archive) sets drainable, and the second interrupt
@@ -109,7 +111,18 @@ on demand that not one bit of the archive has changed since.`,
 	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentFlags().StringVar(&g.memProfile, "memprofile", "", "write a heap profile to `FILE` at the end")
 	root.PersistentFlags().MarkHidden("memprofile")
+	root.PersistentFlags().StringVar(&g.trace, "trace", "", "write an execution trace to `FILE`")
+	root.PersistentFlags().MarkHidden("trace")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.trace != "" {
+			f, err := os.Create(g.trace)
+			if err != nil {
+				return usageError("--trace: %v", err)
+			}
+			if err := trace.Start(f); err != nil {
+				return err
+			}
+		}
 		if g.cpuProfile == "" {
 			return nil
 		}
@@ -119,7 +132,10 @@ on demand that not one bit of the archive has changed since.`,
 		}
 		return pprof.StartCPUProfile(f)
 	}
-	root.PersistentPostRun = func(*cobra.Command, []string) { pprof.StopCPUProfile() }
+	root.PersistentPostRun = func(*cobra.Command, []string) {
+		pprof.StopCPUProfile()
+		trace.Stop()
+	}
 	root.AddCommand(
 		newArchiveCommand(g),
 		newVerifyCommand(g),
