@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/amber-archiver/amber/crawl"
 )
@@ -160,5 +162,74 @@ func TestLatin1Page(t *testing.T) {
 	}
 	if !found {
 		t.Error("the image named in Latin-1 was not archived as /caf%C3%A9.png")
+	}
+}
+
+// Requests to one host never exceed PerHost at a time, and reach it when
+// there is enough to fetch; with a Delay, one slot's requests are spaced
+// by it. Another host is not held up by the first one's limit.
+func TestPerHostLimitAndDelay(t *testing.T) {
+	type hostStats struct {
+		mu       sync.Mutex
+		inflight int
+		max      int
+		starts   []time.Time
+	}
+	serve := func(st *hostStats, imgs int, other string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st.mu.Lock()
+			st.inflight++
+			st.max = max(st.max, st.inflight)
+			st.starts = append(st.starts, time.Now())
+			st.mu.Unlock()
+			defer func() {
+				st.mu.Lock()
+				st.inflight--
+				st.mu.Unlock()
+			}()
+			if r.URL.Path == "/" {
+				w.Header().Set("Content-Type", "text/html")
+				fmt.Fprint(w, "<html><body>")
+				for i := range imgs {
+					fmt.Fprintf(w, `<img src="/%d.png"><img src="%s/%d.png">`, i, other, i)
+				}
+				fmt.Fprint(w, "</body></html>")
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+			w.Header().Set("Content-Type", "image/png")
+			fmt.Fprint(w, "png")
+		}))
+	}
+	for _, tc := range []struct {
+		perHost int
+		delay   time.Duration
+	}{{2, 0}, {3, 0}, {1, 30 * time.Millisecond}} {
+		var a, b hostStats
+		other := serve(&b, 0, "")
+		site := serve(&a, 12, other.URL)
+		res, _, _ := archiveSite(t, nil, crawl.Options{
+			Seeds: []string{site.URL + "/"}, PerHost: tc.perHost, Delay: tc.delay, Concurrency: 8, IgnoreRobots: true,
+		})
+		site.Close()
+		other.Close()
+		if len(res.Failures) > 0 {
+			t.Fatalf("failures: %v", res.Failures)
+		}
+		for name, st := range map[string]*hostStats{"site": &a, "other host": &b} {
+			if st.max > tc.perHost {
+				t.Errorf("PerHost %d: %s had %d requests in flight", tc.perHost, name, st.max)
+			}
+			if tc.delay == 0 && st.max < tc.perHost {
+				t.Errorf("PerHost %d: %s never had more than %d requests in flight", tc.perHost, name, st.max)
+			}
+			if tc.delay > 0 {
+				for i := 1; i < len(st.starts); i++ {
+					if gap := st.starts[i].Sub(st.starts[i-1]); gap < tc.delay {
+						t.Errorf("Delay %v: %s requests %d and %d started %v apart", tc.delay, name, i-1, i, gap)
+					}
+				}
+			}
+		}
 	}
 }

@@ -20,14 +20,11 @@ type crawlTransport struct {
 }
 
 func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	release, err := t.c.limit.acquire(req.Context(), req.URL.Host)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	start := time.Now()
-	t.c.requests.Add(1)
-	resp, err := t.rt.RoundTrip(req)
+	resp, err := t.c.limit.do(req, func() (*http.Response, error) {
+		t.c.requests.Add(1)
+		return t.rt.RoundTrip(req)
+	})
 	f := Fetch{Time: start.UTC(), URL: req.URL.String(), Duration: time.Since(start), Err: err}
 	f.Millis = f.Duration.Milliseconds()
 	if err != nil {
@@ -70,52 +67,101 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // hostLimiter bounds requests in flight in all and per host, and spaces
-// the requests to one host by a delay.
+// the requests to one host by a delay. Each host has a queue and up to
+// perHost fetchers: goroutines that take its requests one after another
+// and hand each response back to the goroutine that asked. A fetcher goes
+// on to the next queued request at once, without waiting to be woken, so
+// a host's slots do not idle between requests while the machine is busy.
 type hostLimiter struct {
 	all     chan struct{}
 	perHost int
 	delay   time.Duration
 
 	mu    sync.Mutex
-	hosts map[string]chan struct{}
+	hosts map[string]*hostQueue
+}
+
+type hostQueue struct {
+	queue   []*fetchRequest
+	running int // fetchers at work on this host
+}
+
+type fetchRequest struct {
+	ctx  context.Context
+	do   func() (*http.Response, error)
+	resp *http.Response
+	err  error
+	done chan struct{}
 }
 
 func newHostLimiter(all, perHost int, delay time.Duration) *hostLimiter {
-	return &hostLimiter{all: make(chan struct{}, all), perHost: perHost, delay: delay, hosts: map[string]chan struct{}{}}
+	return &hostLimiter{all: make(chan struct{}, all), perHost: perHost, delay: delay, hosts: map[string]*hostQueue{}}
 }
 
-func (l *hostLimiter) acquire(ctx context.Context, host string) (func(), error) {
+// do runs fn, a request to req's host, within the limits, and returns its
+// result. It waits for fn even if req's context is cancelled meanwhile
+// (fn's request then ends at once), so that what fn recorded is not lost.
+func (l *hostLimiter) do(req *http.Request, fn func() (*http.Response, error)) (*http.Response, error) {
+	r := &fetchRequest{ctx: req.Context(), do: fn, done: make(chan struct{})}
+	host := req.URL.Host
 	l.mu.Lock()
-	h, ok := l.hosts[host]
-	if !ok {
-		h = make(chan struct{}, l.perHost)
+	h := l.hosts[host]
+	if h == nil {
+		h = &hostQueue{}
 		l.hosts[host] = h
 	}
+	h.queue = append(h.queue, r)
+	start := h.running < l.perHost
+	if start {
+		h.running++
+	}
 	l.mu.Unlock()
-	select {
-	case h <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if start {
+		go l.fetcher(host, h)
 	}
-	select {
-	case l.all <- struct{}{}:
-	case <-ctx.Done():
-		<-h
-		return nil, ctx.Err()
-	}
-	return func() {
-		<-l.all
-		if l.delay > 0 {
-			// The host's slot is held through the delay, so requests to
-			// it are spaced; other hosts are not held up.
-			go func() {
-				time.Sleep(l.delay)
-				<-h
-			}()
+	<-r.done
+	return r.resp, r.err
+}
+
+// fetcher takes the host's requests until its queue is empty.
+func (l *hostLimiter) fetcher(host string, h *hostQueue) {
+	for {
+		l.mu.Lock()
+		if len(h.queue) == 0 {
+			h.running--
+			if h.running == 0 {
+				delete(l.hosts, host)
+			}
+			l.mu.Unlock()
 			return
 		}
-		<-h
-	}, nil
+		r := h.queue[0]
+		h.queue[0] = nil
+		h.queue = h.queue[1:]
+		l.mu.Unlock()
+		l.run(r)
+		if l.delay > 0 {
+			// This slot stays taken through the delay, so requests to the
+			// host are spaced; other hosts are not held up.
+			time.Sleep(l.delay)
+		}
+	}
+}
+
+func (l *hostLimiter) run(r *fetchRequest) {
+	defer close(r.done)
+	select {
+	case l.all <- struct{}{}:
+	case <-r.ctx.Done():
+		r.err = r.ctx.Err()
+		return
+	}
+	defer func() { <-l.all }()
+	if err := r.ctx.Err(); err != nil {
+		r.err = err
+		return
+	}
+	r.resp, r.err = r.do()
 }
 
 func bodyOf(resp *http.Response) (*RecordedBody, bool) {
