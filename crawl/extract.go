@@ -55,9 +55,18 @@ var linkRelPage = map[string]bool{"canonical": true, "next": true, "prev": true}
 
 // ExtractHTML finds the requisites and links of an HTML document fetched
 // from pageURL, resolving against <base href> when present. It reads the
-// document once with the HTML tokenizer, builds no tree, and never fails on
-// malformed markup.
+// document once, builds no tree, and never fails on malformed markup.
 func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return Links{}, err
+	}
+	return extractHTML(pageURL, b), nil
+}
+
+// extractHTML is ExtractHTML on a document in memory. It scans the tags
+// with htmlScanner, which tokenizes them as golang.org/x/net/html does.
+func extractHTML(pageURL *url.URL, doc []byte) Links {
 	type ref struct {
 		raw  string
 		page bool // a linked page, else a requisite
@@ -71,14 +80,19 @@ func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
 		inTitle bool
 		inStyle bool
 	)
-	z := html.NewTokenizer(body)
-	for {
-		tt := z.Next()
-		switch tt {
-		case html.ErrorToken:
-			if err := z.Err(); err != io.EOF {
-				return Links{}, err
+	z := newHTMLScanner(doc)
+	// attr returns the decoded value of the current tag's attribute name.
+	attr := func(name string) (string, bool) {
+		for _, a := range z.attrs {
+			if asciiLowerEqualString(a.key, name) {
+				return attrValue(a.val), true
 			}
+		}
+		return "", false
+	}
+	for {
+		switch z.next() {
+		case tokEOF:
 			base := pageURL
 			if baseSet {
 				if b, err := pageURL.Parse(strings.TrimSpace(baseRaw)); err == nil {
@@ -107,80 +121,69 @@ func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
 			if out.Refresh != "" {
 				out.Refresh = resolve(base, out.Refresh)
 			}
-			return out, nil
-		case html.TextToken:
+			return out
+		case tokRaw:
 			if inTitle && out.Title == "" {
-				out.Title = strings.TrimSpace(html.UnescapeString(string(z.Text())))
+				out.Title = strings.TrimSpace(html.UnescapeString(rawText(z.text, z.textTag)))
 			}
 			if inStyle {
-				styles = append(styles, string(z.Text()))
+				styles = append(styles, rawText(z.text, z.textTag))
 			}
-		case html.EndTagToken:
-			name, _ := z.TagName()
-			switch string(name) {
+		case tokEnd:
+			switch string(z.name) {
 			case "title":
 				inTitle = false
 			case "style":
 				inStyle = false
 			}
-		case html.StartTagToken, html.SelfClosingTagToken:
-			name, hasAttr := z.TagName()
-			tag := string(name)
-			if tt == html.StartTagToken {
+		case tokStart:
+			tag := string(z.name)
+			if !z.selfClosing {
 				inTitle = tag == "title"
 				inStyle = tag == "style"
 			}
-			if !hasAttr {
+			if len(z.attrs) == 0 {
 				continue
 			}
-			attrs := map[string]string{}
-			for {
-				k, v, more := z.TagAttr()
-				key := string(k)
-				if _, dup := attrs[key]; !dup { // the first of repeated attributes counts
-					attrs[key] = string(v)
-				}
-				if !more {
-					break
-				}
-			}
 			for _, a := range requisiteAttrs[tag] {
-				if v, ok := attrs[a]; ok {
+				if v, ok := attr(a); ok {
 					refs = append(refs, ref{raw: v})
 				}
 			}
 			for _, a := range srcsetAttrs[tag] {
-				if v, ok := attrs[a]; ok {
+				if v, ok := attr(a); ok {
 					for _, u := range ParseSrcset(v) {
 						refs = append(refs, ref{raw: u})
 					}
 				}
 			}
-			if v, ok := attrs["background"]; ok {
+			if v, ok := attr("background"); ok {
 				refs = append(refs, ref{raw: v})
 			}
-			if v, ok := attrs["style"]; ok {
+			if v, ok := attr("style"); ok {
 				styles = append(styles, v)
 			}
 			switch tag {
 			case "base":
-				if v, ok := attrs["href"]; ok && !baseSet {
+				if v, ok := attr("href"); ok && !baseSet {
 					baseRaw, baseSet = v, true
 				}
 			case "a", "area":
-				if v, ok := attrs["href"]; ok {
+				if v, ok := attr("href"); ok {
 					refs = append(refs, ref{raw: v, page: true})
 				}
 			case "input":
-				if strings.EqualFold(attrs["type"], "image") {
-					refs = append(refs, ref{raw: attrs["src"]})
+				if t, _ := attr("type"); strings.EqualFold(t, "image") {
+					src, _ := attr("src")
+					refs = append(refs, ref{raw: src})
 				}
 			case "link":
-				href, ok := attrs["href"]
+				href, ok := attr("href")
 				if !ok {
 					break
 				}
-				for _, rel := range strings.Fields(strings.ToLower(attrs["rel"])) {
+				rels, _ := attr("rel")
+				for _, rel := range strings.Fields(strings.ToLower(rels)) {
 					if linkRelRequisite[rel] {
 						refs = append(refs, ref{raw: href})
 						break
@@ -191,12 +194,31 @@ func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
 					}
 				}
 			case "meta":
-				if strings.EqualFold(attrs["http-equiv"], "refresh") {
-					out.Refresh = refreshTarget(attrs["content"])
+				if he, _ := attr("http-equiv"); strings.EqualFold(he, "refresh") {
+					content, _ := attr("content")
+					out.Refresh = refreshTarget(content)
 				}
 			}
 		}
 	}
+}
+
+// asciiLowerEqualString compares a, ASCII letters folded, with the
+// lower-case name s.
+func asciiLowerEqualString(a []byte, s string) bool {
+	if len(a) != len(s) {
+		return false
+	}
+	for i := range a {
+		c := a[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // refreshTarget returns the URL of a meta refresh content value,

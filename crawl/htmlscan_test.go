@@ -1,0 +1,246 @@
+package crawl
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+// extractHTMLTokenizer is the former ExtractHTML, on golang.org/x/net/html's
+// tokenizer: the oracle FuzzScanMatchesTokenizer holds ExtractHTML to.
+// It finds the requisites and links of an HTML document fetched
+// from pageURL, resolving against <base href> when present. It reads the
+// document once with the HTML tokenizer, builds no tree, and never fails on
+// malformed markup.
+func extractHTMLTokenizer(pageURL *url.URL, body io.Reader) (Links, error) {
+	type ref struct {
+		raw  string
+		page bool // a linked page, else a requisite
+	}
+	var (
+		refs    []ref
+		styles  []string // <style> blocks and style attributes, resolved at the end
+		out     Links
+		baseRaw string
+		baseSet bool
+		inTitle bool
+		inStyle bool
+	)
+	z := html.NewTokenizer(body)
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			if err := z.Err(); err != io.EOF {
+				return Links{}, err
+			}
+			base := pageURL
+			if baseSet {
+				if b, err := pageURL.Parse(strings.TrimSpace(baseRaw)); err == nil {
+					base = b
+				}
+			}
+			seen := map[string]bool{}
+			add := func(list *[]string, raw string) {
+				if u := resolve(base, raw); u != "" && !seen[u] {
+					seen[u] = true
+					*list = append(*list, u)
+				}
+			}
+			for _, r := range refs {
+				if r.page {
+					add(&out.Pages, r.raw)
+				} else if r.raw != "" {
+					add(&out.Requisites, r.raw)
+				}
+			}
+			for _, css := range styles {
+				for _, u := range ExtractCSS(base, strings.NewReader(css)) {
+					add(&out.Requisites, u)
+				}
+			}
+			if out.Refresh != "" {
+				out.Refresh = resolve(base, out.Refresh)
+			}
+			return out, nil
+		case html.TextToken:
+			if inTitle && out.Title == "" {
+				out.Title = strings.TrimSpace(html.UnescapeString(string(z.Text())))
+			}
+			if inStyle {
+				styles = append(styles, string(z.Text()))
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			switch string(name) {
+			case "title":
+				inTitle = false
+			case "style":
+				inStyle = false
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			tag := string(name)
+			if tt == html.StartTagToken {
+				inTitle = tag == "title"
+				inStyle = tag == "style"
+			}
+			if !hasAttr {
+				continue
+			}
+			attrs := map[string]string{}
+			for {
+				k, v, more := z.TagAttr()
+				key := string(k)
+				if _, dup := attrs[key]; !dup { // the first of repeated attributes counts
+					attrs[key] = string(v)
+				}
+				if !more {
+					break
+				}
+			}
+			for _, a := range requisiteAttrs[tag] {
+				if v, ok := attrs[a]; ok {
+					refs = append(refs, ref{raw: v})
+				}
+			}
+			for _, a := range srcsetAttrs[tag] {
+				if v, ok := attrs[a]; ok {
+					for _, u := range ParseSrcset(v) {
+						refs = append(refs, ref{raw: u})
+					}
+				}
+			}
+			if v, ok := attrs["background"]; ok {
+				refs = append(refs, ref{raw: v})
+			}
+			if v, ok := attrs["style"]; ok {
+				styles = append(styles, v)
+			}
+			switch tag {
+			case "base":
+				if v, ok := attrs["href"]; ok && !baseSet {
+					baseRaw, baseSet = v, true
+				}
+			case "a", "area":
+				if v, ok := attrs["href"]; ok {
+					refs = append(refs, ref{raw: v, page: true})
+				}
+			case "input":
+				if strings.EqualFold(attrs["type"], "image") {
+					refs = append(refs, ref{raw: attrs["src"]})
+				}
+			case "link":
+				href, ok := attrs["href"]
+				if !ok {
+					break
+				}
+				for _, rel := range strings.Fields(strings.ToLower(attrs["rel"])) {
+					if linkRelRequisite[rel] {
+						refs = append(refs, ref{raw: href})
+						break
+					}
+					if linkRelPage[rel] {
+						refs = append(refs, ref{raw: href, page: true})
+						break
+					}
+				}
+			case "meta":
+				if strings.EqualFold(attrs["http-equiv"], "refresh") {
+					out.Refresh = refreshTarget(attrs["content"])
+				}
+			}
+		}
+	}
+}
+
+
+// The scanner-based ExtractHTML finds exactly what the tokenizer-based one
+// found, on any input.
+func FuzzScanMatchesTokenizer(f *testing.F) {
+	for _, s := range []string{
+		`<html><head><title>A &amp; B</title><base href="/x/"><link rel="stylesheet preload" href=s.css></head>`,
+		`<img src="a.png" SRC="b.png" srcset="c.png 1x, d.png 2x" data-src='e.png'><img/src=f.png>`,
+		`<a href="?a=1&amp;b=2&copy=3&not;">x</a><a href=g.html?x&lt;y>y</a><area href=h.html/>`,
+		`<!-- <img src=no.png> --><!--> <img src=yes1.png><!---> <img src=yes2.png><!-- --!> <img src=yes3.png>`,
+		`<!DOCTYPE html><? pi ><!bogus <img src=no2.png>><img src=yes4.png>`,
+		`<script>var s = "<img src=no3.png>"; </script><img src=yes5.png>`,
+		`<script><!-- <script> </script> <img src=no4.png> --> </script><img src=yes6.png>`,
+		`<style>@import "i.css"; .a{background:url(j.png)}</style><div style="background:url('k.png')">`,
+		`<title>T1</title><title>T2</title><TITLE/>`,
+		`<noscript><img src=no5.png></noscript><textarea><img src=no6.png></textarea><xmp><img src=no7.png></xmp>`,
+		`<meta http-equiv="Refresh" content="0; URL='/next'"><input type=IMAGE src=btn.png>`,
+		`<p a=/><img src=z.png/><img src="q.png"/>`,
+		"<img\x00 src\x00=\"n\x00ul.png\" srcset=\"a\r\nb.png 2x\">",
+		`<video poster=p.jpg><source src=v.mp4><track src=t.vtt></video><object data=o.swf><embed src=e.swf>`,
+		`<plaintext><img src=no8.png></plaintext><img src=no9.png>`,
+		`<body background=bg.png><table background="tb.png"><td background='td.png'>`,
+		`</ img src=no10.png><img src=yes7.png`,
+		`<a href="x" href="y"><a HREF="z" href="w">`,
+	} {
+		f.Add(s)
+	}
+	page, _ := url.Parse("http://h.example/p/q.html")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := extractHTMLTokenizer(page, strings.NewReader(s))
+		if err != nil {
+			t.Skip()
+		}
+		got, err := ExtractHTML(page, strings.NewReader(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("input %q:\nscanner   %+v\ntokenizer %+v", s, got, want)
+		}
+	})
+}
+
+// A tag with a hundred thousand attributes, or a page of unclosed
+// comments and scripts, takes time linear in its size.
+func TestScanLinear(t *testing.T) {
+	page, _ := url.Parse("http://h.example/")
+	var sb strings.Builder
+	sb.WriteString("<img src=a.png ")
+	for i := range 100000 {
+		fmt.Fprintf(&sb, "a%d=%d ", i, i)
+	}
+	sb.WriteString("A5=dup>")
+	sb.WriteString(strings.Repeat("<script><!--<script>", 20000))
+	links := extractHTML(page, []byte(sb.String()))
+	if len(links.Requisites) != 1 {
+		t.Errorf("requisites %q", links.Requisites)
+	}
+}
+
+// BenchmarkExtractHTML compares the scanner with the tokenizer on a page
+// like the benchmark site's articles.
+func BenchmarkExtractHTML(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`<!DOCTYPE html><html><head><title>Article</title><link rel=stylesheet href="/static/site.css"><script src="/static/app.js"></script></head><body>`)
+	for i := range 400 {
+		sb.WriteString(`<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation.</p>`)
+		if i%20 == 0 {
+			sb.WriteString(`<figure><img src="/img/a.jpg" srcset="/img/a-800.jpg 800w, /img/a-1200.jpg 1200w" loading="lazy" alt="x"><figcaption>Caption</figcaption></figure><a href="/2025/01/01/other.html">Other</a>`)
+		}
+	}
+	sb.WriteString(`</body></html>`)
+	doc := sb.String()
+	page, _ := url.Parse("http://h.example/p/q.html")
+	b.SetBytes(int64(len(doc)))
+	b.Run("scanner", func(b *testing.B) {
+		for b.Loop() {
+			extractHTML(page, []byte(doc))
+		}
+	})
+	b.Run("tokenizer", func(b *testing.B) {
+		for b.Loop() {
+			extractHTMLTokenizer(page, strings.NewReader(doc))
+		}
+	})
+}
