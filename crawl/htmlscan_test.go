@@ -159,7 +159,6 @@ func extractHTMLTokenizer(pageURL *url.URL, body io.Reader) (Links, error) {
 	}
 }
 
-
 // The scanner-based ExtractHTML finds exactly what the tokenizer-based one
 // found, on any input.
 func FuzzScanMatchesTokenizer(f *testing.F) {
