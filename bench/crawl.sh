@@ -78,6 +78,11 @@ measure() {
 	local tool=$1
 	shift
 	local t0 t1 rc
+	# Start each tool on a quiet machine: what the builds and the previous
+	# tool wrote is on disk first, so its writeback is not charged to the
+	# next tool's run.
+	sync
+	sleep 1
 	t0=$(server_ticks)
 	/usr/bin/time -v -o "$OUT/$tool.time" "$@" >"$OUT/$tool.stdout" 2>"$OUT/$tool.stderr"
 	rc=$?
