@@ -52,4 +52,39 @@ func writeStoredMember(dst io.Writer, r io.Reader) error {
 	return err
 }
 
+// writeStoredSlices is writeStoredMember for data already in memory: the
+// stored blocks are written from the slices themselves, with no staging
+// copy.
+func writeStoredSlices(dst io.Writer, parts ...[]byte) error {
+	if _, err := dst.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}); err != nil {
+		return err
+	}
+	crc, size := uint32(0), uint32(0)
+	var hdr [5]byte
+	for _, p := range parts {
+		for len(p) > 0 {
+			n := min(len(p), 0xffff)
+			binary.LittleEndian.PutUint16(hdr[1:], uint16(n))
+			binary.LittleEndian.PutUint16(hdr[3:], ^uint16(n))
+			if _, err := dst.Write(hdr[:]); err != nil {
+				return err
+			}
+			if _, err := dst.Write(p[:n]); err != nil {
+				return err
+			}
+			crc = crc32.Update(crc, crc32.IEEETable, p[:n])
+			size += uint32(n)
+			p = p[n:]
+		}
+	}
+	var tail [13]byte
+	tail[0] = 1
+	binary.LittleEndian.PutUint16(tail[1:], 0)
+	binary.LittleEndian.PutUint16(tail[3:], 0xffff)
+	binary.LittleEndian.PutUint32(tail[5:], crc)
+	binary.LittleEndian.PutUint32(tail[9:], size)
+	_, err := dst.Write(tail[:])
+	return err
+}
+
 var storedBuffers = sync.Pool{New: func() any { b := make([]byte, 5+0xffff); return &b }}

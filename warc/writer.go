@@ -397,6 +397,9 @@ const smallBlock = 4 << 10
 
 // writeStored writes the record as a gzip member of stored blocks.
 func (b *Builder) writeStored(dst io.Writer, warcinfoID string) error {
+	if b.spool.file == nil {
+		return writeStoredSlices(dst, b.header(warcinfoID), b.spool.mem, []byte("\r\n\r\n"))
+	}
 	body, err := b.spool.Reader()
 	if err != nil {
 		return err
