@@ -197,7 +197,7 @@ func (s *BoltState) isNew(raw []byte) bool {
 		return true
 	}
 	var rec urlRecord
-	if json.Unmarshal(raw, &rec) != nil {
+	if decodeURLRecord(raw, &rec) != nil {
 		return true
 	}
 	if rec.Crawl == s.crawl {
@@ -234,7 +234,7 @@ func (s *BoltState) Add(entries []Entry) (int, error) {
 			if !s.isNew(urls.Get(k)) {
 				continue // queued meanwhile, by this batch or another
 			}
-			if err := putJSON(urls, k, urlRecord{State: stateFresh, Crawl: s.crawl}); err != nil {
+			if err := urls.Put(k, urlRecord{State: stateFresh, Crawl: s.crawl}.encode()); err != nil {
 				return err
 			}
 			seq, _ := q.NextSequence()
@@ -270,7 +270,7 @@ func (s *BoltState) Claim(max int) ([]Entry, error) {
 				return err
 			}
 			var rec urlRecord
-			if json.Unmarshal(urls.Get([]byte(key)), &rec) != nil || rec.State != stateFresh {
+			if decodeURLRecord(urls.Get([]byte(key)), &rec) != nil || rec.State != stateFresh {
 				continue // recovered as DONE meanwhile
 			}
 			if err := claimed.Put([]byte(key), data); err != nil {
@@ -308,14 +308,14 @@ func (s *BoltState) settle(tx *bolt.Tx, outcomes []Outcome, digests []DigestRef,
 		k := []byte(o.Key)
 		rec := urlRecord{State: stateDone, Crawl: s.crawl}
 		if recovering {
-			if json.Unmarshal(urls.Get(k), &rec) != nil || rec.State != stateFresh {
+			if decodeURLRecord(urls.Get(k), &rec) != nil || rec.State != stateFresh {
 				continue
 			}
 			rec.State = stateDone
 		} else if o.Failed != "" {
 			rec.State, rec.Reason = stateFailed, o.Failed
 		}
-		if err := putJSON(urls, k, rec); err != nil {
+		if err := urls.Put(k, rec.encode()); err != nil {
 			return err
 		}
 		if err := claimed.Delete(k); err != nil {
@@ -332,7 +332,7 @@ func (s *BoltState) settle(tx *bolt.Tx, outcomes []Outcome, digests []DigestRef,
 		if dig.Get([]byte(d.Digest)) != nil {
 			continue // the first capture stays the one revisits refer to
 		}
-		if err := putJSON(dig, []byte(d.Digest), d); err != nil {
+		if err := dig.Put([]byte(d.Digest), encodeDigestRef(d)); err != nil {
 			return err
 		}
 	}
@@ -387,8 +387,7 @@ func (s *BoltState) LookupDigest(d string) (DigestRef, bool, error) {
 			return nil
 		}
 		ok = true
-		ref.Digest = d
-		return json.Unmarshal(v, &ref)
+		return decodeDigestRef(d, v, &ref)
 	})
 	return ref, ok, err
 }
@@ -405,7 +404,7 @@ func (s *BoltState) Counts() (Counts, error) {
 		c.Claimed = tx.Bucket(bClaimed).Stats().KeyN
 		return tx.Bucket(bURLs).ForEach(func(_, v []byte) error {
 			var rec urlRecord
-			if json.Unmarshal(v, &rec) != nil || rec.Crawl != crawl {
+			if decodeURLRecord(v, &rec) != nil || rec.Crawl != crawl {
 				return nil
 			}
 			switch rec.State {
@@ -427,7 +426,7 @@ func (s *BoltState) Failures(max int) ([]Failure, error) {
 		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
 		return tx.Bucket(bURLs).ForEach(func(k, v []byte) error {
 			var rec urlRecord
-			if len(out) < max && json.Unmarshal(v, &rec) == nil && rec.Crawl == crawl && rec.State == stateFailed {
+			if len(out) < max && decodeURLRecord(v, &rec) == nil && rec.Crawl == crawl && rec.State == stateFailed {
 				out = append(out, Failure{URL: string(k), Err: errors.New(rec.Reason)})
 			}
 			return nil

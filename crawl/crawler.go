@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -498,7 +497,7 @@ func (cr *crawler) worker() {
 // URL is marked DONE only after the records are synced (checkpoint).
 func (cr *crawler) process(e Entry) {
 	var t target
-	if err := json.Unmarshal(e.Data, &t); err != nil {
+	if err := decodeTarget(e.Data, &t); err != nil {
 		cr.pend(Outcome{Key: e.Key, Failed: "unreadable frontier entry: " + err.Error()}, nil)
 		return
 	}
@@ -687,11 +686,7 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "per-host URL cap reached")
 		return Entry{}, false
 	}
-	data, err := json.Marshal(t)
-	if err != nil {
-		return Entry{}, false
-	}
-	return Entry{Key: key, Data: data}, true
+	return Entry{Key: key, Data: t.encode()}, true
 }
 
 // recentCacheSize bounds the cache of exact URLs: pages repeat the same
