@@ -37,7 +37,7 @@ type Options struct {
 	// 0 means unlimited.
 	Depth            int
 	Include, Exclude []*regexp.Regexp // applied to pages, not requisites
-	Concurrency      int              // requests in flight in all; default 8
+	Concurrency      int              // requests in flight in all; default 8 (the crawl runs 4 workers per request)
 	PerHost          int              // requests in flight per host; default 2
 	Delay            time.Duration    // pause between requests to one host
 	IgnoreRobots     bool             // robots.txt is obeyed for pages unless set
@@ -72,6 +72,10 @@ type Options struct {
 	// Log, if set, receives one JSON line per fetch.
 	Log io.Writer
 }
+
+// workersPerRequest is how many workers the crawl runs per request it may
+// have in flight (Options.Concurrency).
+const workersPerRequest = 4
 
 // MinRevisitSize is the smallest payload written as a revisit: below it,
 // a revisit record would save nothing.
@@ -343,7 +347,11 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	}
 
 	var wg sync.WaitGroup
-	for i := 0; i < opts.Concurrency; i++ {
+	// More workers than requests in flight: while some wait for a
+	// response or for the state to commit a page's links, others parse
+	// and write. Requests in flight stay bounded by Concurrency and
+	// PerHost (hostLimiter).
+	for i := 0; i < workersPerRequest*opts.Concurrency; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
