@@ -232,12 +232,16 @@ func simpleChars(s string, query bool) bool {
 
 // hasDotSegment reports whether a path has a "." or ".." segment.
 func hasDotSegment(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
+	for rest := p; ; {
+		seg, after, more := strings.Cut(rest, "/")
 		if seg == "." || seg == ".." {
 			return true
 		}
+		if !more {
+			return false
+		}
+		rest = after
 	}
-	return false
 }
 
 func allDigits(s string) bool {

@@ -52,3 +52,17 @@ func FuzzAlreadyCanonical(f *testing.F) {
 		}
 	})
 }
+
+func TestRepeatsPath(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"/a/a/a/a", true}, {"a/a/a/a", true}, {"/a/a/a", false}, {"/a/b/a/c/a/d/a", true},
+		{"", false}, {"/", false}, {"////", false}, {"/x/y/z/x/y/z", false},
+	} {
+		if got := repeatsPath(tc.path, 3); got != tc.want {
+			t.Errorf("repeatsPath(%q, 3) = %t", tc.path, got)
+		}
+	}
+}

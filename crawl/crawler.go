@@ -514,7 +514,9 @@ func (cr *crawler) process(e Entry) {
 		j := &job{key: e.Key, t: t}
 		ctx := colly.NewContext()
 		ctx.Put(ctxJob, j)
-		hdr := http.Header{}
+		// Accept-Encoding is set here, in the request's own header, so
+		// the transport need not copy the header to add it.
+		hdr := http.Header{"Accept-Encoding": {"gzip"}}
 		if t.Via != "" && t.Kind == kindRequisite {
 			hdr.Set("Referer", t.Via)
 		}

@@ -93,8 +93,13 @@ func (f filters) allow(u string) bool {
 // repeatsPath reports whether a path repeats a segment more than max times,
 // the signature of relative-link traps (/a/b/a/b/a/b/...).
 func repeatsPath(p string, max int) bool {
+	if strings.Count(p, "/") < max {
+		return false // too few segments to repeat one more than max times
+	}
 	count := map[string]int{}
-	for _, seg := range strings.Split(p, "/") {
+	for rest := p; rest != ""; {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
 		if seg == "" {
 			continue
 		}

@@ -52,6 +52,10 @@ func writeStoredMember(dst io.Writer, r io.Reader) error {
 	return err
 }
 
+// storedMemberSize is at least the size of the stored member of n bytes
+// given in up to three slices.
+func storedMemberSize(n int) int { return 10 + n + 5*((n+0xfffe)/0xffff+3) + 13 }
+
 // writeStoredSlices is writeStoredMember for data already in memory: the
 // stored blocks are written from the slices themselves, with no staging
 // copy.

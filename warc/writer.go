@@ -221,7 +221,8 @@ func (b *Builder) Discard() error { return b.spool.Close() }
 // Header returns the record's header fields as they will be written (the
 // digests once the block is complete).
 func (b *Builder) Header() Header {
-	h := Header{{"WARC-Type", b.typ}, {"WARC-Record-ID", b.id}, {"WARC-Date", b.date.UTC().Format(DateFormat)}}
+	h := make(Header, 0, 4+len(b.fields))
+	h = append(h, Field{"WARC-Type", b.typ}, Field{"WARC-Record-ID", b.id}, Field{"WARC-Date", b.date.UTC().Format(DateFormat)})
 	h = append(h, b.fields...)
 	if b.payload != "" {
 		h = append(h, Field{"WARC-Payload-Digest", b.payload})
@@ -229,10 +230,11 @@ func (b *Builder) Header() Header {
 	return h
 }
 
-// header renders the record header, ending with the empty line.
-func (b *Builder) header(warcinfoID string) []byte {
-	var h bytes.Buffer
-	h.Grow(1024) // a response header is 500–900 bytes
+// header renders the record header, ending with the empty line, into a
+// pooled buffer the caller gives back with putHeader once it is written.
+func (b *Builder) header(warcinfoID string) *bytes.Buffer {
+	h := headerPool.Get().(*bytes.Buffer)
+	h.Reset()
 	h.WriteString("WARC/1.1\r\n")
 	field := func(name, value string) {
 		h.WriteString(name)
@@ -256,7 +258,16 @@ func (b *Builder) header(warcinfoID string) []byte {
 	}
 	field("Content-Length", strconv.FormatInt(b.spool.size, 10))
 	h.WriteString("\r\n")
-	return h.Bytes()
+	return h
+}
+
+// headerPool recycles header buffers (a response header is 500–900 bytes).
+var headerPool = sync.Pool{New: func() any { b := new(bytes.Buffer); b.Grow(1024); return b }}
+
+func putHeader(h *bytes.Buffer) {
+	if h.Cap() <= 64<<10 {
+		headerPool.Put(h)
+	}
 }
 
 // sanitizeValue keeps a field value on one line: a URL with a raw CR or LF
@@ -400,13 +411,20 @@ const smallBlock = 4 << 10
 // writeStored writes the record as a gzip member of stored blocks.
 func (b *Builder) writeStored(dst io.Writer, warcinfoID string) error {
 	if b.spool.file == nil {
-		return writeStoredSlices(dst, b.header(warcinfoID), b.spool.mem, []byte("\r\n\r\n"))
+		h := b.header(warcinfoID)
+		defer putHeader(h)
+		if m, ok := dst.(*bytes.Buffer); ok {
+			m.Grow(storedMemberSize(h.Len() + len(b.spool.mem) + 4))
+		}
+		return writeStoredSlices(dst, h.Bytes(), b.spool.mem, []byte("\r\n\r\n"))
 	}
 	body, err := b.spool.Reader()
 	if err != nil {
 		return err
 	}
-	return writeStoredMember(dst, io.MultiReader(bytes.NewReader(b.header(warcinfoID)), body, strings.NewReader("\r\n\r\n")))
+	h := b.header(warcinfoID)
+	defer putHeader(h)
+	return writeStoredMember(dst, io.MultiReader(bytes.NewReader(h.Bytes()), body, strings.NewReader("\r\n\r\n")))
 }
 
 // writeMember writes the record through zw, reset onto dst.
@@ -416,7 +434,10 @@ func (b *Builder) writeMember(zw *gzip.Writer, dst io.Writer, warcinfoID string)
 		return err
 	}
 	zw.Reset(dst)
-	if _, err := zw.Write(b.header(warcinfoID)); err != nil {
+	h := b.header(warcinfoID)
+	_, err = zw.Write(h.Bytes())
+	putHeader(h)
+	if err != nil {
 		return err
 	}
 	buf := copyBuffers.Get().(*[]byte)

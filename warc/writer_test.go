@@ -181,7 +181,7 @@ func TestBlockDigestAcrossSpill(t *testing.T) {
 			r.Write(p[:n])
 			p = p[n:]
 		}
-		h := string(r.header(""))
+		h := r.header("").String()
 		if !strings.Contains(h, "WARC-Block-Digest: "+want+"\r\n") {
 			t.Errorf("memory limit %d: header\n%s\nwant digest %s", limit, h, want)
 		}
