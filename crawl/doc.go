@@ -6,16 +6,20 @@
 //   - State (BoltState, MemoryState) holds the frontier, where each URL goes
 //     FRESH → CLAIMED → DONE or FAILED, the seen set keyed by Canonicalize,
 //     robots.txt as fetched, and the payload-digest index for revisits.
-//   - Run's workers claim entries, apply robots.txt and the per-host limits,
-//     and fetch through colly with a recording Transport.
-//   - Transport records each exchange at the net.Conn, above TLS and below
-//     HTTP parsing, so the response block is the message as received (chunk
+//   - Run's workers (four per request in flight) claim entries in batches,
+//     apply robots.txt, and fetch through colly. colly's requests go through
+//     hostLimiter — a queue per host served by up to PerHost fetchers, and a
+//     bound on requests in flight in all — to a recording Transport.
+//   - Transport speaks HTTP/1.1 on its own kept-alive connections and
+//     records each exchange at the net.Conn, above TLS and below HTTP
+//     parsing, so the response block is the message as received (chunk
 //     framing and content encoding intact); it computes the payload digest
 //     over the de-chunked body as the bytes stream in.
-//   - ExtractHTML and ExtractCSS find requisites (img srcset and lazy
-//     variants, CSS imports and fonts, media, frames...) and links; Scope,
-//     depth and include/exclude filters decide which links are pages to
-//     follow.
+//   - ExtractHTML (on htmlScanner, which finds tags as x/net/html's
+//     tokenizer does without tokenizing the text between them) and
+//     ExtractCSS find requisites (img srcset and lazy variants, CSS imports
+//     and fonts, media, frames...) and links; Scope, depth and
+//     include/exclude filters decide which links are pages to follow.
 //   - The links a response leads to are durable in the State before its
 //     records are written (a response, or a revisit when its payload was
 //     archived before, and the request); a checkpoint fsyncs the WARC files
