@@ -13,8 +13,7 @@ import (
 // (images, video, gzip-encoded bodies) this is what any compressor ends up
 // writing, without the work of trying: a memory copy and a CRC.
 func writeStoredMember(dst io.Writer, r io.Reader) error {
-	// Header: magic, deflate, no flags, no mtime, no extra flags, unknown OS.
-	if _, err := dst.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}); err != nil {
+	if _, err := dst.Write(storedHeader); err != nil {
 		return err
 	}
 	buf := storedBuffers.Get().(*[]byte)
@@ -41,15 +40,7 @@ func writeStoredMember(dst io.Writer, r io.Reader) error {
 			return err
 		}
 	}
-	// An empty final block, then the trailer.
-	var tail [13]byte
-	tail[0] = 1
-	binary.LittleEndian.PutUint16(tail[1:], 0)
-	binary.LittleEndian.PutUint16(tail[3:], 0xffff)
-	binary.LittleEndian.PutUint32(tail[5:], crc)
-	binary.LittleEndian.PutUint32(tail[9:], size)
-	_, err := dst.Write(tail[:])
-	return err
+	return writeStoredEnd(dst, crc, size)
 }
 
 // storedMemberSize is at least the size of the stored member of n bytes
@@ -60,7 +51,7 @@ func storedMemberSize(n int) int { return 10 + n + 5*((n+0xfffe)/0xffff+3) + 13 
 // stored blocks are written from the slices themselves, with no staging
 // copy.
 func writeStoredSlices(dst io.Writer, parts ...[]byte) error {
-	if _, err := dst.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}); err != nil {
+	if _, err := dst.Write(storedHeader); err != nil {
 		return err
 	}
 	crc, size := uint32(0), uint32(0)
@@ -81,6 +72,16 @@ func writeStoredSlices(dst io.Writer, parts ...[]byte) error {
 			p = p[n:]
 		}
 	}
+	return writeStoredEnd(dst, crc, size)
+}
+
+// storedHeader starts a gzip member: magic, deflate, no flags, no mtime,
+// no extra flags, unknown OS.
+var storedHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// writeStoredEnd ends a stored member: an empty final block, then the
+// gzip trailer (CRC-32 and size).
+func writeStoredEnd(dst io.Writer, crc, size uint32) error {
 	var tail [13]byte
 	tail[0] = 1
 	binary.LittleEndian.PutUint16(tail[1:], 0)
