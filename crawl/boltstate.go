@@ -30,6 +30,7 @@ var (
 	bMeta    = []byte("meta")
 	bURLs    = []byte("urls")    // key → urlRecord: the seen set, with each URL's outcome
 	bFresh   = []byte("fresh")   // sequence → key NUL data: the queue, in order
+	bFreshR  = []byte("fresh-r") // the same for requisites, claimed first
 	bClaimed = []byte("claimed") // key → data: the URLs being fetched
 	bDigests = []byte("digests") // payload digest → DigestRef
 	bPages   = []byte("pages")   // sequence → Page, not yet in pages.jsonl
@@ -74,7 +75,7 @@ func OpenBoltState(path string) (*BoltState, error) {
 		return nil, fmt.Errorf("crawl: state %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bURLs, bFresh, bClaimed, bDigests, bPages, bRuns, bRobots} {
+		for _, b := range [][]byte{bMeta, bURLs, bFresh, bFreshR, bClaimed, bDigests, bPages, bRuns, bRobots} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -111,7 +112,7 @@ func (s *BoltState) Begin(recrawl bool) (CrawlInfo, error) {
 		meta := tx.Bucket(bMeta)
 		info.Crawl = u64(meta.Get(kCrawl))
 		fresh, claimed := tx.Bucket(bFresh), tx.Bucket(bClaimed)
-		unfinished := info.Crawl > 0 && (fresh.Stats().KeyN > 0 || claimed.Stats().KeyN > 0)
+		unfinished := info.Crawl > 0 && (fresh.Stats().KeyN > 0 || tx.Bucket(bFreshR).Stats().KeyN > 0 || claimed.Stats().KeyN > 0)
 		if unfinished {
 			info.Resumed = true
 			recrawl = meta.Get(kRecrawl) != nil // the crawl keeps its mode
@@ -228,9 +229,13 @@ func (s *BoltState) Add(entries []Entry) (int, error) {
 	n := 0
 	err = s.db.Batch(func(tx *bolt.Tx) error {
 		n = 0
-		urls, q := tx.Bucket(bURLs), tx.Bucket(bFresh)
+		urls, pq, rq := tx.Bucket(bURLs), tx.Bucket(bFresh), tx.Bucket(bFreshR)
 		for _, e := range fresh {
 			k := []byte(e.Key)
+			q := pq
+			if e.Requisite {
+				q = rq
+			}
 			if !s.isNew(urls.Get(k)) {
 				continue // queued meanwhile, by this batch or another
 			}
@@ -253,8 +258,9 @@ func (s *BoltState) Add(entries []Entry) (int, error) {
 func (s *BoltState) Claim(max int) ([]Entry, error) {
 	var empty bool
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bFresh).Cursor().First()
-		empty = k == nil
+		k, _ := tx.Bucket(bFreshR).Cursor().First()
+		p, _ := tx.Bucket(bFresh).Cursor().First()
+		empty = k == nil && p == nil
 		return nil
 	}); err != nil || empty {
 		return nil, err // no write transaction (and fsync) for nothing
@@ -262,21 +268,27 @@ func (s *BoltState) Claim(max int) ([]Entry, error) {
 	var out []Entry
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		out = out[:0]
-		urls, q, claimed := tx.Bucket(bURLs), tx.Bucket(bFresh), tx.Bucket(bClaimed)
-		c := q.Cursor()
-		for k, v := c.First(); k != nil && len(out) < max; k, v = c.First() {
-			key, data := splitQueueValue(v)
-			if err := c.Delete(); err != nil {
-				return err
+		urls, claimed := tx.Bucket(bURLs), tx.Bucket(bClaimed)
+		// Requisites first, then pages, each queue in order.
+		for _, q := range []struct {
+			b         *bolt.Bucket
+			requisite bool
+		}{{tx.Bucket(bFreshR), true}, {tx.Bucket(bFresh), false}} {
+			c := q.b.Cursor()
+			for k, v := c.First(); k != nil && len(out) < max; k, v = c.First() {
+				key, data := splitQueueValue(v)
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				var rec urlRecord
+				if decodeURLRecord(urls.Get([]byte(key)), &rec) != nil || rec.State != stateFresh {
+					continue // recovered as DONE meanwhile
+				}
+				if err := claimed.Put([]byte(key), data); err != nil {
+					return err
+				}
+				out = append(out, Entry{Key: key, Data: data, Requisite: q.requisite})
 			}
-			var rec urlRecord
-			if decodeURLRecord(urls.Get([]byte(key)), &rec) != nil || rec.State != stateFresh {
-				continue // recovered as DONE meanwhile
-			}
-			if err := claimed.Put([]byte(key), data); err != nil {
-				return err
-			}
-			out = append(out, Entry{Key: key, Data: data})
 		}
 		return nil
 	})
@@ -400,7 +412,7 @@ func (s *BoltState) Counts() (Counts, error) {
 		if crawl == 0 {
 			crawl = u64(tx.Bucket(bMeta).Get(kCrawl))
 		}
-		c.Fresh = tx.Bucket(bFresh).Stats().KeyN
+		c.Fresh = tx.Bucket(bFresh).Stats().KeyN + tx.Bucket(bFreshR).Stats().KeyN
 		c.Claimed = tx.Bucket(bClaimed).Stats().KeyN
 		return tx.Bucket(bURLs).ForEach(func(_, v []byte) error {
 			var rec urlRecord

@@ -2,6 +2,7 @@ package crawl
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -124,5 +125,34 @@ func TestBoltStateLocked(t *testing.T) {
 	// this process times out like one from another process would.
 	if _, err := OpenBoltState(path); err != ErrLocked {
 		t.Errorf("second open: %v, want ErrLocked", err)
+	}
+}
+
+// Requisites are claimed before pages, each kind in the order queued, in
+// both states.
+func TestRequisitesClaimedFirst(t *testing.T) {
+	bolt, err := OpenBoltState(filepath.Join(t.TempDir(), "crawl.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bolt.Close()
+	for name, s := range map[string]State{"bolt": bolt, "memory": NewMemoryState()} {
+		if _, err := s.Begin(false); err != nil {
+			t.Fatal(err)
+		}
+		add := []Entry{{Key: "p1"}, {Key: "r1", Requisite: true}, {Key: "p2"}, {Key: "r2", Requisite: true}}
+		if n, err := s.Add(add); n != 4 || err != nil {
+			t.Fatalf("%s: added %d, %v", name, n, err)
+		}
+		first, _ := s.Claim(3)
+		s.Add([]Entry{{Key: "r3", Requisite: true}})
+		rest, _ := s.Claim(10)
+		var got []string
+		for _, e := range append(first, rest...) {
+			got = append(got, e.Key)
+		}
+		if want := []string{"r1", "r2", "p1", "r3", "p2"}; strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s: claimed %v, want %v", name, got, want)
+		}
 	}
 }

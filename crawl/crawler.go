@@ -696,7 +696,7 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "per-host URL cap reached")
 		return Entry{}, false
 	}
-	return Entry{Key: key, Data: t.encode()}, true
+	return Entry{Key: key, Data: t.encode(), Requisite: t.Kind == kindRequisite}, true
 }
 
 // recentCacheSize bounds the cache of exact URLs: pages repeat the same

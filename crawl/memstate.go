@@ -6,7 +6,8 @@ import "sync"
 type MemoryState struct {
 	mu      sync.Mutex
 	urls    map[string]byte
-	fresh   []Entry
+	fresh   []Entry // pages and other entries
+	freshR  []Entry // requisites, claimed first
 	digests map[string]DigestRef
 	pages   []Page
 	robots  map[string]RobotsTxt
@@ -28,7 +29,11 @@ func (m *MemoryState) Add(entries []Entry) (int, error) {
 			continue
 		}
 		m.urls[e.Key] = stateFresh
-		m.fresh = append(m.fresh, e)
+		if e.Requisite {
+			m.freshR = append(m.freshR, e)
+		} else {
+			m.fresh = append(m.fresh, e)
+		}
 		n++
 	}
 	return n, nil
@@ -37,8 +42,11 @@ func (m *MemoryState) Add(entries []Entry) (int, error) {
 func (m *MemoryState) Claim(max int) ([]Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := min(max, len(m.fresh))
-	out := append([]Entry(nil), m.fresh[:n]...)
+	n := min(max, len(m.freshR))
+	out := append([]Entry(nil), m.freshR[:n]...)
+	m.freshR = m.freshR[n:]
+	n = min(max-len(out), len(m.fresh))
+	out = append(out, m.fresh[:n]...)
 	m.fresh = m.fresh[n:]
 	for _, e := range out {
 		m.urls[e.Key] = stateClaimed

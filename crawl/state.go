@@ -59,6 +59,10 @@ type CrawlInfo struct {
 type Entry struct {
 	Key  string
 	Data []byte
+	// Requisite entries are claimed before the others, so that what a page
+	// needs to render is fetched soon after the page itself (temporal
+	// coherence), not after every page queued before it.
+	Requisite bool
 }
 
 // Outcome is the end of a claimed entry: done, or failed with a reason.
