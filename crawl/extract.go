@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/amber-archiver/amber/internal/cssurl"
+	"github.com/amber-archiver/amber/internal/srcset"
 )
 
 // Links is what a page refers to.
@@ -38,8 +39,8 @@ var requisiteAttrs = map[string][]string{
 }
 
 var srcsetAttrs = map[string][]string{
-	"img":    {"srcset", "data-srcset"},
-	"source": {"srcset", "data-srcset"},
+	"img":    {"srcset", "data-srcset", "data-lazy-srcset"},
+	"source": {"srcset", "data-srcset", "data-lazy-srcset"},
 	"link":   {"imagesrcset"},
 }
 
@@ -255,45 +256,8 @@ func resolve(base *url.URL, raw string) string {
 }
 
 // ParseSrcset returns the URLs of a srcset attribute ("a.jpg 1x, b.jpg
-// 2x"). URLs may contain commas, so candidates are split the way the HTML
-// standard does: a URL runs to whitespace, and a trailing comma ends it.
-func ParseSrcset(s string) []string {
-	var out []string
-	for i := 0; i < len(s); {
-		for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
-			i++
-		}
-		start := i
-		for i < len(s) && !isSpace(s[i]) {
-			i++
-		}
-		u := s[start:i]
-		trailingComma := strings.HasSuffix(u, ",")
-		u = strings.TrimRight(u, ",")
-		if u != "" {
-			out = append(out, u)
-		}
-		if trailingComma {
-			continue
-		}
-		// Skip the descriptor up to the next comma outside parentheses.
-		depth := 0
-		for i < len(s) {
-			c := s[i]
-			i++
-			if c == '(' {
-				depth++
-			} else if c == ')' && depth > 0 {
-				depth--
-			} else if c == ',' && depth == 0 {
-				break
-			}
-		}
-	}
-	return out
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
+// 2x"), split as the HTML standard does (a URL may contain commas).
+func ParseSrcset(s string) []string { return srcset.URLs(s) }
 
 // ExtractCSS returns the absolute URLs a style sheet loads: url(...) values
 // (backgrounds, fonts in @font-face src lists, cursors, ...), @import

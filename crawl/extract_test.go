@@ -7,23 +7,17 @@ import (
 	"testing"
 )
 
-func TestParseSrcset(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []string
-	}{
-		{"a.jpg", []string{"a.jpg"}},
-		{"a.jpg 1x, b.jpg 2x", []string{"a.jpg", "b.jpg"}},
-		{" a.jpg 480w,b.jpg 800w ", []string{"a.jpg", "b.jpg"}},
-		{"img/a,b.jpg 1x, c.jpg 2x", []string{"img/a,b.jpg", "c.jpg"}},
-		{"a.jpg,b.jpg", []string{"a.jpg,b.jpg"}}, // one URL, as the HTML standard parses it
-		{"a.jpg, b.jpg", []string{"a.jpg", "b.jpg"}},
-		{"https://cdn.example/i.jpg?w=1,2 100w, /j.jpg 200w", []string{"https://cdn.example/i.jpg?w=1,2", "/j.jpg"}},
-		{"", nil},
-	} {
-		if got := ParseSrcset(tc.in); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("ParseSrcset(%q) = %q, want %q", tc.in, got, tc.want)
-		}
+// Lazy-loading variants are fetched: the replay rewrites the same
+// attributes (data-lazy-srcset included), so what it points to is there.
+func TestExtractHTMLLazy(t *testing.T) {
+	page, _ := url.Parse("http://h.example/a/")
+	links, err := ExtractHTML(page, strings.NewReader(`<img data-src=a.jpg data-lazy-src=b.jpg data-srcset="c.jpg 1x, d.jpg 2x" data-lazy-srcset="e.jpg 2x"><picture><source data-lazy-srcset="f.webp"></picture>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"http://h.example/a/a.jpg", "http://h.example/a/b.jpg", "http://h.example/a/c.jpg", "http://h.example/a/d.jpg", "http://h.example/a/e.jpg", "http://h.example/a/f.webp"}
+	if !reflect.DeepEqual(links.Requisites, want) {
+		t.Errorf("requisites %q, want %q", links.Requisites, want)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/tdewolff/parse/v2/css"
 
 	"github.com/amber-archiver/amber/internal/cssurl"
+	"github.com/amber-archiver/amber/internal/srcset"
 	xhtml "golang.org/x/net/html"
 )
 
@@ -60,53 +61,19 @@ func (rw *urlRewriter) rewrite(raw, mod string) string {
 }
 
 // rewriteSrcset rewrites each candidate URL of a srcset attribute,
-// keeping its descriptors: "a.jpg 480w, b.jpg 800w".
+// keeping its descriptors and separators: "a.jpg 480w, b.jpg 800w". The
+// candidates are those the crawler fetched (internal/srcset).
 func (rw *urlRewriter) rewriteSrcset(v, mod string) string {
 	var b strings.Builder
-	for i := 0; i < len(v); {
-		// Leading whitespace and commas (HTML's srcset parsing algorithm).
-		start := i
-		for i < len(v) && (isSpace(v[i]) || v[i] == ',') {
-			i++
-		}
-		b.WriteString(v[start:i])
-		if i >= len(v) {
-			break
-		}
-		start = i
-		for i < len(v) && !isSpace(v[i]) {
-			i++
-		}
-		u := v[start:i]
-		trail := ""
-		for strings.HasSuffix(u, ",") { // a URL ending in commas has no descriptors
-			u, trail = u[:len(u)-1], trail+","
-		}
-		b.WriteString(rw.rewrite(u, mod))
-		b.WriteString(trail)
-		if trail != "" {
-			continue
-		}
-		// Descriptors, up to the next comma outside parentheses.
-		start = i
-		depth := 0
-		for i < len(v) {
-			c := v[i]
-			if c == '(' {
-				depth++
-			} else if c == ')' && depth > 0 {
-				depth--
-			} else if c == ',' && depth == 0 {
-				break
-			}
-			i++
-		}
-		b.WriteString(v[start:i])
-	}
+	last := 0
+	srcset.Each(v, func(start, end int) {
+		b.WriteString(v[last:start])
+		b.WriteString(rw.rewrite(v[start:end], mod))
+		last = end
+	})
+	b.WriteString(v[last:])
 	return b.String()
 }
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
 
 // rewriteCSS rewrites every url() and @import of a style sheet (or a
 // style attribute) to archival URLs; everything else is copied byte for
