@@ -51,16 +51,16 @@ func (p *connPool) get(key string) *recConn {
 	return nil
 }
 
-// put keeps c for the next request to key, or closes it if enough are
-// kept.
-func (p *connPool) put(key string, c *recConn) {
+// put keeps c for the next request to its address, or closes it if
+// enough are kept.
+func (p *connPool) put(c *recConn) {
 	c.idleSince = time.Now()
 	p.mu.Lock()
 	if p.idle == nil {
 		p.idle = map[string][]*recConn{}
 	}
-	if len(p.idle[key]) < maxIdlePerHost {
-		p.idle[key] = append(p.idle[key], c)
+	if len(p.idle[c.key]) < maxIdlePerHost {
+		p.idle[c.key] = append(p.idle[c.key], c)
 		c = nil
 	}
 	p.mu.Unlock()
@@ -105,7 +105,7 @@ func (t *Transport) dial(ctx context.Context, scheme, addr string) (*recConn, er
 		}
 		c = tc
 	}
-	rc := &recConn{Conn: c, idle: t.opts.IdleReadTimeout}
+	rc := &recConn{Conn: c, idle: t.opts.IdleReadTimeout, key: connKey(scheme, addr)}
 	rc.br = bufio.NewReaderSize(rc, readBufferSize)
 	rc.bw = bufio.NewWriterSize(rc, writeBufferSize)
 	return rc, nil

@@ -116,7 +116,7 @@ func (z *htmlScanner) next() htmlTok {
 }
 
 // checkRaw notes whether the start tag just read makes what follows it raw
-// text, and whether it is self-closing.
+// text (even when it is self-closing, as the tokenizer has it).
 func (z *htmlScanner) checkRaw() {
 	switch string(z.name) {
 	case "iframe", "noembed", "noframes", "noscript", "plaintext", "script", "style", "textarea", "title", "xmp":

@@ -190,7 +190,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// was read whole, as framed, with nothing after it, and the request
 	// was not cancelled.
 	if stop() && copyErr == nil && !truncated && !resp.Close && conn.br.Buffered() == 0 {
-		t.pool.put(connKey(out.URL.Scheme, hostPort(out.URL.Scheme, out.URL.Host)), conn)
+		t.pool.put(conn)
 	} else {
 		conn.Close()
 	}
@@ -493,6 +493,8 @@ type recConn struct {
 	idle time.Duration
 	mu   sync.Mutex
 	cur  *exchange
+
+	key string // scheme://host:port, its place in the idle pool
 
 	// Used by the one goroutine that has the connection.
 	br        *bufio.Reader
