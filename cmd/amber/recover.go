@@ -45,11 +45,33 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 	}
 	files, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.warc.gz"))
 	sort.Strings(files)
+	// A state file made afresh in a collection that has WARC files (the
+	// old one was damaged and moved away, or deleted) is rebuilt from them:
+	// the digests of every response, so that unchanged payloads are still
+	// stored as revisits of the first capture.
+	rebuild := false
+	if c, ok := st.(interface{ Created() bool }); ok && c.Created() && len(files) > 0 {
+		rebuild = true
+	}
 	var lines []string
 	var outcomes []crawl.Outcome
 	var digests []crawl.DigestRef
+	rebuilt := 0
 	for _, f := range files {
 		if listed[warc.ArchiveDir+"/"+filepath.Base(f)] {
+			if !rebuild {
+				continue
+			}
+			l, err := warc.IndexWARC(f)
+			if err != nil {
+				notes = append(notes, fmt.Sprintf("rebuilding the crawl state: %s: %v (its records before the damage are used)", f, err))
+			}
+			for _, line := range l {
+				if line.Type == warc.TypeResponse && line.Digest != "" {
+					digests = append(digests, crawl.DigestRef{Digest: line.Digest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
+				}
+			}
+			rebuilt++
 			continue
 		}
 		l, err := warc.IndexWARC(f)
@@ -80,7 +102,13 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 			}
 		}
 	}
+	if rebuilt > 0 {
+		notes = append(notes, fmt.Sprintf("the crawl state is new: rebuilt its digest index from %d WARC files (%d responses)", rebuilt, len(digests)))
+	}
 	if len(lines) == 0 {
+		if len(digests) > 0 {
+			return notes, st.Recover(nil, digests)
+		}
 		return notes, nil
 	}
 	if err := st.Recover(outcomes, digests); err != nil {
