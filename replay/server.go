@@ -10,6 +10,7 @@ import (
 	"io"
 	"log"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,12 @@ type Handler struct {
 	a *Archive
 	// Log receives read errors of captures; nil discards them.
 	Log *log.Logger
+	// Hosts are the host names (without port) answered besides
+	// 127.0.0.1, localhost and [::1]. A request naming any other host in
+	// its Host header gets 403: after DNS rebinding, a web page the user
+	// visits reaches the replay server under the attacker's host name, and
+	// must not read the archive.
+	Hosts []string
 }
 
 // NewHandler returns a handler for a.
@@ -50,7 +57,40 @@ func (h *Handler) logf(format string, args ...any) {
 	}
 }
 
+// allowedHost reports whether the host name of a Host header (with or
+// without its port) is one the server is serving on. The port is not
+// checked: a rebinding attacker controls the name, not the port.
+func (h *Handler) allowedHost(hostport string) bool {
+	name := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		name = host
+	} else if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		name = name[1 : len(name)-1]
+	}
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	switch name {
+	case "127.0.0.1", "localhost", "::1":
+		return true
+	case "":
+		return false
+	}
+	for _, a := range h.Hosts {
+		a = strings.TrimSuffix(strings.ToLower(strings.Trim(a, "[]")), ".")
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.allowedHost(r.Host) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "amber replay: this host name is not served here (amber replay --host NAME allows one)\n")
+		return
+	}
 	uri := r.RequestURI
 	if uri == "" {
 		uri = r.URL.RequestURI()
