@@ -183,7 +183,7 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 	var out bytes.Buffer
 	out.Grow(len(src) + len(src)/4 + len(hr.banner))
 	z := xhtml.NewTokenizer(bytes.NewReader(src))
-	inStyle := false
+	inStyle, inNoscript := false, false
 	bannerDone := hr.banner == nil
 	afterDoctype := -1 // where the banner goes if the document has no <body>
 	headEnd := -1
@@ -199,9 +199,16 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 			afterDoctype = out.Len()
 			continue
 		case xhtml.TextToken:
-			if inStyle {
+			switch {
+			case inStyle:
 				out.Write(rewriteCSS(raw, &hr.urlRewriter))
-			} else {
+			case inNoscript:
+				// The tokenizer, like a browser running scripts, reads
+				// <noscript> as text; lazy loaders parse that text and
+				// insert it, so its URLs are rewritten as markup.
+				inner := &htmlRewriter{urlRewriter: hr.urlRewriter}
+				out.Write(inner.rewriteHTML(raw))
+			default:
 				out.Write(raw)
 			}
 			continue
@@ -210,6 +217,8 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 			switch string(name) {
 			case "style":
 				inStyle = false
+			case "noscript":
+				inNoscript = false
 			case "head":
 				headEnd = out.Len() + len(raw)
 			}
@@ -230,6 +239,8 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 		switch tok.Data {
 		case "style":
 			inStyle = tt == xhtml.StartTagToken
+		case "noscript":
+			inNoscript = tt == xhtml.StartTagToken
 		case "body":
 			if !bannerDone {
 				out.Write(hr.banner)
@@ -283,6 +294,10 @@ func (hr *htmlRewriter) rewriteTag(tok *xhtml.Token) bool {
 			k = a.Namespace + ":" + a.Key
 		}
 		switch {
+		case k == "rel" && tok.Data == "link":
+			if v := dropHints(a.Val); v != a.Val {
+				a.Val, changed = v, true
+			}
 		case k == "integrity" || k == "ping":
 			// Subresource integrity fails on rewritten style sheets; ping
 			// would report a click to the live site.
@@ -309,6 +324,27 @@ func (hr *htmlRewriter) rewriteTag(tok *xhtml.Token) bool {
 	}
 	tok.Attr = attrs
 	return changed
+}
+
+// dropHints removes the resource hints that make a browser resolve or
+// connect to a host without loading anything through the page's CSP
+// (dns-prefetch, preconnect) from a rel attribute. The href is rewritten
+// into the archive as well; dropping the hint is what keeps a browser that
+// ignores the rewritten href from looking the live host up.
+func dropHints(rel string) string {
+	f := strings.Fields(rel)
+	kept := f[:0]
+	for _, t := range f {
+		switch strings.ToLower(t) {
+		case "dns-prefetch", "preconnect":
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if len(kept) == len(strings.Fields(rel)) {
+		return rel
+	}
+	return strings.Join(kept, " ")
 }
 
 // rewriteRefresh rewrites the URL of <meta http-equiv=refresh

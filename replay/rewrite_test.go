@@ -167,3 +167,43 @@ func TestParseArchival(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteHTMLRequisites covers what the crawler fetches besides the
+// plain src and href: SVG references (the fragment kept for <use>),
+// prefetch links, and markup inside <noscript>; and the hints that make a
+// browser resolve or connect to a live host are dropped.
+func TestRewriteHTMLRequisites(t *testing.T) {
+	in := `<html><head>
+<link rel="dns-prefetch" href="//cdn.live.example">
+<link rel="preconnect" href="https://fonts.live.example" crossorigin>
+<link rel="Preconnect stylesheet" href="p.css">
+<link rel="prefetch" href="/next/page.html">
+</head><body>
+<svg><use href="sprite.svg#icon-a"></use><use xlink:href="/img/sprite.svg#icon-b"/><image href="i.svg"/><image xlink:href="j.svg"/></svg>
+<noscript><img src="hero.jpg" srcset="hero-2x.jpg 2x"><link rel=stylesheet href="ns.css"><div style="background:url(bg.png)"></div></noscript>
+<noscript>just text &amp; words</noscript>
+</body></html>`
+	hr := &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/a/index.html")}
+	got := strings.ReplaceAll(string(hr.rewriteHTML([]byte(in))), "/20261125184329", "/T")
+	for _, want := range []string{
+		`<use href="/Tmp_/http://news.example/a/sprite.svg#icon-a">`,
+		`<use xlink:href="/Tmp_/http://news.example/img/sprite.svg#icon-b" />`,
+		`<image href="/Tmp_/http://news.example/a/i.svg" />`,
+		`<image xlink:href="/Tmp_/http://news.example/a/j.svg" />`,
+		`<link rel="prefetch" href="/Tmp_/http://news.example/next/page.html">`,
+		`<noscript><img src="/Tmp_/http://news.example/a/hero.jpg" srcset="/Tmp_/http://news.example/a/hero-2x.jpg 2x"><link rel="stylesheet" href="/Tmp_/http://news.example/a/ns.css"><div style="background:url(&quot;/Tmp_/http://news.example/a/bg.png&quot;)"></div></noscript>`,
+		`<noscript>just text &amp; words</noscript>`,
+		`<link rel="" href="/Tmp_/http://cdn.live.example">`,
+		`<link rel="" href="/Tmp_/https://fonts.live.example" crossorigin="">`,
+		`<link rel="stylesheet" href="/Tmp_/http://news.example/a/p.css">`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("rewritten HTML lacks %s\n--- got:\n%s", want, got)
+		}
+	}
+	for _, bad := range []string{"dns-prefetch", "reconnect", `"hero.jpg"`, "(bg.png)"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("rewritten HTML still has %s:\n%s", bad, got)
+		}
+	}
+}
