@@ -18,8 +18,8 @@ import (
 
 // Archival URL modifiers, as pywb spells them.
 const (
-	modPage     = ""    // a page: HTML gets the banner
-	modEmbed    = "mp_" // a resource embedded in a page, or a frame: no banner
+	modPage     = ""    // a page: the top frame with the banner, holding the page at modEmbed
+	modEmbed    = "mp_" // the page itself in its frame, or a resource embedded in it
 	modIdentity = "id_" // the payload exactly as archived
 )
 
@@ -155,8 +155,9 @@ func writeCSSString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 }
 
-// URL-valued attributes, and the modifier each kind of URL gets. Links
-// and forms navigate (banner); everything else is loaded into the page.
+// URL-valued attributes. Every URL gets modEmbed, links and forms too: a
+// page is shown in the sandboxed frame of its top frame (server.go), and
+// a link navigates that frame, not the top.
 var (
 	urlAttrs = map[string]bool{
 		"src": true, "href": true, "poster": true, "background": true, "action": true,
@@ -167,13 +168,15 @@ var (
 		"data-bg": true, "data-background": true, "data-poster": true,
 	}
 	srcsetAttrs = map[string]bool{"srcset": true, "imagesrcset": true, "data-srcset": true, "data-lazy-srcset": true}
-	navTags     = map[string]bool{"a": true, "area": true, "form": true}
 )
 
 // htmlRewriter rewrites an HTML document.
 type htmlRewriter struct {
 	urlRewriter
-	banner []byte // inserted after <body>; nil for no banner
+	// inject is inserted before anything that can run: just after <head>,
+	// or before the first element that is not <html> or <head>. nil for
+	// nothing.
+	inject []byte
 }
 
 // rewriteHTML rewrites src and returns the new document. The tokenizer
@@ -181,12 +184,10 @@ type htmlRewriter struct {
 // text, comments, scripts).
 func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 	var out bytes.Buffer
-	out.Grow(len(src) + len(src)/4 + len(hr.banner))
+	out.Grow(len(src) + len(src)/4 + len(hr.inject))
 	z := xhtml.NewTokenizer(bytes.NewReader(src))
 	inStyle, inNoscript := false, false
-	bannerDone := hr.banner == nil
-	afterDoctype := -1 // where the banner goes if the document has no <body>
-	headEnd := -1
+	injected := hr.inject == nil
 	for {
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
@@ -194,10 +195,6 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 		}
 		raw := z.Raw()
 		switch tt {
-		case xhtml.DoctypeToken:
-			out.Write(raw)
-			afterDoctype = out.Len()
-			continue
 		case xhtml.TextToken:
 			switch {
 			case inStyle:
@@ -219,8 +216,6 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 				inStyle = false
 			case "noscript":
 				inNoscript = false
-			case "head":
-				headEnd = out.Len() + len(raw)
 			}
 			out.Write(raw)
 			continue
@@ -230,6 +225,10 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 			continue
 		}
 		tok := z.Token()
+		if !injected && tok.Data != "html" && tok.Data != "head" {
+			out.Write(hr.inject)
+			injected = true
+		}
 		changed := hr.rewriteTag(&tok)
 		if changed {
 			writeTag(&out, tok, tt == xhtml.SelfClosingTagToken)
@@ -241,17 +240,15 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 			inStyle = tt == xhtml.StartTagToken
 		case "noscript":
 			inNoscript = tt == xhtml.StartTagToken
-		case "body":
-			if !bannerDone {
-				out.Write(hr.banner)
-				bannerDone = true
+		case "head":
+			if !injected {
+				out.Write(hr.inject)
+				injected = true
 			}
 		}
 	}
-	if !bannerDone {
-		at := max(afterDoctype, headEnd, 0)
-		res := append(append(append([]byte(nil), out.Bytes()[:at]...), hr.banner...), out.Bytes()[at:]...)
-		return res
+	if !injected {
+		out.Write(hr.inject)
 	}
 	return out.Bytes()
 }
@@ -261,9 +258,6 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 func (hr *htmlRewriter) rewriteTag(tok *xhtml.Token) bool {
 	changed := false
 	mod := modEmbed
-	if navTags[tok.Data] {
-		mod = modPage
-	}
 	isRefresh := false
 	if tok.Data == "meta" {
 		for _, a := range tok.Attr {
@@ -355,7 +349,7 @@ func (hr *htmlRewriter) rewriteRefresh(v string) string {
 		return v
 	}
 	u := strings.Trim(v[i+4:], ` '"`)
-	return v[:i+4] + hr.rewrite(u, modPage)
+	return v[:i+4] + hr.rewrite(u, modEmbed)
 }
 
 // writeTag renders a start tag whose attributes were rewritten.

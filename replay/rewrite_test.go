@@ -108,22 +108,22 @@ func TestRewriteHTML(t *testing.T) {
 <svg><image xlink:href="s.svg"/></svg>
 <textarea><img src="t.png"></textarea>
 </body></html>`
-	hr := &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/index.html"), banner: []byte("<div id=banner></div>")}
+	hr := &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/index.html"), inject: []byte("<script id=first></script>")}
 	got := strings.ReplaceAll(string(hr.rewriteHTML([]byte(in))), "/20261125184329", "/T")
 	for _, want := range []string{
 		`<base href="/Tmp_/http://news.example/news/">`,
 		`<link rel="stylesheet" href="/Tmp_/http://news.example/news/s.css" crossorigin="">`,
-		`content="30; url=/T/http://news.example/news/next.html"`,
+		`content="30; url=/Tmp_/http://news.example/news/next.html"`,
 		`<style>.a { background: url("/Tmp_/http://news.example/news/a.png") }</style>`,
 		`<script>var s = "<img src='x.png'>";</script>`,
-		"<BODY class=main><div id=banner></div>\n",
+		"<BODY class=main>\n",
 		`<!-- <img src="commented.png"> -->`,
-		`<a href="/T/http://news.example/news/story.html">Story</a>`,
+		`<a href="/Tmp_/http://news.example/news/story.html">Story</a>`,
 		`<img src="/Tmp_/http://news.example/news/i.jpg" srcset="/Tmp_/http://news.example/news/i-1.jpg 1x, /Tmp_/http://news.example/news/i-2.jpg 2x" data-src="/Tmp_/http://news.example/news/lazy.jpg" alt="a &amp; b">`,
 		`<div style="background:url(&quot;/Tmp_/http://news.example/news/d.png&quot;)">x</div>`,
 		`<image xlink:href="/Tmp_/http://news.example/news/s.svg" />`,
 		`<textarea><img src="t.png"></textarea>`,
-		"<!DOCTYPE html>\n<html><head>",
+		"<!DOCTYPE html>\n<html><head><script id=first></script><meta charset=\"utf-8\">",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("rewritten HTML lacks %s\n--- got:\n%s", want, got)
@@ -133,14 +133,20 @@ func TestRewriteHTML(t *testing.T) {
 		t.Errorf("integrity or ping kept:\n%s", got)
 	}
 
-	// No <body>: the banner goes after </head>, or after the doctype.
-	hr = &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/"), banner: []byte("[B]")}
-	if got := string(hr.rewriteHTML([]byte("<!doctype html><title>t</title></head><p>x"))); got != "<!doctype html><title>t</title></head>[B]<p>x" {
-		t.Errorf("no body: %q", got)
-	}
-	hr = &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/"), banner: []byte("[B]")}
-	if got := string(hr.rewriteHTML([]byte("<!doctype html><p>x"))); got != "<!doctype html>[B]<p>x" {
-		t.Errorf("no head, no body: %q", got)
+	// No <head>: the injected script goes before the first element that
+	// is not <html> or <head>; and once only.
+	for in, want := range map[string]string{
+		"<!doctype html><title>t</title></head><p>x":            "<!doctype html>[I]<title>t</title></head><p>x",
+		"<!doctype html><p>x":                                   "<!doctype html>[I]<p>x",
+		"<!doctype html><html lang=en><script>x</script><p>":    "<!doctype html><html lang=en>[I]<script>x</script><p>",
+		"<html><HEAD id=h></head><body><head><script></script>": "<html><HEAD id=h>[I]</head><body><head><script></script>",
+		"just text": "just text[I]",
+		"":          "[I]",
+	} {
+		hr = &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/"), inject: []byte("[I]")}
+		if got := string(hr.rewriteHTML([]byte(in))); got != want {
+			t.Errorf("rewriteHTML(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
