@@ -108,7 +108,9 @@ async function check(browser, run) {
     await h1.first().waitFor({ state: "visible", timeout });
     result.headlineVisible = await h1.first().isVisible();
     if (run.viewer === "amber") {
-      result.banner = await frame.locator("#amber-replay-banner").innerText({ timeout });
+      // The banner is in the top frame; the article in its sandboxed frame.
+      result.banner = await page.mainFrame().locator("#amber-replay-banner").innerText({ timeout });
+      if (frame === page.mainFrame()) result.failures.push("the article is the top window, not in its frame");
     }
 
     // Let every image finish, loaded or failed.

@@ -222,7 +222,7 @@ func subresources(t *testing.T, page []byte) []string {
 	walk(doc)
 	var kept []string
 	for _, u := range out {
-		if !strings.HasPrefix(u, "data:") {
+		if !strings.HasPrefix(u, "data:") && !strings.HasPrefix(u, "/_amber/") {
 			kept = append(kept, u)
 		}
 	}
@@ -280,14 +280,23 @@ func TestReplayServesEveryRequisite(t *testing.T) {
 				t.Fatalf("index page lacks a link to %s:\n%s", link, index)
 			}
 
-			// A partial timestamp is redirected to the capture's own.
-			_, page := b.get("/2026/"+site.URL(testsite.Article), "")
+			// A partial timestamp is redirected to the capture's own, where
+			// the top frame holds the banner and the page in its frame.
+			_, top := b.get("/2026/"+site.URL(testsite.Article), "")
+			if !bytes.Contains(top, []byte(`id="amber-replay-banner"`)) || !bytes.Contains(top, []byte("18:43:29 UTC")) ||
+				!bytes.Contains(top, []byte(site.URL(testsite.Article)+"</code>")) {
+				t.Errorf("no banner with capture time and original URL:\n%s", top)
+			}
+			frame := regexp.MustCompile(`<iframe id="amber-replay-frame"[^>]* src="([^"]+)"`).FindSubmatch(top)
+			if frame == nil {
+				t.Fatalf("top frame holds no frame:\n%s", top)
+			}
+			_, page := b.get(xhtml.UnescapeString(string(frame[1])), "")
 			if !bytes.Contains(page, []byte("<h1>"+testsite.Headline+"</h1>")) {
 				t.Fatalf("article not replayed:\n%s", page)
 			}
-			if !bytes.Contains(page, []byte(`id="amber-replay-banner"`)) || !bytes.Contains(page, []byte("18:43:29 UTC")) ||
-				!bytes.Contains(page, []byte(site.URL(testsite.Article)+"</code>")) {
-				t.Errorf("no banner with capture time and original URL:\n%s", page)
+			if bytes.Contains(page, []byte("amber-replay-banner")) {
+				t.Errorf("the page in its frame has a banner of its own")
 			}
 			checkNoLiveURLs(t, site, "article", page)
 
@@ -406,7 +415,7 @@ func TestReplayCaptures(t *testing.T) {
 		}
 	})
 	t.Run("revisit", func(t *testing.T) {
-		resp, body := get("/" + ts1 + "/" + site.URL(testsite.Article))
+		resp, body := get("/" + ts1 + "mp_/" + site.URL(testsite.Article))
 		if resp.StatusCode != 200 || !strings.Contains(body, "<h1>"+testsite.Headline+"</h1>") {
 			t.Errorf("revisit replayed as %d:\n%s", resp.StatusCode, body)
 		}
@@ -493,4 +502,46 @@ func TestOpenWithoutIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Close()
+}
+
+// writeCollection writes a collection of response records, one for each
+// URL, whose blocks are the raw HTTP responses given, all captured at t0.
+func writeCollection(t testing.TB, dir string, t0 time.Time, responses map[string][]byte) {
+	t.Helper()
+	c, err := warc.OpenCollection(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := warc.NewWriter(warc.WriterOptions{Dir: c.ArchivePath()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := make([]string, 0, len(responses))
+	for u := range responses {
+		urls = append(urls, u)
+	}
+	slices.Sort(urls)
+	for _, u := range urls {
+		raw := responses[u]
+		hr, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(hr.Body)
+		sum := sha1.Sum(body)
+		b := w.NewRecord(warc.TypeResponse, t0)
+		b.AddField("WARC-Target-URI", u)
+		b.AddField("Content-Type", "application/http;msgtype=response")
+		b.SetPayloadDigest(sum[:])
+		b.Write(raw)
+		if _, err := w.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddIndex(w.Index()); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -18,8 +18,8 @@ import (
 
 // Archival URL modifiers, as pywb spells them.
 const (
-	modPage     = ""    // a page: HTML gets the banner
-	modEmbed    = "mp_" // a resource embedded in a page, or a frame: no banner
+	modPage     = ""    // a page: the top frame with the banner, holding the page at modEmbed
+	modEmbed    = "mp_" // the page itself in its frame, or a resource embedded in it
 	modIdentity = "id_" // the payload exactly as archived
 )
 
@@ -155,8 +155,9 @@ func writeCSSString(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 }
 
-// URL-valued attributes, and the modifier each kind of URL gets. Links
-// and forms navigate (banner); everything else is loaded into the page.
+// URL-valued attributes. Every URL gets modEmbed, links and forms too: a
+// page is shown in the sandboxed frame of its top frame (server.go), and
+// a link navigates that frame, not the top.
 var (
 	urlAttrs = map[string]bool{
 		"src": true, "href": true, "poster": true, "background": true, "action": true,
@@ -167,13 +168,15 @@ var (
 		"data-bg": true, "data-background": true, "data-poster": true,
 	}
 	srcsetAttrs = map[string]bool{"srcset": true, "imagesrcset": true, "data-srcset": true, "data-lazy-srcset": true}
-	navTags     = map[string]bool{"a": true, "area": true, "form": true}
 )
 
 // htmlRewriter rewrites an HTML document.
 type htmlRewriter struct {
 	urlRewriter
-	banner []byte // inserted after <body>; nil for no banner
+	// inject is inserted before anything that can run: just after <head>,
+	// or before the first element that is not <html> or <head>. nil for
+	// nothing.
+	inject []byte
 }
 
 // rewriteHTML rewrites src and returns the new document. The tokenizer
@@ -181,12 +184,10 @@ type htmlRewriter struct {
 // text, comments, scripts).
 func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 	var out bytes.Buffer
-	out.Grow(len(src) + len(src)/4 + len(hr.banner))
+	out.Grow(len(src) + len(src)/4 + len(hr.inject))
 	z := xhtml.NewTokenizer(bytes.NewReader(src))
-	inStyle := false
-	bannerDone := hr.banner == nil
-	afterDoctype := -1 // where the banner goes if the document has no <body>
-	headEnd := -1
+	inStyle, inNoscript := false, false
+	injected := hr.inject == nil
 	for {
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
@@ -194,14 +195,17 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 		}
 		raw := z.Raw()
 		switch tt {
-		case xhtml.DoctypeToken:
-			out.Write(raw)
-			afterDoctype = out.Len()
-			continue
 		case xhtml.TextToken:
-			if inStyle {
+			switch {
+			case inStyle:
 				out.Write(rewriteCSS(raw, &hr.urlRewriter))
-			} else {
+			case inNoscript:
+				// The tokenizer, like a browser running scripts, reads
+				// <noscript> as text; lazy loaders parse that text and
+				// insert it, so its URLs are rewritten as markup.
+				inner := &htmlRewriter{urlRewriter: hr.urlRewriter}
+				out.Write(inner.rewriteHTML(raw))
+			default:
 				out.Write(raw)
 			}
 			continue
@@ -210,8 +214,8 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 			switch string(name) {
 			case "style":
 				inStyle = false
-			case "head":
-				headEnd = out.Len() + len(raw)
+			case "noscript":
+				inNoscript = false
 			}
 			out.Write(raw)
 			continue
@@ -221,6 +225,10 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 			continue
 		}
 		tok := z.Token()
+		if !injected && tok.Data != "html" && tok.Data != "head" {
+			out.Write(hr.inject)
+			injected = true
+		}
 		changed := hr.rewriteTag(&tok)
 		if changed {
 			writeTag(&out, tok, tt == xhtml.SelfClosingTagToken)
@@ -230,17 +238,17 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 		switch tok.Data {
 		case "style":
 			inStyle = tt == xhtml.StartTagToken
-		case "body":
-			if !bannerDone {
-				out.Write(hr.banner)
-				bannerDone = true
+		case "noscript":
+			inNoscript = tt == xhtml.StartTagToken
+		case "head":
+			if !injected {
+				out.Write(hr.inject)
+				injected = true
 			}
 		}
 	}
-	if !bannerDone {
-		at := max(afterDoctype, headEnd, 0)
-		res := append(append(append([]byte(nil), out.Bytes()[:at]...), hr.banner...), out.Bytes()[at:]...)
-		return res
+	if !injected {
+		out.Write(hr.inject)
 	}
 	return out.Bytes()
 }
@@ -250,9 +258,6 @@ func (hr *htmlRewriter) rewriteHTML(src []byte) []byte {
 func (hr *htmlRewriter) rewriteTag(tok *xhtml.Token) bool {
 	changed := false
 	mod := modEmbed
-	if navTags[tok.Data] {
-		mod = modPage
-	}
 	isRefresh := false
 	if tok.Data == "meta" {
 		for _, a := range tok.Attr {
@@ -283,6 +288,10 @@ func (hr *htmlRewriter) rewriteTag(tok *xhtml.Token) bool {
 			k = a.Namespace + ":" + a.Key
 		}
 		switch {
+		case k == "rel" && tok.Data == "link":
+			if v := dropHints(a.Val); v != a.Val {
+				a.Val, changed = v, true
+			}
 		case k == "integrity" || k == "ping":
 			// Subresource integrity fails on rewritten style sheets; ping
 			// would report a click to the live site.
@@ -311,6 +320,27 @@ func (hr *htmlRewriter) rewriteTag(tok *xhtml.Token) bool {
 	return changed
 }
 
+// dropHints removes the resource hints that make a browser resolve or
+// connect to a host without loading anything through the page's CSP
+// (dns-prefetch, preconnect) from a rel attribute. The href is rewritten
+// into the archive as well; dropping the hint is what keeps a browser that
+// ignores the rewritten href from looking the live host up.
+func dropHints(rel string) string {
+	f := strings.Fields(rel)
+	kept := f[:0]
+	for _, t := range f {
+		switch strings.ToLower(t) {
+		case "dns-prefetch", "preconnect":
+			continue
+		}
+		kept = append(kept, t)
+	}
+	if len(kept) == len(strings.Fields(rel)) {
+		return rel
+	}
+	return strings.Join(kept, " ")
+}
+
 // rewriteRefresh rewrites the URL of <meta http-equiv=refresh
 // content="5; url=...">.
 func (hr *htmlRewriter) rewriteRefresh(v string) string {
@@ -319,7 +349,7 @@ func (hr *htmlRewriter) rewriteRefresh(v string) string {
 		return v
 	}
 	u := strings.Trim(v[i+4:], ` '"`)
-	return v[:i+4] + hr.rewrite(u, modPage)
+	return v[:i+4] + hr.rewrite(u, modEmbed)
 }
 
 // writeTag renders a start tag whose attributes were rewritten.

@@ -108,22 +108,22 @@ func TestRewriteHTML(t *testing.T) {
 <svg><image xlink:href="s.svg"/></svg>
 <textarea><img src="t.png"></textarea>
 </body></html>`
-	hr := &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/index.html"), banner: []byte("<div id=banner></div>")}
+	hr := &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/index.html"), inject: []byte("<script id=first></script>")}
 	got := strings.ReplaceAll(string(hr.rewriteHTML([]byte(in))), "/20261125184329", "/T")
 	for _, want := range []string{
 		`<base href="/Tmp_/http://news.example/news/">`,
 		`<link rel="stylesheet" href="/Tmp_/http://news.example/news/s.css" crossorigin="">`,
-		`content="30; url=/T/http://news.example/news/next.html"`,
+		`content="30; url=/Tmp_/http://news.example/news/next.html"`,
 		`<style>.a { background: url("/Tmp_/http://news.example/news/a.png") }</style>`,
 		`<script>var s = "<img src='x.png'>";</script>`,
-		"<BODY class=main><div id=banner></div>\n",
+		"<BODY class=main>\n",
 		`<!-- <img src="commented.png"> -->`,
-		`<a href="/T/http://news.example/news/story.html">Story</a>`,
+		`<a href="/Tmp_/http://news.example/news/story.html">Story</a>`,
 		`<img src="/Tmp_/http://news.example/news/i.jpg" srcset="/Tmp_/http://news.example/news/i-1.jpg 1x, /Tmp_/http://news.example/news/i-2.jpg 2x" data-src="/Tmp_/http://news.example/news/lazy.jpg" alt="a &amp; b">`,
 		`<div style="background:url(&quot;/Tmp_/http://news.example/news/d.png&quot;)">x</div>`,
 		`<image xlink:href="/Tmp_/http://news.example/news/s.svg" />`,
 		`<textarea><img src="t.png"></textarea>`,
-		"<!DOCTYPE html>\n<html><head>",
+		"<!DOCTYPE html>\n<html><head><script id=first></script><meta charset=\"utf-8\">",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("rewritten HTML lacks %s\n--- got:\n%s", want, got)
@@ -133,14 +133,20 @@ func TestRewriteHTML(t *testing.T) {
 		t.Errorf("integrity or ping kept:\n%s", got)
 	}
 
-	// No <body>: the banner goes after </head>, or after the doctype.
-	hr = &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/"), banner: []byte("[B]")}
-	if got := string(hr.rewriteHTML([]byte("<!doctype html><title>t</title></head><p>x"))); got != "<!doctype html><title>t</title></head>[B]<p>x" {
-		t.Errorf("no body: %q", got)
-	}
-	hr = &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/"), banner: []byte("[B]")}
-	if got := string(hr.rewriteHTML([]byte("<!doctype html><p>x"))); got != "<!doctype html>[B]<p>x" {
-		t.Errorf("no head, no body: %q", got)
+	// No <head>: the injected script goes before the first element that
+	// is not <html> or <head>; and once only.
+	for in, want := range map[string]string{
+		"<!doctype html><title>t</title></head><p>x":            "<!doctype html>[I]<title>t</title></head><p>x",
+		"<!doctype html><p>x":                                   "<!doctype html>[I]<p>x",
+		"<!doctype html><html lang=en><script>x</script><p>":    "<!doctype html><html lang=en>[I]<script>x</script><p>",
+		"<html><HEAD id=h></head><body><head><script></script>": "<html><HEAD id=h>[I]</head><body><head><script></script>",
+		"just text": "just text[I]",
+		"":          "[I]",
+	} {
+		hr = &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/"), inject: []byte("[I]")}
+		if got := string(hr.rewriteHTML([]byte(in))); got != want {
+			t.Errorf("rewriteHTML(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -164,6 +170,46 @@ func TestParseArchival(t *testing.T) {
 		ts, mod, target, ok := parseArchival(tt.uri)
 		if ts != tt.ts || mod != tt.mod || target != tt.target || ok != tt.ok {
 			t.Errorf("parseArchival(%q) = %q, %q, %q, %t; want %q, %q, %q, %t", tt.uri, ts, mod, target, ok, tt.ts, tt.mod, tt.target, tt.ok)
+		}
+	}
+}
+
+// TestRewriteHTMLRequisites covers what the crawler fetches besides the
+// plain src and href: SVG references (the fragment kept for <use>),
+// prefetch links, and markup inside <noscript>; and the hints that make a
+// browser resolve or connect to a live host are dropped.
+func TestRewriteHTMLRequisites(t *testing.T) {
+	in := `<html><head>
+<link rel="dns-prefetch" href="//cdn.live.example">
+<link rel="preconnect" href="https://fonts.live.example" crossorigin>
+<link rel="Preconnect stylesheet" href="p.css">
+<link rel="prefetch" href="/next/page.html">
+</head><body>
+<svg><use href="sprite.svg#icon-a"></use><use xlink:href="/img/sprite.svg#icon-b"/><image href="i.svg"/><image xlink:href="j.svg"/></svg>
+<noscript><img src="hero.jpg" srcset="hero-2x.jpg 2x"><link rel=stylesheet href="ns.css"><div style="background:url(bg.png)"></div></noscript>
+<noscript>just text &amp; words</noscript>
+</body></html>`
+	hr := &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/a/index.html")}
+	got := strings.ReplaceAll(string(hr.rewriteHTML([]byte(in))), "/20261125184329", "/T")
+	for _, want := range []string{
+		`<use href="/Tmp_/http://news.example/a/sprite.svg#icon-a">`,
+		`<use xlink:href="/Tmp_/http://news.example/img/sprite.svg#icon-b" />`,
+		`<image href="/Tmp_/http://news.example/a/i.svg" />`,
+		`<image xlink:href="/Tmp_/http://news.example/a/j.svg" />`,
+		`<link rel="prefetch" href="/Tmp_/http://news.example/next/page.html">`,
+		`<noscript><img src="/Tmp_/http://news.example/a/hero.jpg" srcset="/Tmp_/http://news.example/a/hero-2x.jpg 2x"><link rel="stylesheet" href="/Tmp_/http://news.example/a/ns.css"><div style="background:url(&quot;/Tmp_/http://news.example/a/bg.png&quot;)"></div></noscript>`,
+		`<noscript>just text &amp; words</noscript>`,
+		`<link rel="" href="/Tmp_/http://cdn.live.example">`,
+		`<link rel="" href="/Tmp_/https://fonts.live.example" crossorigin="">`,
+		`<link rel="stylesheet" href="/Tmp_/http://news.example/a/p.css">`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("rewritten HTML lacks %s\n--- got:\n%s", want, got)
+		}
+	}
+	for _, bad := range []string{"dns-prefetch", "reconnect", `"hero.jpg"`, "(bg.png)"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("rewritten HTML still has %s:\n%s", bad, got)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,10 +25,21 @@ import (
 // ContentSecurityPolicy is sent with every replayed response: the page may
 // load from the replay server and from data: and blob: URLs, and from
 // nowhere else, so nothing it does reaches the live web.
+// (webrtc 'block' is the CSP 3 directive for WebRTC, ignored by browsers
+// that do not know it; injectJS removes WebRTC for those.)
 const ContentSecurityPolicy = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; " +
 	"img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; " +
 	"connect-src 'self' data: blob:; frame-src 'self' data: blob:; worker-src 'self' blob:; " +
-	"form-action 'self'"
+	"form-action 'self'; webrtc 'block'"
+
+// pageCSP is the policy of a replayed page (and any document) in its
+// frame: the sandbox of the frame repeated, so that it holds for the
+// frames the page makes too.
+const pageCSP = ContentSecurityPolicy + "; sandbox " + frameSandbox
+
+// identityCSP is the policy of a payload served as archived (id_):
+// its links are not rewritten, so nothing in it runs.
+const identityCSP = ContentSecurityPolicy + "; sandbox"
 
 // maxRewrite bounds the size of an HTML page or style sheet rewritten in
 // memory; a larger one is served as archived.
@@ -39,6 +51,12 @@ type Handler struct {
 	a *Archive
 	// Log receives read errors of captures; nil discards them.
 	Log *log.Logger
+	// Hosts are the host names (without port) answered besides
+	// 127.0.0.1, localhost and [::1]. A request naming any other host in
+	// its Host header gets 403: after DNS rebinding, a web page the user
+	// visits reaches the replay server under the attacker's host name, and
+	// must not read the archive.
+	Hosts []string
 }
 
 // NewHandler returns a handler for a.
@@ -50,10 +68,51 @@ func (h *Handler) logf(format string, args ...any) {
 	}
 }
 
+// allowedHost reports whether the host name of a Host header (with or
+// without its port) is one the server is serving on. The port is not
+// checked: a rebinding attacker controls the name, not the port.
+func (h *Handler) allowedHost(hostport string) bool {
+	name := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		name = host
+	} else if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		name = name[1 : len(name)-1]
+	}
+	name = strings.TrimSuffix(strings.ToLower(name), ".")
+	switch name {
+	case "127.0.0.1", "localhost", "::1":
+		return true
+	case "":
+		return false
+	}
+	for _, a := range h.Hosts {
+		a = strings.TrimSuffix(strings.ToLower(strings.Trim(a, "[]")), ".")
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.allowedHost(r.Host) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "amber replay: this host name is not served here (amber replay --host NAME allows one)\n")
+		return
+	}
 	uri := r.RequestURI
 	if uri == "" {
 		uri = r.URL.RequestURI()
+	}
+	switch r.URL.Path {
+	case injectPath:
+		serveScript(w, r, injectJS)
+		return
+	case topPath:
+		serveScript(w, r, topJS)
+		return
 	}
 	if uri == "/" || uri == "/index.html" {
 		h.serveIndex(w, r)
@@ -84,6 +143,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // redirect answers with a redirect to an archival URL. http.Redirect would
 // clean the path, turning the "http://" inside it into "http:/".
 func redirect(w http.ResponseWriter, location string, code int) {
+	guard(w.Header())
 	w.Header().Set("Location", location)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
@@ -161,10 +221,31 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	}
 	defer resp.Close()
 	c := resp.capture
-	if mod == modPage && (ts != c.Timestamp() || target != c.URL) {
+	dest := r.Header.Get("Sec-Fetch-Dest")
+	isRedirect := resp.status >= 300 && resp.status < 400 && resp.header.Get("Location") != ""
+	switch {
+	case mod == modPage && dest == "iframe":
+		// A frame asking for a top frame (a URL a script built): the page
+		// itself, not a second banner.
+		redirect(w, archival(c.Timestamp(), modEmbed, c.URL), http.StatusFound)
+		return
+	case mod == modPage && (ts != c.Timestamp() || target != c.URL):
 		// Pages are shown at the URL of the capture itself, so the address
 		// bar and the banner agree.
 		redirect(w, archival(c.Timestamp(), modPage, c.URL), http.StatusFound)
+		return
+	case mod == modPage && !isRedirect:
+		h.serveTopFrame(w, r, c)
+		return
+	case mod == modEmbed && dest == "document":
+		// A page opened outside its frame (a link opened in a new tab)
+		// would be free to navigate the top window: frame it.
+		redirect(w, archival(c.Timestamp(), modPage, c.URL), http.StatusFound)
+		return
+	case mod == modEmbed && dest == "iframe" && isHTMLMime(c.Mime) && (ts != c.Timestamp() || target != c.URL):
+		// A page in its frame is at the URL of its capture, which the
+		// top frame shows in the banner.
+		redirect(w, archival(c.Timestamp(), modEmbed, c.URL), http.StatusFound)
 		return
 	}
 	if ts == "" {
@@ -176,8 +257,14 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	}
 
 	hdr := w.Header()
+	guard(hdr)
 	hdr.Set("Memento-Datetime", c.Time.UTC().Format(http.TimeFormat))
-	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
+	switch mod {
+	case modIdentity:
+		hdr.Set("Content-Security-Policy", identityCSP)
+	default:
+		hdr.Set("Content-Security-Policy", pageCSP)
+	}
 	hdr.Set("Cache-Control", "no-cache")
 	for _, name := range []string{"Content-Type", "Content-Disposition", "Content-Language", "Last-Modified"} {
 		if v := resp.header.Values(name); len(v) > 0 {
@@ -213,10 +300,7 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 			if kind == "css" {
 				out = rewriteCSS(body, &rw)
 			} else {
-				hr := &htmlRewriter{urlRewriter: rw}
-				if mod == modPage {
-					hr.banner = banner(c)
-				}
+				hr := &htmlRewriter{urlRewriter: rw, inject: []byte(injectTag)}
 				out = hr.rewriteHTML(body)
 			}
 			hdr.Set("Content-Length", strconv.Itoa(len(out)))
@@ -306,17 +390,25 @@ func banner(c *Capture) []byte {
 	when := c.Time.UTC().Format("2 January 2006, 15:04:05 UTC")
 	var b strings.Builder
 	b.WriteString(`<div id="amber-replay-banner" role="banner" style="all:initial;display:block;box-sizing:border-box;width:100%;margin:0;padding:6px 12px;background:#fff8e1;border-bottom:1px solid #d8c27a;color:#3a3000;font:13px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;text-align:left">`)
-	b.WriteString(`<strong style="font:inherit;font-weight:600;color:inherit">Archived page</strong> &middot; captured <time style="font:inherit;color:inherit" datetime="`)
+	b.WriteString(`<strong style="font:inherit;font-weight:600;color:inherit">Archived page</strong> &middot; captured <time id="amber-replay-time" style="font:inherit;color:inherit" datetime="`)
 	b.WriteString(c.Time.UTC().Format(time.RFC3339))
 	b.WriteString(`">`)
 	b.WriteString(when)
-	b.WriteString(`</time> &middot; original URL <code style="font:12px ui-monospace,monospace;color:inherit;word-break:break-all">`)
+	b.WriteString(`</time> &middot; original URL <code id="amber-replay-url" style="font:12px ui-monospace,monospace;color:inherit;word-break:break-all">`)
 	b.WriteString(escapeText(c.URL))
 	b.WriteString(`</code> &middot; <a href="/" style="font:inherit;color:#0645ad;text-decoration:underline">all archived pages</a></div>`)
 	return []byte(b.String())
 }
 
+// isHTMLMime reports whether an index mime type is that of an HTML page.
+func isHTMLMime(m string) bool {
+	m, _, _ = strings.Cut(m, ";")
+	m = strings.ToLower(strings.TrimSpace(m))
+	return m == "text/html" || m == "application/xhtml+xml"
+}
+
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, ts, target string) {
+	guard(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
 	w.WriteHeader(http.StatusNotFound)
@@ -330,6 +422,7 @@ func (h *Handler) notFound(w http.ResponseWriter, r *http.Request, ts, target st
 }
 
 func (h *Handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	guard(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
 	var b strings.Builder

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,8 @@ import (
 
 // replayOptions are the flags of amber replay.
 type replayOptions struct {
-	port int // TCP port on 127.0.0.1; 0 picks a free one
+	port  int      // TCP port on 127.0.0.1; 0 picks a free one
+	hosts []string // host names answered besides 127.0.0.1, localhost and [::1]
 }
 
 func newReplayCommand(g *globalOptions) *cobra.Command {
@@ -40,6 +42,10 @@ Content-Security-Policy keeps the page from loading anything from the live
 web. Nothing needs a network connection or any other program.
 
 The server listens on 127.0.0.1 only and runs until interrupted (Ctrl-C).
+It answers only requests addressed to 127.0.0.1, localhost or [::1] (any
+port), so that a web page reaching it through DNS rebinding cannot read
+the archive; every other Host gets 403. --host NAME (repeatable) allows
+another name, for a hosts-file alias or a reverse proxy in front.
 
 EXIT STATUS
   0  stopped by an interrupt
@@ -54,6 +60,7 @@ EXIT STATUS
 		},
 	}
 	cmd.Flags().IntVarP(&opts.port, "port", "p", 0, "port to listen on at 127.0.0.1 (default: any free port)")
+	cmd.Flags().StringArrayVar(&opts.hosts, "host", nil, "also answer requests for host `NAME` (repeatable; default: only 127.0.0.1, localhost, [::1])")
 	return cmd
 }
 
@@ -66,6 +73,11 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 	}
 	if opts.port < 0 || opts.port > 65535 {
 		return usageError("--port must be between 0 and 65535, not %d", opts.port)
+	}
+	for _, h := range opts.hosts {
+		if !validHostName(h) {
+			return usageError("--host %q: not a host name (letters, digits, '.', '-', or an IP address; no port)", h)
+		}
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return usageError("%s: no such file or directory", path)
@@ -81,6 +93,7 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 	}
 	h := replay.NewHandler(a)
 	h.Log = log.New(g.stderr, "amber: ", 0)
+	h.Hosts = opts.hosts
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -103,4 +116,21 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 	defer cancel()
 	srv.Shutdown(shutdown)
 	return nil
+}
+
+// validHostName accepts a DNS name or an IP address (IPv6 with or without
+// brackets), without a port.
+func validHostName(h string) bool {
+	if ip := net.ParseIP(strings.Trim(h, "[]")); ip != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
