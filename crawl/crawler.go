@@ -900,7 +900,7 @@ func toUTF8(body []byte, contentType string) []byte {
 
 func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	t, base := j.t, r.Request.URL
-	links := extractHTML(base, body)
+	links := extractHTML(base, body, DefaultMaxLinksPerPage)
 	if t.Kind == kindPage && r.StatusCode < 300 {
 		j.page = &Page{URL: base.String(), Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
 	}

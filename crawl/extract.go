@@ -18,25 +18,46 @@ import (
 type Links struct {
 	Title      string
 	Requisites []string // absolute URLs a browser loads to render the page
-	Pages      []string // absolute URLs of linked pages (a, area, canonical, next, prev)
+	Pages      []string // absolute URLs of linked pages (a, area, canonical, next, prev, prerender)
 	Refresh    string   // target of a <meta http-equiv=refresh>, absolute
+	// Icon reports a <link rel=icon> (or "shortcut icon") with an href:
+	// a browser asks for /favicon.ico only when the page names none.
+	Icon bool
+	// Dropped counts the distinct references past the cap on requisites
+	// or on pages of one document (DefaultMaxLinksPerPage).
+	Dropped int
 }
+
+// DefaultMaxLinksPerPage bounds the distinct requisites, and apart from
+// them the distinct page links, taken from one HTML document. Real
+// articles name a few hundred of each; the bound keeps a page of a million
+// links from holding a million URLs in memory at once.
+const DefaultMaxLinksPerPage = 25000
 
 // requisiteAttrs lists, by element, the attributes whose URLs a browser
 // fetches to render a page (lazy-loading variants included). srcset-style
-// attributes are parsed separately.
+// attributes are parsed separately. "image" is SVG's (href, xlink:href),
+// and in HTML an alias the parser turns into img (src).
 var requisiteAttrs = map[string][]string{
-	"img":    {"src", "data-src", "data-original", "data-lazy-src"},
-	"source": {"src", "data-src"},
-	"script": {"src"},
-	"video":  {"poster", "src"},
-	"audio":  {"src"},
-	"track":  {"src"},
-	"embed":  {"src"},
-	"object": {"data"},
-	"iframe": {"src"},
-	"frame":  {"src"},
+	"img":     {"src", "data-src", "data-original", "data-lazy-src"},
+	"source":  {"src", "data-src"},
+	"script":  {"src"},
+	"video":   {"poster", "src"},
+	"audio":   {"src"},
+	"track":   {"src"},
+	"embed":   {"src"},
+	"object":  {"data"},
+	"iframe":  {"src"},
+	"frame":   {"src"},
+	"use":     {"href", "xlink:href"}, // SVG sprite sheets: the fragment is dropped
+	"image":   {"href", "xlink:href", "src"},
+	"feimage": {"href", "xlink:href"},
 }
+
+// upgradeTags are the elements whose http: URLs a browser upgrades to
+// https: on an https page (mixed-content autoupgrade: images, audio,
+// video); the others' are blocked.
+var upgradeTags = map[string]bool{"img": true, "source": true, "video": true, "audio": true, "image": true, "input": true}
 
 var srcsetAttrs = map[string][]string{
 	"img":    {"srcset", "data-srcset", "data-lazy-srcset"},
@@ -48,39 +69,30 @@ var srcsetAttrs = map[string][]string{
 var linkRelRequisite = map[string]bool{
 	"stylesheet": true, "icon": true, "shortcut": true, "apple-touch-icon": true,
 	"apple-touch-icon-precomposed": true, "mask-icon": true, "preload": true,
-	"manifest": true, "modulepreload": true,
+	"manifest": true, "modulepreload": true, "prefetch": true,
 }
 
 // linkRelPage lists <link rel> values that name another page.
-var linkRelPage = map[string]bool{"canonical": true, "next": true, "prev": true}
+var linkRelPage = map[string]bool{"canonical": true, "next": true, "prev": true, "prerender": true}
 
 // ExtractHTML finds the requisites and links of an HTML document fetched
 // from pageURL, resolving against <base href> when present. It reads the
-// document once, builds no tree, and never fails on malformed markup.
+// document once, builds no tree, and never fails on malformed markup. The
+// document is read as a browser with scripting off reads it: the content
+// of <noscript> is markup.
 func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
 	b, err := io.ReadAll(body)
 	if err != nil {
 		return Links{}, err
 	}
-	return extractHTML(pageURL, b), nil
+	return extractHTML(pageURL, b, DefaultMaxLinksPerPage), nil
 }
 
-// extractHTML is ExtractHTML on a document in memory. It scans the tags
-// with htmlScanner, which tokenizes them as golang.org/x/net/html does.
-func extractHTML(pageURL *url.URL, doc []byte) Links {
-	type ref struct {
-		raw  string
-		page bool // a linked page, else a requisite
-	}
-	var (
-		refs    []ref
-		styles  []string // <style> blocks and style attributes, resolved at the end
-		out     Links
-		baseRaw string
-		baseSet bool
-		inTitle bool
-		inStyle bool
-	)
+// extractHTML is ExtractHTML on a document in memory, keeping up to max
+// distinct requisites and max distinct page links. It scans the tags with
+// htmlScanner, which tokenizes them as golang.org/x/net/html does.
+func extractHTML(pageURL *url.URL, doc []byte, max int) Links {
+	x := newHTMLExtractor(pageURL, max)
 	z := newHTMLScanner(doc)
 	// attr returns the decoded value of the current tag's attribute name.
 	attr := func(name string) (string, bool) {
@@ -94,114 +106,214 @@ func extractHTML(pageURL *url.URL, doc []byte) Links {
 	for {
 		switch z.next() {
 		case tokEOF:
-			base := pageURL
-			if baseSet {
-				if b, err := pageURL.Parse(strings.TrimSpace(baseRaw)); err == nil {
-					base = b
-				}
-			}
-			seen := map[string]bool{}
-			add := func(list *[]string, raw string) {
-				if u := resolve(base, raw); u != "" && !seen[u] {
-					seen[u] = true
-					*list = append(*list, u)
-				}
-			}
-			for _, r := range refs {
-				if r.page {
-					add(&out.Pages, r.raw)
-				} else if r.raw != "" {
-					add(&out.Requisites, r.raw)
-				}
-			}
-			for _, css := range styles {
-				for _, u := range ExtractCSS(base, strings.NewReader(css)) {
-					add(&out.Requisites, u)
-				}
-			}
-			if out.Refresh != "" {
-				out.Refresh = resolve(base, out.Refresh)
-			}
-			return out
+			return x.finish()
 		case tokRaw:
-			if inTitle && out.Title == "" {
-				out.Title = strings.TrimSpace(html.UnescapeString(rawText(z.text, z.textTag)))
-			}
-			if inStyle {
-				styles = append(styles, rawText(z.text, z.textTag))
-			}
+			x.text(z.textTag, func() string { return rawText(z.text, z.textTag) })
 		case tokEnd:
-			switch string(z.name) {
-			case "title":
-				inTitle = false
-			case "style":
-				inStyle = false
-			}
+			x.end(string(z.name))
 		case tokStart:
-			tag := string(z.name)
-			if !z.selfClosing {
-				inTitle = tag == "title"
-				inStyle = tag == "style"
-			}
-			if len(z.attrs) == 0 {
-				continue
-			}
-			for _, a := range requisiteAttrs[tag] {
-				if v, ok := attr(a); ok {
-					refs = append(refs, ref{raw: v})
-				}
-			}
-			for _, a := range srcsetAttrs[tag] {
-				if v, ok := attr(a); ok {
-					for _, u := range ParseSrcset(v) {
-						refs = append(refs, ref{raw: u})
-					}
-				}
-			}
-			if v, ok := attr("background"); ok {
-				refs = append(refs, ref{raw: v})
-			}
-			if v, ok := attr("style"); ok {
-				styles = append(styles, v)
-			}
-			switch tag {
-			case "base":
-				if v, ok := attr("href"); ok && !baseSet {
-					baseRaw, baseSet = v, true
-				}
-			case "a", "area":
-				if v, ok := attr("href"); ok {
-					refs = append(refs, ref{raw: v, page: true})
-				}
-			case "input":
-				if t, _ := attr("type"); strings.EqualFold(t, "image") {
-					src, _ := attr("src")
-					refs = append(refs, ref{raw: src})
-				}
-			case "link":
-				href, ok := attr("href")
-				if !ok {
-					break
-				}
-				rels, _ := attr("rel")
-				for _, rel := range strings.Fields(strings.ToLower(rels)) {
-					if linkRelRequisite[rel] {
-						refs = append(refs, ref{raw: href})
-						break
-					}
-					if linkRelPage[rel] {
-						refs = append(refs, ref{raw: href, page: true})
-						break
-					}
-				}
-			case "meta":
-				if he, _ := attr("http-equiv"); strings.EqualFold(he, "refresh") {
-					content, _ := attr("content")
-					out.Refresh = refreshTarget(content)
-				}
+			x.start(string(z.name), z.selfClosing, len(z.attrs) > 0, attr)
+		}
+	}
+}
+
+// htmlExtractor turns the tokens of a document into its Links. The
+// scanner and the tokenizer (the fuzz oracle) feed it alike.
+type htmlExtractor struct {
+	page    *url.URL
+	max     int
+	refs    []htmlRef
+	seen    [2]map[string]struct{} // raw references kept, requisites [0] and pages [1]
+	out     Links
+	baseRaw string
+	baseSet bool
+	inTitle bool
+	inStyle bool
+}
+
+type htmlRef struct {
+	raw     string
+	page    bool // a linked page, else a requisite
+	upgrade bool // an image, audio or video: upgraded on an https page
+}
+
+func newHTMLExtractor(page *url.URL, max int) *htmlExtractor {
+	if max <= 0 {
+		max = DefaultMaxLinksPerPage
+	}
+	return &htmlExtractor{page: page, max: max, seen: [2]map[string]struct{}{{}, {}}}
+}
+
+// ref notes a reference, once per kind, up to the cap. Pages and
+// requisites are kept apart: <a href=hero.jpg><img src=hero.jpg></a>
+// names hero.jpg as both, and a browser loads the image.
+func (x *htmlExtractor) ref(raw string, page, upgrade bool) {
+	if raw == "" {
+		return
+	}
+	k := 0
+	if page {
+		k = 1
+	}
+	if _, ok := x.seen[k][raw]; ok {
+		return
+	}
+	if len(x.seen[k]) >= x.max {
+		x.out.Dropped++ // repeats of one dropped reference count each time
+		return
+	}
+	x.seen[k][raw] = struct{}{}
+	x.refs = append(x.refs, htmlRef{raw: raw, page: page, upgrade: upgrade})
+}
+
+// css notes the URLs of a style sheet or style attribute, resolved later
+// against the document's base like every other reference.
+func (x *htmlExtractor) css(src string) {
+	cssRefs([]byte(src), func(raw string) { x.ref(raw, false, false) })
+}
+
+func (x *htmlExtractor) text(tag string, text func() string) {
+	if x.inTitle && x.out.Title == "" {
+		x.out.Title = strings.TrimSpace(html.UnescapeString(text()))
+	}
+	if x.inStyle {
+		x.css(text())
+	}
+}
+
+func (x *htmlExtractor) end(tag string) {
+	switch tag {
+	case "title":
+		x.inTitle = false
+	case "style":
+		x.inStyle = false
+	}
+}
+
+// start takes a start tag; attr returns an attribute's decoded value.
+func (x *htmlExtractor) start(tag string, selfClosing, hasAttrs bool, attr func(string) (string, bool)) {
+	if !selfClosing {
+		x.inTitle = tag == "title"
+		x.inStyle = tag == "style"
+	}
+	if !hasAttrs {
+		return
+	}
+	up := upgradeTags[tag]
+	for _, a := range requisiteAttrs[tag] {
+		if v, ok := attr(a); ok {
+			x.ref(v, false, up)
+		}
+	}
+	for _, a := range srcsetAttrs[tag] {
+		if v, ok := attr(a); ok {
+			for _, u := range ParseSrcset(v) {
+				x.ref(u, false, up)
 			}
 		}
 	}
+	if v, ok := attr("background"); ok {
+		x.ref(v, false, false)
+	}
+	if v, ok := attr("style"); ok {
+		x.css(v)
+	}
+	switch tag {
+	case "base":
+		if v, ok := attr("href"); ok && !x.baseSet {
+			x.baseRaw, x.baseSet = v, true
+		}
+	case "a", "area":
+		if v, ok := attr("href"); ok {
+			x.ref(v, true, false)
+		}
+	case "input":
+		if t, _ := attr("type"); strings.EqualFold(t, "image") {
+			src, _ := attr("src")
+			x.ref(src, false, true)
+		}
+	case "link":
+		href, ok := attr("href")
+		if !ok {
+			break
+		}
+		rels, _ := attr("rel")
+		requisite, page := false, false
+		for _, rel := range strings.Fields(strings.ToLower(rels)) {
+			requisite = requisite || linkRelRequisite[rel]
+			page = page || linkRelPage[rel]
+			if rel == "icon" && strings.TrimSpace(href) != "" {
+				x.out.Icon = true
+			}
+		}
+		if requisite {
+			x.ref(href, false, false)
+		} else if page {
+			x.ref(href, true, false)
+		}
+	case "meta":
+		if he, _ := attr("http-equiv"); strings.EqualFold(he, "refresh") {
+			content, _ := attr("content")
+			x.out.Refresh = refreshTarget(content)
+		}
+	}
+}
+
+// finish resolves the references against the document's base. On an https
+// page, an http: image, audio or video URL is listed twice: upgraded to
+// https: (what a browser loads) and as named (what the page says, so a
+// replay finds either).
+func (x *htmlExtractor) finish() Links {
+	base := x.page
+	if x.baseSet {
+		if b, err := x.page.Parse(strings.TrimSpace(x.baseRaw)); err == nil {
+			base = b
+		}
+	}
+	out := x.out
+	secure := x.page.Scheme == "https"
+	seen := [2]map[string]struct{}{{}, {}}
+	add := func(r htmlRef, u string) {
+		k, list := 0, &out.Requisites
+		if r.page {
+			k, list = 1, &out.Pages
+		}
+		if _, ok := seen[k][u]; !ok {
+			seen[k][u] = struct{}{}
+			*list = append(*list, u)
+		}
+	}
+	for _, r := range x.refs {
+		u := resolve(base, r.raw)
+		if u == "" {
+			continue
+		}
+		if secure && r.upgrade && strings.HasPrefix(u, "http:") {
+			add(r, upgradeURL(u))
+		}
+		add(r, u)
+	}
+	if out.Refresh != "" {
+		out.Refresh = resolve(base, out.Refresh)
+	}
+	return out
+}
+
+// upgradeURL is u (http:) as a browser upgrades mixed content: https:,
+// and port 80 becomes the default port (443); another port stays.
+func upgradeURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	p.Scheme = "https"
+	if p.Port() == "80" {
+		p.Host = p.Hostname()
+		if strings.Contains(p.Host, ":") {
+			p.Host = "[" + p.Host + "]"
+		}
+	}
+	return p.String()
 }
 
 // asciiLowerEqualString compares a, ASCII letters folded, with the
@@ -267,27 +379,32 @@ func ExtractCSS(base *url.URL, r io.Reader) []string {
 	if err != nil {
 		return nil
 	}
-	l := css.NewLexer(parse.NewInputBytes(src))
 	var out []string
 	seen := map[string]bool{}
-	add := func(raw string) {
+	cssRefs(src, func(raw string) {
 		if u := resolve(base, raw); u != "" && !seen[u] {
 			seen[u] = true
 			out = append(out, u)
 		}
-	}
+	})
+	return out
+}
+
+// cssRefs calls fn with each URL of a style sheet, as written.
+func cssRefs(src []byte, fn func(raw string)) {
+	l := css.NewLexer(parse.NewInputBytes(src))
 	afterImport := false
 	stringFunc := 0 // nesting depth inside url( / image-set( whose strings are URLs
 	for {
 		tt, data := l.Next()
 		switch tt {
 		case css.ErrorToken:
-			return out
+			return
 		case css.AtKeywordToken:
 			afterImport = bytes.EqualFold(data, []byte("@import"))
 			continue
 		case css.URLToken:
-			add(cssurl.URLValue(data))
+			fn(cssurl.URLValue(data))
 		case css.FunctionToken:
 			name := strings.ToLower(string(data))
 			if stringFunc > 0 {
@@ -301,7 +418,7 @@ func ExtractCSS(base *url.URL, r io.Reader) []string {
 			}
 		case css.StringToken:
 			if stringFunc > 0 || afterImport {
-				add(cssurl.Unquote(data))
+				fn(cssurl.Unquote(data))
 			}
 		case css.WhitespaceToken, css.CommentToken:
 			continue

@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"fmt"
 	"net/url"
 	"reflect"
 	"strings"
@@ -81,6 +82,10 @@ func TestExtractHTMLBaseAndSchemes(t *testing.T) {
 func FuzzExtractCSS(f *testing.F) {
 	f.Add(`@import "a.css"; .x{background:url(b.png)}`)
 	f.Add(`url(`)
+	f.Add(`@import url("a.css`)
+	f.Add(`.a{background:image-set(url(` + strings.Repeat("(", 10000))
+	f.Add(strings.Repeat(`.a{background:url(/x.png)}`, 5000))
+	f.Add(`@font-face{src:url(` + strings.Repeat("a", 100000) + `)}`)
 	base, _ := url.Parse("http://h/")
 	f.Fuzz(func(t *testing.T, s string) { ExtractCSS(base, strings.NewReader(s)) })
 }
@@ -89,7 +94,12 @@ func FuzzExtractHTML(f *testing.F) {
 	f.Add(`<html><base href="/x/"><img srcset="a.jpg 1x, b.jpg 2x" src=c.png><style>@import "d.css"</style><a href=e.html>`)
 	f.Add(`<meta http-equiv=refresh content="0;url='/next'"><div style="background:url(`)
 	f.Add(`<img src="javascript:x"><source data-srcset=",,, ,">`)
-	page, _ := url.Parse("http://h/p/q.html")
+	f.Add(`<noscript><img src=a.png><picture><source srcset="b.webp"></picture></noscript><noscript`)
+	f.Add(`<svg><use href="s.svg#x"/><image xlink:href="i.png"/></svg><link rel=prefetch href=p.js>`)
+	f.Add(`<img src="` + strings.Repeat("x", 100000) + `">`)
+	f.Add(`<a href="<img src='<` + strings.Repeat(`<img src=`, 1000))
+	f.Add(strings.Repeat(`<img src=/i.png><a href=/p.html>`, 5000))
+	page, _ := url.Parse("https://h/p/q.html")
 	f.Fuzz(func(t *testing.T, s string) {
 		links, err := ExtractHTML(page, strings.NewReader(s))
 		if err != nil {
@@ -101,4 +111,105 @@ func FuzzExtractHTML(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A browser with scripting off reads <noscript> as markup: its images,
+// picture sources, frames, style sheets and style blocks are requisites.
+func TestExtractHTMLNoscript(t *testing.T) {
+	page, _ := url.Parse("http://h.example/a/")
+	doc := `<head><noscript><link rel=stylesheet href=ns.css><style>.x{background:url(ns-bg.png)}</style></noscript></head>
+<body><div data-lazy='{"src":"lazy.jpg"}'></div><noscript><img src="hero.jpg"></noscript>
+<noscript><picture><source srcset="p.webp 1x"><img src="p.jpg"></picture><iframe src="frame.html"></iframe></noscript>`
+	links, err := ExtractHTML(page, strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"http://h.example/a/ns.css", "http://h.example/a/ns-bg.png", "http://h.example/a/hero.jpg",
+		"http://h.example/a/p.webp", "http://h.example/a/p.jpg", "http://h.example/a/frame.html"}
+	if !reflect.DeepEqual(links.Requisites, want) {
+		t.Errorf("requisites %q, want %q", links.Requisites, want)
+	}
+}
+
+// A URL named both as a link and as a requisite is in both lists.
+func TestExtractHTMLLinkAndRequisite(t *testing.T) {
+	page, _ := url.Parse("http://h.example/a/")
+	links, err := ExtractHTML(page, strings.NewReader(`<a href="hero.jpg"><img src="hero.jpg"></a><a href=hero.jpg>again</a><img src=./hero.jpg>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"http://h.example/a/hero.jpg"}; !reflect.DeepEqual(links.Requisites, want) || !reflect.DeepEqual(links.Pages, want) {
+		t.Errorf("requisites %q, pages %q, want %q in each", links.Requisites, links.Pages, want)
+	}
+}
+
+func TestExtractHTMLSVGAndHints(t *testing.T) {
+	page, _ := url.Parse("http://h.example/a/")
+	doc := `<svg><use href="sprite.svg#icon-a"></use><use xlink:href="/s/sprite2.svg#b"/><use href="#local"/>
+<image href="pic.png"/><image xlink:href="pic2.png"/><filter><feImage href="fe.png"/></filter></svg><image src="html-image.png">
+<link rel=prefetch href=next-bundle.js><link rel=prerender href=next.html><link rel=dns-prefetch href=//cdn.example/>
+<link rel=apple-touch-icon href=touch.png>`
+	links, err := ExtractHTML(page, strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"http://h.example/a/sprite.svg", "http://h.example/s/sprite2.svg", "http://h.example/a/pic.png",
+		"http://h.example/a/pic2.png", "http://h.example/a/fe.png", "http://h.example/a/html-image.png",
+		"http://h.example/a/next-bundle.js", "http://h.example/a/touch.png"}
+	if !reflect.DeepEqual(links.Requisites, want) {
+		t.Errorf("requisites %q, want %q", links.Requisites, want)
+	}
+	if want := []string{"http://h.example/a/next.html"}; !reflect.DeepEqual(links.Pages, want) {
+		t.Errorf("pages %q, want %q", links.Pages, want)
+	}
+	if links.Icon {
+		t.Error("an apple-touch-icon counted as the page's icon: Chromium still asks for /favicon.ico")
+	}
+	for _, icon := range []string{`<link rel=icon href=i.png>`, `<link rel="Shortcut Icon" href=/f.ico>`} {
+		if l, _ := ExtractHTML(page, strings.NewReader(icon)); !l.Icon {
+			t.Errorf("%s: no icon", icon)
+		}
+	}
+	if l, _ := ExtractHTML(page, strings.NewReader(`<link rel=icon>`)); l.Icon {
+		t.Error("an icon link without href counted")
+	}
+}
+
+// On an https page, http: images, audio and video are listed upgraded
+// (what the browser loads) and as named; scripts, style sheets and frames
+// as named only (a browser blocks them).
+func TestExtractHTMLMixedContent(t *testing.T) {
+	doc := `<img src="http://h.example/i.png"><img srcset="http://h.example:80/s.png 2x"><video poster="http://c.example:8080/p.jpg" src="http://c.example/v.mp4"></video>
+<script src="http://h.example/a.js"></script><link rel=stylesheet href="http://h.example/a.css"><iframe src="http://h.example/f.html"></iframe>`
+	page, _ := url.Parse("https://h.example/")
+	links, _ := ExtractHTML(page, strings.NewReader(doc))
+	want := []string{"https://h.example/i.png", "http://h.example/i.png", "https://h.example/s.png", "http://h.example:80/s.png",
+		"https://c.example:8080/p.jpg", "http://c.example:8080/p.jpg", "https://c.example/v.mp4", "http://c.example/v.mp4",
+		"http://h.example/a.js", "http://h.example/a.css", "http://h.example/f.html"}
+	if !reflect.DeepEqual(links.Requisites, want) {
+		t.Errorf("https page: requisites\n %q\nwant %q", links.Requisites, want)
+	}
+	page, _ = url.Parse("http://h.example/")
+	links, _ = ExtractHTML(page, strings.NewReader(doc))
+	if len(links.Requisites) != 7 {
+		t.Errorf("http page: requisites %q, want the 7 URLs as named", links.Requisites)
+	}
+}
+
+// Past the cap, references are counted, not kept; requisites and pages
+// have a cap each.
+func TestExtractHTMLCap(t *testing.T) {
+	var sb strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&sb, `<img src="/i/%d.jpg"><a href="/p/%d.html">`, i, i)
+	}
+	sb.WriteString(`<img src="/i/0.jpg"><a href="/p/1.html">`) // repeats of kept ones
+	page, _ := url.Parse("http://h.example/")
+	links := extractHTML(page, []byte(sb.String()), 30)
+	if len(links.Requisites) != 30 || len(links.Pages) != 30 || links.Dropped != 140 {
+		t.Errorf("%d requisites, %d pages, %d dropped; want 30, 30, 140", len(links.Requisites), len(links.Pages), links.Dropped)
+	}
+	if links.Requisites[29] != "http://h.example/i/29.jpg" {
+		t.Errorf("last requisite kept %q", links.Requisites[29])
+	}
 }

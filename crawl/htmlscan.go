@@ -116,10 +116,13 @@ func (z *htmlScanner) next() htmlTok {
 }
 
 // checkRaw notes whether the start tag just read makes what follows it raw
-// text (even when it is self-closing, as the tokenizer has it).
+// text (even when it is self-closing, as the tokenizer has it). noscript is
+// not among them: amber reads pages as a browser with scripting off, which
+// parses the content of <noscript> as markup (and loads its images, style
+// sheets and frames).
 func (z *htmlScanner) checkRaw() {
 	switch string(z.name) {
-	case "iframe", "noembed", "noframes", "noscript", "plaintext", "script", "style", "textarea", "title", "xmp":
+	case "iframe", "noembed", "noframes", "plaintext", "script", "style", "textarea", "title", "xmp":
 		z.raw = string(z.name)
 	}
 }

@@ -11,26 +11,13 @@ import (
 	"golang.org/x/net/html"
 )
 
-// extractHTMLTokenizer is the former ExtractHTML, on golang.org/x/net/html's
-// tokenizer: the oracle FuzzScanMatchesTokenizer holds ExtractHTML to.
-// It finds the requisites and links of an HTML document fetched
-// from pageURL, resolving against <base href> when present. It reads the
-// document once with the HTML tokenizer, builds no tree, and never fails on
-// malformed markup.
+// extractHTMLTokenizer is ExtractHTML on golang.org/x/net/html's
+// tokenizer: the oracle FuzzScanMatchesTokenizer holds the scanner to.
+// Both feed the same htmlExtractor, so what the fuzzer compares is how
+// the document is cut into tags, attributes and raw text. The tokenizer
+// is told that scripting is off: the content of <noscript> is markup.
 func extractHTMLTokenizer(pageURL *url.URL, body io.Reader) (Links, error) {
-	type ref struct {
-		raw  string
-		page bool // a linked page, else a requisite
-	}
-	var (
-		refs    []ref
-		styles  []string // <style> blocks and style attributes, resolved at the end
-		out     Links
-		baseRaw string
-		baseSet bool
-		inTitle bool
-		inStyle bool
-	)
+	x := newHTMLExtractor(pageURL, DefaultMaxLinksPerPage)
 	z := html.NewTokenizer(body)
 	for {
 		tt := z.Next()
@@ -39,122 +26,31 @@ func extractHTMLTokenizer(pageURL *url.URL, body io.Reader) (Links, error) {
 			if err := z.Err(); err != io.EOF {
 				return Links{}, err
 			}
-			base := pageURL
-			if baseSet {
-				if b, err := pageURL.Parse(strings.TrimSpace(baseRaw)); err == nil {
-					base = b
-				}
-			}
-			seen := map[string]bool{}
-			add := func(list *[]string, raw string) {
-				if u := resolve(base, raw); u != "" && !seen[u] {
-					seen[u] = true
-					*list = append(*list, u)
-				}
-			}
-			for _, r := range refs {
-				if r.page {
-					add(&out.Pages, r.raw)
-				} else if r.raw != "" {
-					add(&out.Requisites, r.raw)
-				}
-			}
-			for _, css := range styles {
-				for _, u := range ExtractCSS(base, strings.NewReader(css)) {
-					add(&out.Requisites, u)
-				}
-			}
-			if out.Refresh != "" {
-				out.Refresh = resolve(base, out.Refresh)
-			}
-			return out, nil
+			return x.finish(), nil
 		case html.TextToken:
-			if inTitle && out.Title == "" {
-				out.Title = strings.TrimSpace(html.UnescapeString(string(z.Text())))
-			}
-			if inStyle {
-				styles = append(styles, string(z.Text()))
-			}
+			x.text("", func() string { return string(z.Text()) })
 		case html.EndTagToken:
 			name, _ := z.TagName()
-			switch string(name) {
-			case "title":
-				inTitle = false
-			case "style":
-				inStyle = false
-			}
+			x.end(string(name))
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			tag := string(name)
-			if tt == html.StartTagToken {
-				inTitle = tag == "title"
-				inStyle = tag == "style"
-			}
-			if !hasAttr {
-				continue
+			if tag == "noscript" { // self-closing too: the tokenizer would make its content raw
+				z.NextIsNotRawText()
 			}
 			attrs := map[string]string{}
-			for {
+			for hasAttr {
 				k, v, more := z.TagAttr()
 				key := string(k)
 				if _, dup := attrs[key]; !dup { // the first of repeated attributes counts
 					attrs[key] = string(v)
 				}
-				if !more {
-					break
-				}
+				hasAttr = more
 			}
-			for _, a := range requisiteAttrs[tag] {
-				if v, ok := attrs[a]; ok {
-					refs = append(refs, ref{raw: v})
-				}
-			}
-			for _, a := range srcsetAttrs[tag] {
-				if v, ok := attrs[a]; ok {
-					for _, u := range ParseSrcset(v) {
-						refs = append(refs, ref{raw: u})
-					}
-				}
-			}
-			if v, ok := attrs["background"]; ok {
-				refs = append(refs, ref{raw: v})
-			}
-			if v, ok := attrs["style"]; ok {
-				styles = append(styles, v)
-			}
-			switch tag {
-			case "base":
-				if v, ok := attrs["href"]; ok && !baseSet {
-					baseRaw, baseSet = v, true
-				}
-			case "a", "area":
-				if v, ok := attrs["href"]; ok {
-					refs = append(refs, ref{raw: v, page: true})
-				}
-			case "input":
-				if strings.EqualFold(attrs["type"], "image") {
-					refs = append(refs, ref{raw: attrs["src"]})
-				}
-			case "link":
-				href, ok := attrs["href"]
-				if !ok {
-					break
-				}
-				for _, rel := range strings.Fields(strings.ToLower(attrs["rel"])) {
-					if linkRelRequisite[rel] {
-						refs = append(refs, ref{raw: href})
-						break
-					}
-					if linkRelPage[rel] {
-						refs = append(refs, ref{raw: href, page: true})
-						break
-					}
-				}
-			case "meta":
-				if strings.EqualFold(attrs["http-equiv"], "refresh") {
-					out.Refresh = refreshTarget(attrs["content"])
-				}
-			}
+			x.start(tag, tt == html.SelfClosingTagToken, len(attrs) > 0, func(name string) (string, bool) {
+				v, ok := attrs[name]
+				return v, ok
+			})
 		}
 	}
 }
@@ -181,6 +77,14 @@ func FuzzScanMatchesTokenizer(f *testing.F) {
 		`<body background=bg.png><table background="tb.png"><td background='td.png'>`,
 		`</ img src=no10.png><img src=yes7.png`,
 		`<a href="x" href="y"><a HREF="z" href="w">`,
+		`<noscript><img src=ns.png><noscript><style>.a{background:url(ns2.png)}</style></noscript></noscript><NOSCRIPT/><img src=after.png>`,
+		`<head><noscript><link rel=stylesheet href=ns.css></noscript><noscript><img src=n.png`,
+		`<svg><use xlink:href="s.svg#a"/><image href=i.png /><feImage xlink:href=f.png></svg><image src=h.png>`,
+		`<link rel="prefetch prerender" href=x><link rel=ICON href=i.ico><link rel=prerender href=p.html>`,
+		`<img src="http://h.example/a.png" srcset="http://h.example:80/b.png 2x"><a href=/x><img src=/x>`,
+		`<img src="` + strings.Repeat("a", 70000) + `.png"><img src=` + strings.Repeat("b", 5000),
+		`<img src=a.png<img src=b.png <a href="unterminated`,
+		strings.Repeat(`<img src=/i/x.png><a href=/p>`, 2000),
 	} {
 		f.Add(s)
 	}
@@ -211,7 +115,7 @@ func TestScanLinear(t *testing.T) {
 	}
 	sb.WriteString("A5=dup>")
 	sb.WriteString(strings.Repeat("<script><!--<script>", 20000))
-	links := extractHTML(page, []byte(sb.String()))
+	links := extractHTML(page, []byte(sb.String()), DefaultMaxLinksPerPage)
 	if len(links.Requisites) != 1 {
 		t.Errorf("requisites %q", links.Requisites)
 	}
@@ -234,7 +138,7 @@ func BenchmarkExtractHTML(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	b.Run("scanner", func(b *testing.B) {
 		for b.Loop() {
-			extractHTML(page, []byte(doc))
+			extractHTML(page, []byte(doc), DefaultMaxLinksPerPage)
 		}
 	})
 	b.Run("tokenizer", func(b *testing.B) {
