@@ -26,7 +26,31 @@ const (
 	idleConnTimeout = 30 * time.Second
 	readBufferSize  = 128 << 10 // fewer read syscalls on big bodies
 	writeBufferSize = 4 << 10
+
+	// MaxResponseHead bounds the response head: the status lines and
+	// header fields of the final response and of the interim (1xx)
+	// responses before it, together, as Chromium bounds them (256 KiB).
+	// A longer head is a failed fetch (ErrHeadTooLarge) and nothing of it
+	// is archived: it is far under the 1 MiB head that verify accepts.
+	MaxResponseHead = 256 << 10
+	// MaxInterimResponses is the most 1xx responses read before the final
+	// one; more is a failed fetch (ErrHeadTooLarge).
+	MaxInterimResponses = 10
 )
+
+// Errors of a response head, for errors.Is.
+var (
+	// ErrHeadTooLarge: the status line and headers (with interim
+	// responses) exceed MaxResponseHead, or there are more than
+	// MaxInterimResponses interim responses.
+	ErrHeadTooLarge = errors.New("crawl: response head too large")
+	// ErrHeaderTimeout: the response head did not arrive whole within
+	// TransportOptions.ResponseHeaderTimeout.
+	ErrHeaderTimeout = errors.New("crawl: timeout awaiting response headers")
+)
+
+// errHeadLimit ends a read that would go past MaxResponseHead.
+var errHeadLimit = errors.New("response head limit reached")
 
 // connPool holds kept-alive connections by scheme and address.
 type connPool struct {
@@ -79,6 +103,45 @@ func (p *connPool) closeAll() {
 		for _, c := range conns {
 			c.Close()
 		}
+	}
+}
+
+// activeConns are the connections carrying a request, for Cut.
+type activeConns struct {
+	mu    sync.Mutex
+	conns map[*recConn]struct{}
+	cut   bool
+}
+
+// add tracks c, or reports false once the transport was cut.
+func (a *activeConns) add(c *recConn) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cut {
+		return false
+	}
+	if a.conns == nil {
+		a.conns = map[*recConn]struct{}{}
+	}
+	a.conns[c] = struct{}{}
+	return true
+}
+
+func (a *activeConns) remove(c *recConn) {
+	a.mu.Lock()
+	delete(a.conns, c)
+	a.mu.Unlock()
+}
+
+// cutAll cuts every tracked connection and refuses new ones.
+func (a *activeConns) cutAll() {
+	a.mu.Lock()
+	a.cut = true
+	conns := a.conns
+	a.conns = nil
+	a.mu.Unlock()
+	for c := range conns {
+		c.cutNow()
 	}
 }
 
@@ -141,6 +204,16 @@ func (t *Transport) send(req *http.Request, ex *exchange) (*http.Response, *recC
 				return nil, nil, nil, err
 			}
 		}
+		c.stopErr = nil
+		if ex.limitTime > 0 {
+			c.totalBy = ex.started.Add(ex.limitTime)
+		} else {
+			c.totalBy = time.Time{}
+		}
+		if !t.active.add(c) {
+			c.Close()
+			return nil, nil, nil, ErrCut
+		}
 		ex.attach(c)
 		// Cancelling the request closes the connection, which ends any
 		// read or write in progress.
@@ -151,12 +224,16 @@ func (t *Transport) send(req *http.Request, ex *exchange) (*http.Response, *recC
 		}
 		stop()
 		c.Close()
+		t.active.remove(c)
 		got := ex.received()
 		if reused && try == 0 && got == 0 && ctx.Err() == nil {
 			ex.reset(c)
 			continue // the server had closed the idle connection
 		}
-		ex.detach(c)
+		// Nothing is archived of a failed fetch: its spool goes at once.
+		if b, _ := ex.detach(c); b != nil {
+			b.Discard()
+		}
 		if ctx.Err() != nil {
 			return nil, nil, nil, ctx.Err()
 		}
@@ -166,7 +243,8 @@ func (t *Transport) send(req *http.Request, ex *exchange) (*http.Response, *recC
 
 // roundTrip writes req and reads the response up to its body, skipping
 // interim (1xx) responses as a browser does; their bytes stay recorded
-// in front of the final response, as they were received.
+// in front of the final response, as they were received. The heads
+// together are bounded by MaxResponseHead.
 func (c *recConn) roundTrip(req *http.Request, headerTimeout time.Duration) (*http.Response, error) {
 	if err := req.Write(c.bw); err != nil {
 		return nil, err
@@ -175,22 +253,42 @@ func (c *recConn) roundTrip(req *http.Request, headerTimeout time.Duration) (*ht
 		return nil, err
 	}
 	c.setHeaderDeadline(time.Now().Add(headerTimeout))
-	defer c.setHeaderDeadline(time.Time{})
-	for {
+	c.inHead, c.headRoom, c.headErr = true, MaxResponseHead, nil
+	defer func() {
+		c.inHead = false
+		c.setHeaderDeadline(time.Time{})
+	}()
+	for interim := 0; ; {
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				err = fmt.Errorf("timeout awaiting response headers: %w", err)
-			}
-			return nil, err
+			return nil, c.headError(err, headerTimeout)
 		}
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			if interim++; interim > MaxInterimResponses {
+				return nil, fmt.Errorf("%w: more than %d interim (1xx) responses", ErrHeadTooLarge, MaxInterimResponses)
+			}
 			continue
 		}
 		return resp, nil
 	}
+}
+
+// headError names why a response head could not be read. What the
+// connection said (a limit, a timeout, a reset) comes first: the HTTP
+// parser sees a line cut by a timeout as a whole, malformed one.
+func (c *recConn) headError(err error, headerTimeout time.Duration) error {
+	var ne net.Error
+	switch herr := c.headErr; {
+	case errors.Is(herr, errHeadLimit):
+		return fmt.Errorf("%w: more than %d bytes of status line and headers", ErrHeadTooLarge, MaxResponseHead)
+	case errors.Is(herr, ErrCut):
+		return herr
+	case errors.Is(herr, errTimeLimit), errors.As(herr, &ne) && ne.Timeout(), errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("%w (%s)", ErrHeaderTimeout, headerTimeout)
+	case herr != nil && !errors.Is(herr, io.EOF):
+		return herr
+	case errors.Is(err, io.EOF), errors.Is(herr, io.EOF):
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -62,8 +65,14 @@ type Options struct {
 	// MinRevisitSize bytes) is written as a revisit record.
 	NoDedup bool
 	// Drain, when closed, stops the crawl from taking new URLs; the ones
-	// in flight finish and are archived. Cancelling ctx stops at once.
+	// in flight have DrainGrace to finish and be archived, then are cut:
+	// nothing of a cut fetch is written and its URL is fetched again when
+	// the crawl resumes. Retries are not waited for once draining.
+	// Cancelling ctx stops at once.
 	Drain <-chan struct{}
+	// DrainGrace is how long fetches in flight may go on after Drain;
+	// default 10 s.
+	DrainGrace time.Duration
 	// CheckpointInterval is how often written records are synced and
 	// their URLs marked DONE; default 500 ms.
 	CheckpointInterval time.Duration
@@ -258,6 +267,9 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	if opts.CheckpointInterval <= 0 {
 		opts.CheckpointInterval = 500 * time.Millisecond
 	}
+	if opts.DrainGrace <= 0 {
+		opts.DrainGrace = 10 * time.Second
+	}
 	if opts.State == nil {
 		opts.State = NewMemoryState()
 		if _, err := opts.State.Begin(opts.Recrawl); err != nil {
@@ -341,6 +353,13 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 			select {
 			case <-opts.Drain:
 				cr.wakeAll()
+				grace := time.NewTimer(opts.DrainGrace)
+				defer grace.Stop()
+				select {
+				case <-grace.C:
+					rec.Cut()
+				case <-stopCheckpoints:
+				}
 			case <-stopCheckpoints:
 			}
 		}()
@@ -553,8 +572,9 @@ func (cr *crawler) process(e Entry) {
 		switch {
 		case captured:
 			cr.pend(Outcome{Key: e.Key, Page: j.page}, digest)
-		case cr.ctx.Err() != nil:
-			// Interrupted: the URL stays CLAIMED and is fetched on resume.
+		case cr.ctx.Err() != nil, errors.Is(j.err, ErrCut), retry && attempt < cr.opts.Retries && cr.draining():
+			// Interrupted, or cut or not retried because the crawl is
+			// draining: the URL stays CLAIMED and is fetched on resume.
 		default:
 			if j.err == nil {
 				j.err = errors.New("no response")
@@ -780,15 +800,32 @@ func (cr *crawler) onError(r *colly.Response, err error) {
 	}
 	cr.collect(j, r.Request.URL.String())
 	if r.StatusCode == 0 && j.fetch.Status == 0 {
+		// http.Client wraps the transport's error in a *url.Error that
+		// repeats the method and URL; the failure names the URL already.
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.Err != nil {
+			err = ue.Err
+		}
 		j.err = err
 	}
 }
 
 // retryable reports whether a network error may go away on its own.
 func retryable(err error) bool {
-	msg := err.Error()
-	return !strings.Contains(msg, "certificate") && !strings.Contains(msg, "no such host") &&
-		!strings.Contains(msg, "unsupported scheme") && !strings.Contains(msg, "larger than --max-size")
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.Is(err, ErrHeadTooLarge), errors.Is(err, ErrCut), errors.Is(err, ErrUnsupportedScheme):
+		return false
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return false
+	case errors.As(err, &cert), errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &invalid):
+		return false
+	}
+	return true
 }
 
 // backoff is RetryBase·2^attempt with ±25% jitter.
@@ -797,7 +834,7 @@ func (cr *crawler) backoff(attempt int) time.Duration {
 	return d - d/4 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// wait sleeps for d unless the crawl is cancelled first.
+// wait sleeps for d unless the crawl is cancelled or drained first.
 func (cr *crawler) wait(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -805,6 +842,8 @@ func (cr *crawler) wait(d time.Duration) bool {
 	case <-t.C:
 		return true
 	case <-cr.ctx.Done():
+		return false
+	case <-cr.opts.Drain:
 		return false
 	}
 }
@@ -843,6 +882,12 @@ func (cr *crawler) onResponse(r *colly.Response) {
 	}
 	if r.StatusCode >= 300 && r.StatusCode < 400 {
 		if loc := r.Headers.Get(locationHeader); loc != "" {
+			if err := redirectError(base, loc); err != nil {
+				// Archived as it came, but it leads nowhere a crawler (or
+				// a browser) can follow: the URL is not captured.
+				cr.fail(base.String(), t.IsSeed, err)
+				return
+			}
 			cr.redirect(j, base, loc)
 		}
 		return
@@ -862,6 +907,20 @@ func (cr *crawler) onResponse(r *colly.Response) {
 			j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: base.String()})
 		}
 	}
+}
+
+// redirectError says why a redirect's Location cannot be followed: a
+// malformed URL or another scheme than http and https (file:, ftp:,
+// javascript:, data:).
+func redirectError(base *url.URL, loc string) error {
+	u, err := base.Parse(strings.TrimSpace(loc))
+	switch {
+	case err != nil:
+		return fmt.Errorf("redirect to a malformed URL: %q", loc)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("redirect to an unsupported scheme %q: %s", u.Scheme, loc)
+	}
+	return nil
 }
 
 // redirect follows one hop as a request of the same kind.

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -82,12 +83,26 @@ type TransportOptions struct {
 	ParseLimit int64 // default 32 MiB
 	// MaxSize caps the bytes of one response message (status line, headers
 	// and body as received); a longer response is archived up to the cap
-	// with WARC-Truncated: length. 0 means no cap.
+	// with WARC-Truncated: length. Default DefaultMaxSize (4 GiB);
+	// negative means no cap.
 	MaxSize int64
+	// ResponseTimeout bounds the time of one response from the moment
+	// the request is sent until its last byte; a response still coming
+	// then is archived as far as it came with WARC-Truncated: time (one
+	// whose head had not come is a failed fetch). It catches a body that
+	// drips too slowly for the idle timeout. Default
+	// DefaultResponseTimeout (5 min); negative means none.
+	ResponseTimeout time.Duration
 	// Resolve maps host names to IP addresses ahead of DNS, like curl's
 	// --resolve (tests use it to give 127.0.0.1 several names).
 	Resolve map[string]string
 }
+
+// Defaults of TransportOptions.
+const (
+	DefaultMaxSize         = 4 << 30
+	DefaultResponseTimeout = 5 * time.Minute
+)
 
 // Transport is an http.RoundTripper that records every exchange at the
 // net.Conn, below HTTP parsing. It speaks HTTP/1.1 only and never
@@ -104,6 +119,7 @@ type Transport struct {
 	sink   BlockMaker
 	dialer *resolvingDialer
 	pool   connPool
+	active activeConns
 }
 
 // NewTransport returns a recording transport whose blocks sink makes.
@@ -119,6 +135,18 @@ func NewTransport(sink BlockMaker, opts TransportOptions) *Transport {
 	}
 	if opts.ParseLimit <= 0 {
 		opts.ParseLimit = 32 << 20
+	}
+	switch {
+	case opts.MaxSize == 0:
+		opts.MaxSize = DefaultMaxSize
+	case opts.MaxSize < 0:
+		opts.MaxSize = 0
+	}
+	switch {
+	case opts.ResponseTimeout == 0:
+		opts.ResponseTimeout = DefaultResponseTimeout
+	case opts.ResponseTimeout < 0:
+		opts.ResponseTimeout = 0
 	}
 	return &Transport{
 		opts:   opts,
@@ -145,13 +173,18 @@ func (r *resolvingDialer) DialContext(ctx context.Context, network, addr string)
 // CloseIdleConnections closes kept-alive connections.
 func (t *Transport) CloseIdleConnections() { t.pool.closeAll() }
 
+// Cut ends every fetch in progress and refuses new ones with ErrCut;
+// nothing of a cut fetch is archived. It is how a draining crawl ends
+// the fetches its grace period did not see finish.
+func (t *Transport) Cut() { t.active.cutAll() }
+
 // RoundTrip sends req, records the exchange and returns the response.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return nil, fmt.Errorf("unsupported scheme %q", req.URL.Scheme)
+		return nil, fmt.Errorf("%w %q", ErrUnsupportedScheme, req.URL.Scheme)
 	}
 	started := time.Now()
-	ex := &exchange{sink: t.sink, started: started, limit: t.opts.MaxSize}
+	ex := &exchange{sink: t.sink, started: started, limit: t.opts.MaxSize, limitTime: t.opts.ResponseTimeout}
 	out := req
 	if req.Header.Get("Accept-Encoding") == "" {
 		// Ask for what a browser gets, but only encodings the crawler can
@@ -185,7 +218,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body.Close()
 	truncated := ex.overLimit()
+	if copyErr != nil && conn.stopErr != nil {
+		copyErr = conn.stopErr // the HTTP body reader may have wrapped it
+	}
+	timedOut := errors.Is(copyErr, errTimeLimit)
 	block, err := ex.detach(conn)
+	t.active.remove(conn)
 	// The connection is kept for the next request only if this response
 	// was read whole, as framed, with nothing after it, and the request
 	// was not cancelled.
@@ -194,12 +232,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		conn.Close()
 	}
-	if truncated {
-		copyErr = nil // the cap was reached: an intended truncation
+	if truncated || timedOut {
+		copyErr = nil // a cap was reached: an intended truncation
 	}
-	if copyErr != nil && req.Context().Err() != nil {
+	if errors.Is(copyErr, ErrCut) || copyErr != nil && req.Context().Err() != nil {
 		if block != nil {
 			block.Discard()
+		}
+		if errors.Is(copyErr, ErrCut) {
+			return nil, ErrCut
 		}
 		return nil, req.Context().Err()
 	}
@@ -236,6 +277,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	rec.RequestPayloadDigest = rh.Sum(nil)
 	if truncated {
 		rec.Truncated = "length"
+	} else if timedOut {
+		rec.Truncated = "time"
 	} else if copyErr != nil {
 		rec.Truncated = "disconnect"
 	}
@@ -386,11 +429,13 @@ type exchange struct {
 	sink    BlockMaker
 	started time.Time
 	limit   int64 // most response bytes to record; 0: no limit
-	mu      sync.Mutex
-	req     []byte
-	resp    Block
-	err     error // first error writing the response block (disk full)
-	over    bool  // the limit was reached
+	// limitTime bounds the whole response from started; 0: no limit.
+	limitTime time.Duration
+	mu        sync.Mutex
+	req       []byte
+	resp      Block
+	err       error // first error writing the response block (disk full)
+	over      bool  // the limit was reached
 }
 
 func (ex *exchange) overLimit() bool {
@@ -486,6 +531,17 @@ func (ex *exchange) read(p []byte) int {
 // errSizeCap ends a response that reached TransportOptions.MaxSize.
 var errSizeCap = errors.New("response larger than --max-size")
 
+// errTimeLimit ends a response that reached TransportOptions.ResponseTimeout.
+var errTimeLimit = errors.New("response took longer than --response-timeout")
+
+// ErrUnsupportedScheme: a URL (or a redirect's target) that is not http
+// or https.
+var ErrUnsupportedScheme = errors.New("crawl: unsupported scheme")
+
+// ErrCut is the error of a fetch that Transport.Cut stopped: nothing of it
+// is archived, so it can be fetched whole later.
+var ErrCut = errors.New("crawl: fetch cut short: the crawl is stopping")
+
 // recConn tees every byte crossing the connection into the exchange
 // currently attached to it.
 type recConn struct {
@@ -493,6 +549,7 @@ type recConn struct {
 	idle time.Duration
 	mu   sync.Mutex
 	cur  *exchange
+	cut  atomic.Bool // Transport.Cut: no more reads
 
 	key string // scheme://host:port, its place in the idle pool
 
@@ -500,20 +557,60 @@ type recConn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	headerBy  time.Time // while reading a response header: its deadline
+	totalBy   time.Time // the deadline of the whole response (ResponseTimeout)
 	idleSince time.Time // when it was put in the idle pool
+	inHead    bool      // reading a response head: reads are bounded by headRoom
+	headRoom  int64
+	headErr   error // the first read error while reading the head
+	stopErr   error // errTimeLimit or ErrCut, once a read was ended by one
 }
 
 func (c *recConn) setHeaderDeadline(t time.Time) { c.headerBy = t }
 
 func (c *recConn) Read(p []byte) (int, error) {
-	if c.idle > 0 || !c.headerBy.IsZero() {
-		d := time.Now().Add(c.idle)
-		if c.idle <= 0 || !c.headerBy.IsZero() && c.headerBy.Before(d) {
-			d = c.headerBy
+	if c.inHead {
+		if c.headRoom <= 0 {
+			c.headErr = errHeadLimit
+			return 0, errHeadLimit
 		}
+		if int64(len(p)) > c.headRoom {
+			p = p[:c.headRoom]
+		}
+	}
+	var d time.Time
+	if c.idle > 0 {
+		d = time.Now().Add(c.idle)
+	}
+	if !c.headerBy.IsZero() && (d.IsZero() || c.headerBy.Before(d)) {
+		d = c.headerBy
+	}
+	if !c.totalBy.IsZero() && (d.IsZero() || c.totalBy.Before(d)) {
+		d = c.totalBy
+	}
+	if !d.IsZero() {
 		c.Conn.SetReadDeadline(d)
 	}
+	// Checked after the deadline is set: Cut sets its own deadline after
+	// raising the flag, so a read cannot miss both.
+	if c.cut.Load() {
+		return 0, c.stop(ErrCut)
+	}
 	n, err := c.Conn.Read(p)
+	if err != nil {
+		var ne net.Error
+		switch {
+		case c.cut.Load():
+			err = c.stop(ErrCut)
+		case !c.totalBy.IsZero() && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(c.totalBy):
+			err = c.stop(errTimeLimit)
+		}
+	}
+	if c.inHead {
+		c.headRoom -= int64(n)
+		if err != nil && c.headErr == nil {
+			c.headErr = err
+		}
+	}
 	if n > 0 {
 		c.mu.Lock()
 		if c.cur != nil {
@@ -524,6 +621,22 @@ func (c *recConn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 	}
 	return n, err
+}
+
+func (c *recConn) stop(err error) error {
+	if c.stopErr == nil {
+		c.stopErr = err
+	}
+	if c.inHead && c.headErr == nil {
+		c.headErr = err
+	}
+	return err
+}
+
+// cutNow ends the reads and writes in progress on c.
+func (c *recConn) cutNow() {
+	c.cut.Store(true)
+	c.Conn.SetDeadline(time.Now())
 }
 
 func (c *recConn) Write(p []byte) (int, error) {

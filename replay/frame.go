@@ -50,14 +50,15 @@ const frameSandbox = "allow-scripts allow-same-origin allow-forms allow-modals a
 
 // topFrameCSP is the Content-Security-Policy of the top frame: its own
 // script and styles, and a frame that may only ever show the replay
-// server.
+// server. (The CSP 3 webrtc directive is left out: Chromium 156 does not
+// know it.)
 const topFrameCSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; " +
-	"frame-src 'self'; child-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'; webrtc 'block'"
+	"frame-src 'self'; child-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
 
 // permissionsPolicy turns off the device and peer features a replayed
 // page has no business using. (There is no policy feature for
 // RTCPeerConnection itself: injectJS removes it.)
-const permissionsPolicy = "camera=(), microphone=(), display-capture=(), geolocation=(), usb=(), serial=(), hid=(), bluetooth=(), payment=()"
+const permissionsPolicy = "camera=(), microphone=(), display-capture=(), geolocation=(), usb=(), serial=(), hid=(), payment=()"
 
 // Paths of amber's own scripts; no archival URL starts with /_amber/.
 const (
@@ -152,47 +153,86 @@ const topJS = `"use strict";
 `
 
 // injectJS runs first in every replayed HTML page. It removes WebRTC,
-// whose STUN and TURN requests no CSP of the browsers in use governs
-// (the CSP webrtc directive is sent too, for browsers that know it), from
-// the page and from the frames the page makes itself (about:blank and
-// srcdoc frames get no replayed HTML, so no copy of this script); turns
-// target=_top/_parent/_blank links and forms into navigations of the
-// frame (the sandbox would block them); and tells the top frame where the
-// frame is.
+// whose STUN and TURN requests no CSP governs in the browsers in use (the
+// CSP webrtc directive is unknown to Chromium 156), from the page and from
+// every frame the page makes itself: about:blank frames get no replayed
+// HTML, so no copy of this script, and are reached through window[i],
+// contentWindow and contentDocument, so it hooks what inserts elements and
+// sweeps the frames after each insertion (and at each parser pause, by a
+// MutationObserver); a srcdoc gets this script prepended. It also turns
+// target=_top/_parent/_blank links and forms to archived pages into
+// navigations of the frame (the sandbox would block them), and tells the
+// top frame where the frame is.
 const injectJS = `"use strict";
 (function () {
   var names = ["RTCPeerConnection", "webkitRTCPeerConnection", "mozRTCPeerConnection", "RTCDataChannel",
     "RTCIceTransport", "RTCDtlsTransport", "RTCSctpTransport", "RTCRtpSender", "RTCRtpReceiver",
     "RTCRtpTransceiver", "RTCIceCandidate", "RTCSessionDescription", "RTCCertificate", "RTCRtpScriptTransform"];
-  function strip(w) {
+  var tag = '` + injectTag + `';
+  function install(w) {
     try {
-      if (!w || w.__amberReplayStripped) return;
-      for (var i = 0; i < names.length; i++) {
-        try { delete w[names[i]]; } catch (e) {}
-        try { Object.defineProperty(w, names[i], { value: undefined, writable: false, configurable: false }); } catch (e) {}
-      }
-      Object.defineProperty(w, "__amberReplayStripped", { value: true });
-    } catch (e) {} // a cross-origin window: not reachable by the page either
+      if (!w || w.__amberReplay) return;
+      Object.defineProperty(w, "__amberReplay", { value: true });
+    } catch (e) { return; } // a cross-origin window: the page cannot reach into it either
+    for (var i = 0; i < names.length; i++) {
+      try { delete w[names[i]]; } catch (e) {}
+      try { Object.defineProperty(w, names[i], { value: undefined, writable: false, configurable: false }); } catch (e) {}
+    }
+    function sweep() {
+      try { for (var i = 0; i < w.length; i++) install(w[i]); } catch (e) {}
+    }
+    function after(proto, name) {
+      var f = proto && proto[name];
+      if (typeof f !== "function") return;
+      try {
+        Object.defineProperty(proto, name, { configurable: false, writable: false, enumerable: false,
+          value: function () { try { return f.apply(this, arguments); } finally { sweep(); } } });
+      } catch (e) {}
+    }
+    function getter(proto, prop, toWindow) {
+      var d = proto && Object.getOwnPropertyDescriptor(proto, prop);
+      if (!d || !d.get) return;
+      var get = d.get;
+      try {
+        Object.defineProperty(proto, prop, { configurable: false, enumerable: d.enumerable, set: d.set,
+          get: function () { var v = get.call(this); try { install(toWindow(v)); } catch (e) {} return v; } });
+      } catch (e) {}
+    }
+    function setter(proto, prop, map) {
+      var d = proto && Object.getOwnPropertyDescriptor(proto, prop);
+      if (!d || !d.set) return;
+      var set = d.set;
+      try {
+        Object.defineProperty(proto, prop, { configurable: false, enumerable: d.enumerable, get: d.get,
+          set: function (v) { try { return set.call(this, map ? map.call(this, v) : v); } finally { sweep(); } } });
+      } catch (e) {}
+    }
+    var same = function (v) { return v; }, view = function (d) { return d && d.defaultView; };
+    var srcdoc = function (v) { v = String(v); return v.indexOf(tag) === 0 ? v : tag + v; };
+    try {
+      [w.HTMLIFrameElement, w.HTMLFrameElement, w.HTMLObjectElement].forEach(function (c) {
+        if (!c) return;
+        getter(c.prototype, "contentWindow", same);
+        getter(c.prototype, "contentDocument", view);
+      });
+      if (w.HTMLIFrameElement) setter(w.HTMLIFrameElement.prototype, "srcdoc", srcdoc);
+      ["appendChild", "insertBefore", "replaceChild"].forEach(function (n) { after(w.Node.prototype, n); });
+      ["append", "prepend", "before", "after", "replaceWith", "replaceChildren", "insertAdjacentElement", "insertAdjacentHTML"].forEach(function (n) { after(w.Element.prototype, n); });
+      ["append", "prepend", "replaceChildren"].forEach(function (n) { after(w.Document.prototype, n); after(w.DocumentFragment.prototype, n); });
+      ["write", "writeln"].forEach(function (n) { after(w.Document.prototype, n); });
+      setter(w.Element.prototype, "innerHTML");
+      setter(w.Element.prototype, "outerHTML");
+      var setAttr = w.Element.prototype.setAttribute;
+      Object.defineProperty(w.Element.prototype, "setAttribute", { configurable: false, writable: false, enumerable: false,
+        value: function (n, v) {
+          if (String(n).toLowerCase() === "srcdoc" && this instanceof w.HTMLIFrameElement) v = srcdoc(v);
+          try { return setAttr.call(this, n, v); } finally { sweep(); }
+        } });
+      new w.MutationObserver(sweep).observe(w.document, { childList: true, subtree: true });
+    } catch (e) {}
+    sweep();
   }
-  strip(window);
-  function wrap(proto, prop, toWindow) {
-    var d = proto && Object.getOwnPropertyDescriptor(proto, prop);
-    if (!d || !d.get) return;
-    var get = d.get;
-    Object.defineProperty(proto, prop, {
-      configurable: false, enumerable: d.enumerable,
-      get: function () { var v = get.call(this); try { strip(toWindow(v)); } catch (e) {} return v; }
-    });
-  }
-  var self = function (v) { return v; }, view = function (d) { return d && d.defaultView; };
-  [window.HTMLIFrameElement, window.HTMLFrameElement, window.HTMLObjectElement].forEach(function (c) {
-    if (!c) return;
-    wrap(c.prototype, "contentWindow", self);
-    wrap(c.prototype, "contentDocument", view);
-  });
-  new MutationObserver(function () {
-    for (var i = 0; i < window.length; i++) strip(window[i]);
-  }).observe(document, { childList: true, subtree: true });
+  install(window);
 
   var escaping = { _top: 1, _parent: 1, _blank: 1 };
   document.addEventListener("click", function (e) {

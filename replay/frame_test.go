@@ -64,7 +64,7 @@ func TestFramedReplay(t *testing.T) {
 		resp, body := get(top, "document")
 		checkGuards("top frame", resp)
 		csp := resp.Header.Get("Content-Security-Policy")
-		for _, d := range []string{"frame-src 'self'", "form-action 'none'", "script-src 'self'", "webrtc 'block'"} {
+		for _, d := range []string{"frame-src 'self'", "form-action 'none'", "script-src 'self'"} {
 			if !strings.Contains(csp, d) {
 				t.Errorf("top frame CSP %q lacks %s", csp, d)
 			}

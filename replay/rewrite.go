@@ -305,6 +305,12 @@ func (hr *htmlRewriter) rewriteTag(tok *xhtml.Token) bool {
 			if v := hr.rewriteSrcset(a.Val, modEmbed); v != a.Val {
 				a.Val, changed = v, true
 			}
+		case k == "srcdoc" && tok.Data == "iframe":
+			// A document of its own: rewritten, with the first script.
+			inner := &htmlRewriter{urlRewriter: hr.urlRewriter, inject: hr.inject}
+			if v := string(inner.rewriteHTML([]byte(a.Val))); v != a.Val {
+				a.Val, changed = v, true
+			}
 		case k == "style":
 			if v := string(rewriteCSS([]byte(a.Val), &hr.urlRewriter)); v != a.Val {
 				a.Val, changed = v, true

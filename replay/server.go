@@ -25,12 +25,10 @@ import (
 // ContentSecurityPolicy is sent with every replayed response: the page may
 // load from the replay server and from data: and blob: URLs, and from
 // nowhere else, so nothing it does reaches the live web.
-// (webrtc 'block' is the CSP 3 directive for WebRTC, ignored by browsers
-// that do not know it; injectJS removes WebRTC for those.)
 const ContentSecurityPolicy = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; " +
 	"img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; " +
 	"connect-src 'self' data: blob:; frame-src 'self' data: blob:; worker-src 'self' blob:; " +
-	"form-action 'self'; webrtc 'block'"
+	"form-action 'self'"
 
 // pageCSP is the policy of a replayed page (and any document) in its
 // frame: the sandbox of the frame repeated, so that it holds for the

@@ -84,8 +84,16 @@ before is stored as a revisit record (--no-dedup to store it in full).
 A second run into the same collection while one is going exits at once
 with status 4.
 
-The first Ctrl-C stops taking new URLs and finishes those in flight; a
-second stops at once. Either way the files are closed and indexed.
+Each response is bounded: its head (status line and headers, with any 1xx
+interim responses) to 256 KiB and 10 interim responses, or the fetch fails
+with "response head too large" and nothing of it is archived; its size to
+--max-size and its time to --response-timeout, past which what came is
+archived marked WARC-Truncated (length, time).
+
+The first Ctrl-C stops taking new URLs and gives those in flight 10 seconds
+to finish; what has not finished then is cut, not archived, and fetched
+again when the crawl is resumed. A second Ctrl-C stops at once. Either way
+the files are closed and indexed.
 
 A job file (--job) holds the same settings in YAML, e.g.
 
@@ -132,7 +140,7 @@ EXIT STATUS
 	f.BoolVar(&opts.ignoreRobots, "ignore-robots", false, "do not obey robots.txt")
 	f.StringVar(&opts.userAgent, "user-agent", crawl.DefaultUserAgent, "User-Agent header")
 	f.IntVar(&opts.maxURLsPerHost, "max-urls-per-host", 100000, "most URLs fetched from one host (crawler-trap guard)")
-	f.Int64Var(&opts.maxSize, "max-size", 0, "most `BYTES` archived of one response; larger ones are cut and marked WARC-Truncated (0: no limit)")
+	f.Int64Var(&opts.maxSize, "max-size", crawl.DefaultMaxSize, "most `BYTES` archived of one response; larger ones are cut and marked WARC-Truncated: length (0: no limit)")
 	f.IntVar(&opts.retries, "retries", 3, "retries after a network error, 429 or 5xx")
 	f.BoolVar(&opts.keepTracking, "keep-tracking-params", false, "treat URLs differing in utm_*, fbclid, gclid as different")
 	f.StringVar(&opts.digest, "digest", "sha1", "digest algorithm for records: sha1 (base32), sha256 or sha512 (hex)")
@@ -141,6 +149,7 @@ EXIT STATUS
 	f.DurationVar(&opts.timeouts.ConnectTimeout, "connect-timeout", 10*time.Second, "time to connect (TCP and TLS)")
 	f.DurationVar(&opts.timeouts.ResponseHeaderTimeout, "header-timeout", 30*time.Second, "time to wait for response headers")
 	f.DurationVar(&opts.timeouts.IdleReadTimeout, "idle-timeout", 60*time.Second, "longest silence while reading a response")
+	f.DurationVar(&opts.timeouts.ResponseTimeout, "response-timeout", crawl.DefaultResponseTimeout, "longest time for one response, request to last byte; a longer one is cut and marked WARC-Truncated: time (0: no limit)")
 	return cmd
 }
 
@@ -203,6 +212,8 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, usageError("--depth must not be negative")
 	case opts.maxSize < 0:
 		return nil, usageError("--max-size must not be negative")
+	case opts.timeouts.ResponseTimeout < 0:
+		return nil, usageError("--response-timeout must not be negative")
 	case opts.retries < 0:
 		return nil, usageError("--retries must not be negative")
 	case opts.maxURLsPerHost < 1:
@@ -298,10 +309,10 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 			{Name: "robots", Value: robots},
 			{Name: "amber-crawl", Value: fmt.Sprintf("%d (run %d%s)", info.Crawl, runSeq, map[bool]string{true: ", resumed"}[info.Resumed])},
 			{Name: "amber-seeds", Value: strings.Join(urls, " ")},
-			{Name: "amber-settings", Value: fmt.Sprintf("scope=%s outlinks=%t depth=%d include=%q exclude=%q concurrency=%d per-host=%d delay=%s max-urls-per-host=%d max-size=%d retries=%d recrawl=%t dedup=%t digest=%s insecure=%t connect-timeout=%s header-timeout=%s idle-timeout=%s",
+			{Name: "amber-settings", Value: fmt.Sprintf("scope=%s outlinks=%t depth=%d include=%q exclude=%q concurrency=%d per-host=%d delay=%s max-urls-per-host=%d max-size=%d retries=%d recrawl=%t dedup=%t digest=%s insecure=%t connect-timeout=%s header-timeout=%s idle-timeout=%s response-timeout=%s",
 				scope, opts.outlinks, opts.depth, opts.include, opts.exclude, opts.concurrency, opts.perHost, opts.delay,
 				opts.maxURLsPerHost, opts.maxSize, opts.retries, opts.recrawl, !opts.noDedup, opts.digest, opts.insecure,
-				opts.timeouts.ConnectTimeout, opts.timeouts.ResponseHeaderTimeout, opts.timeouts.IdleReadTimeout)},
+				opts.timeouts.ConnectTimeout, opts.timeouts.ResponseHeaderTimeout, opts.timeouts.IdleReadTimeout, opts.timeouts.ResponseTimeout)},
 		},
 	})
 	if err != nil {
@@ -317,6 +328,12 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	tr := opts.timeouts
 	tr.InsecureSkipVerify = opts.insecure
 	tr.MaxSize = opts.maxSize
+	if tr.MaxSize == 0 {
+		tr.MaxSize = -1 // crawl.TransportOptions: 0 means the default, negative none
+	}
+	if tr.ResponseTimeout == 0 {
+		tr.ResponseTimeout = -1
+	}
 	retries := opts.retries
 	if retries == 0 {
 		retries = -1 // crawl.Options: 0 means the default
