@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 //	$CDN      the second host
 //	$REFUSED  a URL whose port refuses connections
 //
-// and the damaged WARC fixtures of testdata/damaged in damaged/.
+// and the damaged WARC fixtures of testdata/damaged in damaged/, the files
+// other tools wrote (testdata/others) in others/.
 //
 // `amber ARGS...` runs amber; `status N` checks the exit status of the last
 // amber command.
@@ -44,22 +45,25 @@ func TestScripts(t *testing.T) {
 			env.Setenv("ARTICLE", site.URL(testsite.Article))
 			env.Setenv("CDN", site.CDN.URL)
 			env.Setenv("REFUSED", "http://127.0.0.1:9/")
-			// The damaged WARC fixtures, as $WORK/damaged/*.warc.gz.
-			fixtures, err := filepath.Glob("../../testdata/damaged/*.warc.gz")
-			if err != nil || len(fixtures) == 0 {
-				return fmt.Errorf("no fixtures in testdata/damaged: %v", err)
-			}
-			dst := filepath.Join(env.WorkDir, "damaged")
-			if err := os.Mkdir(dst, 0o755); err != nil {
-				return err
-			}
-			for _, f := range fixtures {
-				b, err := os.ReadFile(f)
-				if err != nil {
+			// The damaged WARC fixtures, as $WORK/damaged/*.warc.gz, and
+			// the files other tools wrote, as $WORK/others/*.
+			for _, dir := range []string{"damaged", "others"} {
+				fixtures, err := filepath.Glob("../../testdata/" + dir + "/*.warc.gz")
+				if err != nil || len(fixtures) == 0 {
+					return fmt.Errorf("no fixtures in testdata/%s: %v", dir, err)
+				}
+				dst := filepath.Join(env.WorkDir, dir)
+				if err := os.Mkdir(dst, 0o755); err != nil {
 					return err
 				}
-				if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
-					return err
+				for _, f := range fixtures {
+					b, err := os.ReadFile(f)
+					if err != nil {
+						return err
+					}
+					if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
