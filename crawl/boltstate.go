@@ -352,6 +352,25 @@ func (s *BoltState) isNew(raw []byte) bool {
 	return s.recrawl || rec.State == stateFailed
 }
 
+// admits reports whether entry e is queued: its key is new to the crawl,
+// or e is a requisite whose URL is only queued as a page (not yet claimed)
+// or was skipped as a page (robots.txt): a browser loads it all the same.
+func (s *BoltState) admits(urls, claimed *bolt.Bucket, e Entry) bool {
+	k := []byte(e.Key)
+	raw := urls.Get(k)
+	if s.isNew(raw) {
+		return true
+	}
+	if !e.Requisite {
+		return false
+	}
+	var rec urlRecord
+	if decodeURLRecord(raw, &rec) != nil {
+		return false
+	}
+	return requeuedAsRequisite(rec.State, rec.Reason) && claimed.Get(k) == nil
+}
+
 // Add implements State. A read-only pass filters out known keys first, so
 // a page whose links are all known costs no write; the writes of
 // concurrent Adds are batched into one transaction.
@@ -359,9 +378,9 @@ func (s *BoltState) Add(entries []Entry) (_ int, err error) {
 	defer s.guard(&err, debug.SetPanicOnFault(true))
 	var fresh []Entry
 	err = s.db.View(func(tx *bolt.Tx) error {
-		urls := tx.Bucket(bURLs)
+		urls, claimed := tx.Bucket(bURLs), tx.Bucket(bClaimed)
 		for _, e := range entries {
-			if s.isNew(urls.Get([]byte(e.Key))) {
+			if s.admits(urls, claimed, e) {
 				fresh = append(fresh, e)
 			}
 		}
@@ -383,10 +402,14 @@ func (s *BoltState) Add(entries []Entry) (_ int, err error) {
 			if e.Requisite {
 				q = rq
 			}
-			if !s.isNew(urls.Get(k)) {
+			if !s.admits(urls, tx.Bucket(bClaimed), e) {
 				continue // queued meanwhile, by this batch or another
 			}
-			if err := urls.Put(k, urlRecord{State: stateFresh, Crawl: s.crawl}.encode()); err != nil {
+			rec := urlRecord{State: stateFresh, Crawl: s.crawl}
+			if !e.Requisite {
+				rec.Reason = queuedAsPage
+			}
+			if err := urls.Put(k, rec.encode()); err != nil {
 				return err
 			}
 			seq, _ := q.NextSequence()
@@ -432,6 +455,9 @@ func (s *BoltState) Claim(max int) (_ []Entry, err error) {
 				if decodeURLRecord(urls.Get([]byte(key)), &rec) != nil || rec.State != stateFresh {
 					continue // recovered as DONE meanwhile
 				}
+				if claimed.Get([]byte(key)) != nil {
+					continue // queued as a page, then as a requisite: claimed once
+				}
 				if err := claimed.Put([]byte(key), data); err != nil {
 					return err
 				}
@@ -473,7 +499,7 @@ func (s *BoltState) settle(tx *bolt.Tx, outcomes []Outcome, digests []DigestRef,
 			if decodeURLRecord(urls.Get(k), &rec) != nil || rec.State != stateFresh {
 				continue
 			}
-			rec.State = stateDone
+			rec.State, rec.Reason = stateDone, ""
 		} else if o.Failed != "" {
 			rec.State, rec.Reason = stateFailed, o.Failed
 		}

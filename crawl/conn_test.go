@@ -80,7 +80,7 @@ func TestConnectionReuse(t *testing.T) {
 		switch {
 		case path == "/":
 			var b strings.Builder
-			b.WriteString("<html><head><title>reuse</title></head><body>")
+			b.WriteString(`<html><head><title>reuse</title><link rel="icon" href="/img/0.png"></head><body>`) // an icon: no /favicon.ico
 			for i := range images {
 				fmt.Fprintf(&b, `<img src="/img/%d.png">`, i)
 			}

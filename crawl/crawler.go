@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,7 +220,7 @@ type crawler struct {
 	pages     int
 	failures  []Failure
 	perHost   map[string]int
-	recent    map[string]struct{} // exact URLs queued lately, a bounded cache in front of the seen set
+	recent    map[recentKey]struct{} // exact URLs queued lately, a bounded cache in front of the seen set
 	skipped   int
 	truncated int
 	captures  int
@@ -282,7 +283,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		state:   opts.State,
 		filters: filters{include: opts.Include, exclude: opts.Exclude},
 		perHost: map[string]int{},
-		recent:  map[string]struct{}{},
+		recent:  map[recentKey]struct{}{},
 		limit:   newHostLimiter(opts.Concurrency, opts.PerHost, opts.Delay),
 	}
 	cr.more = sync.NewCond(&cr.mu)
@@ -687,11 +688,15 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "URL longer than the maximum length")
 		return Entry{}, false
 	}
-	if repeatsPath(u.EscapedPath(), 3) {
+	// The trap guard is for crawling pages: the requisites of a page are
+	// what a browser loads, and CDN paths repeat segments
+	// (/2019/05/07/0/0/3824/2545/664/0/75/0/name.jpg). They stay bounded
+	// by the URL length, the per-host cap and the per-page cap.
+	if t.Kind != kindRequisite && repeatsPath(u.EscapedPath(), 3) {
 		cr.skip(t, "path repeats a segment (crawler trap)")
 		return Entry{}, false
 	}
-	if t.Chain == "" && cr.recentlySeen(t.URL) {
+	if t.Chain == "" && cr.recentlySeen(t.Kind, t.URL) {
 		return Entry{}, false // the exact URL was queued before: no need to canonicalise it again
 	}
 	key, err := Canonicalize(t.URL, !cr.opts.KeepTracking)
@@ -723,19 +728,24 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 // navigation links, and most links are exact repeats.
 const recentCacheSize = 1 << 14
 
-// recentlySeen reports whether u was queued lately, and remembers it.
-func (cr *crawler) recentlySeen(u string) bool {
+// recentlySeen reports whether u was queued lately as a kind, and
+// remembers it. Kinds are apart: a URL linked as a page is still queued
+// when a page needs it as a requisite (the state decides).
+func (cr *crawler) recentlySeen(kind, u string) bool {
+	k := recentKey{kind, u}
 	cr.resMu.Lock()
 	defer cr.resMu.Unlock()
-	if _, ok := cr.recent[u]; ok {
+	if _, ok := cr.recent[k]; ok {
 		return true
 	}
 	if len(cr.recent) >= recentCacheSize {
 		clear(cr.recent) // a new generation; the seen set stays authoritative
 	}
-	cr.recent[u] = struct{}{}
+	cr.recent[k] = struct{}{}
 	return false
 }
+
+type recentKey struct{ kind, url string }
 
 func containsField(list, s string) bool {
 	for _, f := range strings.Fields(list) {
@@ -757,9 +767,12 @@ func (cr *crawler) fail(u string, seed bool, err error) {
 	cr.resMu.Unlock()
 }
 
-func (cr *crawler) skip(t target, why string) {
+func (cr *crawler) skip(t target, why string) { cr.skipN(t, 1, why) }
+
+// skipN counts n URLs not fetched, logged as one line about t.
+func (cr *crawler) skipN(t target, n int, why string) {
 	cr.resMu.Lock()
-	cr.skipped++
+	cr.skipped += n
 	cr.resMu.Unlock()
 	if t.IsSeed {
 		cr.fail(t.URL, true, errors.New(why))
@@ -960,11 +973,24 @@ func toUTF8(body []byte, contentType string) []byte {
 func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	t, base := j.t, r.Request.URL
 	links := extractHTML(base, body, DefaultMaxLinksPerPage)
+	via := base.String()
 	if t.Kind == kindPage && r.StatusCode < 300 {
-		j.page = &Page{URL: base.String(), Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
+		j.page = &Page{URL: via, Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
 	}
+	if links.Dropped > 0 {
+		cr.skipN(target{URL: via, Kind: t.Kind, Seed: t.Seed, Hops: t.Hops, Via: t.Via}, links.Dropped,
+			fmt.Sprintf("%d links of this page past the cap of %d requisites and %d links per page", links.Dropped, DefaultMaxLinksPerPage, DefaultMaxLinksPerPage))
+	}
+	j.links = slices.Grow(j.links, len(links.Requisites)+len(links.Pages)+1)
 	for _, u := range links.Requisites {
-		j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: base.String()})
+		j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via})
+	}
+	if t.Kind == kindPage && !links.Icon {
+		// What a browser asks for when the page names no icon (Chromium:
+		// only rel=icon counts, apple-touch-icon does not). A 404 is
+		// archived like any response.
+		icon := &url.URL{Scheme: base.Scheme, Host: base.Host, Path: "/favicon.ico"}
+		j.links = append(j.links, target{URL: icon.String(), Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via})
 	}
 	if links.Refresh != "" {
 		// A meta refresh is a redirect a browser follows.
@@ -982,7 +1008,7 @@ func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 		if err != nil {
 			continue
 		}
-		next := target{URL: l, Kind: kindPage, Seed: t.Seed, Hops: t.Hops + 1, Via: base.String()}
+		next := target{URL: l, Kind: kindPage, Seed: t.Seed, Hops: t.Hops + 1, Via: via}
 		inScope := cr.opts.Scope != ScopePage && cr.opts.Scope.inScope(seed, lu) &&
 			(cr.opts.Depth == 0 || t.Hops+1 <= cr.opts.Depth)
 		switch {

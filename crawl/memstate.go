@@ -6,8 +6,9 @@ import "sync"
 type MemoryState struct {
 	mu      sync.Mutex
 	urls    map[string]byte
-	fresh   []Entry // pages and other entries
-	freshR  []Entry // requisites, claimed first
+	reasons map[string]string // of FRESH URLs queued as pages, and of FAILED ones
+	fresh   []Entry           // pages and other entries
+	freshR  []Entry           // requisites, claimed first
 	digests map[string]DigestRef
 	pages   []Page
 	robots  map[string]RobotsTxt
@@ -15,7 +16,7 @@ type MemoryState struct {
 
 // NewMemoryState returns an empty in-memory state.
 func NewMemoryState() *MemoryState {
-	return &MemoryState{urls: map[string]byte{}, digests: map[string]DigestRef{}}
+	return &MemoryState{urls: map[string]byte{}, reasons: map[string]string{}, digests: map[string]DigestRef{}}
 }
 
 func (m *MemoryState) Begin(bool) (CrawlInfo, error) { return CrawlInfo{Crawl: 1}, nil }
@@ -25,10 +26,14 @@ func (m *MemoryState) Add(entries []Entry) (int, error) {
 	defer m.mu.Unlock()
 	n := 0
 	for _, e := range entries {
-		if _, ok := m.urls[e.Key]; ok {
+		if st, ok := m.urls[e.Key]; ok && !(e.Requisite && requeuedAsRequisite(st, m.reasons[e.Key])) {
 			continue
 		}
 		m.urls[e.Key] = stateFresh
+		delete(m.reasons, e.Key)
+		if !e.Requisite {
+			m.reasons[e.Key] = queuedAsPage
+		}
 		if e.Requisite {
 			m.freshR = append(m.freshR, e)
 		} else {
@@ -42,14 +47,18 @@ func (m *MemoryState) Add(entries []Entry) (int, error) {
 func (m *MemoryState) Claim(max int) ([]Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := min(max, len(m.freshR))
-	out := append([]Entry(nil), m.freshR[:n]...)
-	m.freshR = m.freshR[n:]
-	n = min(max-len(out), len(m.fresh))
-	out = append(out, m.fresh[:n]...)
-	m.fresh = m.fresh[n:]
-	for _, e := range out {
-		m.urls[e.Key] = stateClaimed
+	var out []Entry
+	for _, q := range []*[]Entry{&m.freshR, &m.fresh} {
+		for len(out) < max && len(*q) > 0 {
+			e := (*q)[0]
+			*q = (*q)[1:]
+			if m.urls[e.Key] != stateFresh {
+				continue // queued as a page and as a requisite: claimed once
+			}
+			m.urls[e.Key] = stateClaimed
+			delete(m.reasons, e.Key)
+			out = append(out, e)
+		}
 	}
 	return out, nil
 }
@@ -63,6 +72,7 @@ func (m *MemoryState) Finish(outcomes []Outcome, digests []DigestRef) error {
 		}
 		if o.Failed != "" {
 			m.urls[o.Key] = stateFailed
+			m.reasons[o.Key] = o.Failed
 		} else {
 			m.urls[o.Key] = stateDone
 		}

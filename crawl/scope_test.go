@@ -215,6 +215,15 @@ func TestScopes(t *testing.T) {
 			res, recs := crawlGraph(t, g, tc.opts, index)
 			got := fetched(t, recs)
 			want := append([]string(nil), tc.want...)
+			// Each host with a page archived: its pages name no icon, so
+			// a browser (and amber) asks for /favicon.ico.
+			icons := map[string]bool{}
+			for _, u := range tc.want {
+				if host, _, _ := strings.Cut(u, "/"); strings.HasSuffix(u, ".html") && !icons[host] {
+					icons[host] = true
+					want = append(want, host+"/favicon.ico")
+				}
+			}
 			sort.Strings(want)
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("archived:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))

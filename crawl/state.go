@@ -1,6 +1,9 @@
 package crawl
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // State is the crawl's memory: the frontier of URLs still to fetch, with
 // each URL's state (FRESH → CLAIMED → DONE, or FAILED with a reason), the
@@ -18,7 +21,10 @@ type State interface {
 	// may be queued again; the seen set still holds within the crawl.
 	Begin(recrawl bool) (CrawlInfo, error)
 	// Add queues the entries whose keys are new to the crawl, durably
-	// before it returns, and reports how many were queued.
+	// before it returns, and reports how many were queued. A requisite
+	// entry is also queued when its key is only queued as a page, not yet
+	// claimed, or was skipped as one (requeuedAsRequisite); Claim then
+	// hands the key out once.
 	Add(entries []Entry) (int, error)
 	// Claim takes up to max FRESH entries, oldest first, marking them
 	// CLAIMED. It returns none when the frontier is empty.
@@ -100,6 +106,20 @@ const (
 	stateDone    byte = 'D'
 	stateFailed  byte = 'X'
 )
+
+// queuedAsPage is the reason kept with a FRESH URL queued as a page (not
+// as a requisite): a requisite with the same key may still take its place.
+const queuedAsPage = "page"
+
+// requeuedAsRequisite reports whether a URL in state st, with reason, is
+// queued again when found as a requisite: pages and requisites do not
+// block each other in the seen set. A URL queued as a page but not yet
+// claimed, or skipped as a page ("skipped: disallowed by robots.txt"),
+// is fetched as the requisite; one claimed, fetched or failed is not
+// fetched again.
+func requeuedAsRequisite(st byte, reason string) bool {
+	return st == stateFresh && reason == queuedAsPage || st == stateFailed && strings.HasPrefix(reason, "skipped: ")
+}
 
 // ErrStateClosed is returned after Close.
 var ErrStateClosed = errors.New("crawl: state is closed")

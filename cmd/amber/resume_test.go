@@ -79,7 +79,7 @@ func (n *newsroom) serve(w http.ResponseWriter, r *http.Request) {
 
 // urls is every URL of the site a complete crawl archives.
 func (n *newsroom) urls() []string {
-	out := []string{n.srv.URL + "/", n.srv.URL + "/s.css", n.srv.URL + "/img/bg.png", n.srv.URL + "/img/shared.png", n.srv.URL + "/robots.txt", n.srv.URL + "/sitemap.xml"}
+	out := []string{n.srv.URL + "/", n.srv.URL + "/s.css", n.srv.URL + "/img/bg.png", n.srv.URL + "/img/shared.png", n.srv.URL + "/robots.txt", n.srv.URL + "/sitemap.xml", n.srv.URL + "/favicon.ico"} // the pages name no icon
 	for i := 0; i < n.articles; i++ {
 		out = append(out, fmt.Sprintf("%s/a/%d.html", n.srv.URL, i), fmt.Sprintf("%s/img/%d.jpg", n.srv.URL, i))
 	}
