@@ -196,7 +196,12 @@ func (t *Transport) send(req *http.Request, ex *exchange) (*http.Response, *recC
 	addr := hostPort(req.URL.Scheme, req.URL.Host)
 	key := connKey(req.URL.Scheme, addr)
 	for try := 0; ; try++ {
-		c := t.pool.get(key)
+		var c *recConn
+		if try == 0 {
+			// The retry dials: another idle connection may be just as
+			// dead as the first.
+			c = t.pool.get(key)
+		}
 		reused := c != nil
 		if c == nil {
 			var err error

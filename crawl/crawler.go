@@ -309,6 +309,9 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		colly.IgnoreRobotsTxt(), // robots.txt is handled (and archived) by amber
 		colly.AllowURLRevisit(), // the state's seen set decides
 	)
+	// colly's jar would send back whatever a site sets; this one keeps
+	// to a browser's bounds.
+	c.SetCookieJar(newBoundedJar())
 	c.ParseHTTPErrorResponse = true // a 404 is a capture, not an error
 	c.SetRequestTimeout(0)          // the transport's timeouts apply instead
 	c.WithTransport(tr)

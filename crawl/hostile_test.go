@@ -2,11 +2,13 @@ package crawl_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -414,4 +416,79 @@ func TestRedirectToUnsupportedScheme(t *testing.T) {
 	if !h.res.SeedFailed() || len(h.res.Failures) != len(targets) || h.res.Captures != len(targets)+1 {
 		t.Errorf("result %+v", h.res)
 	}
+}
+
+// A site setting many large cookies on every page gets back no more than
+// a browser sends: cookies of at most MaxCookieSize bytes, at most
+// MaxCookiesPerHost of them, a Cookie header of at most MaxCookieHeader;
+// the first cookies set are still sent, and every request record verifies.
+func TestCookiesBounded(t *testing.T) {
+	const pages = 12
+	value := strings.Repeat("v", 4000)
+	var mu sync.Mutex
+	longest := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		longest = max(longest, len(r.Header.Get("Cookie")))
+		mu.Unlock()
+		var n int
+		if _, err := fmt.Sscanf(r.URL.Path, "/p/%d", &n); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		if n == 0 {
+			http.SetCookie(w, &http.Cookie{Name: "session", Value: "s1", Path: "/"})
+		}
+		for i := range 40 {
+			http.SetCookie(w, &http.Cookie{Name: fmt.Sprintf("c%d_%d", n, i), Value: value, Path: "/"})
+		}
+		http.SetCookie(w, &http.Cookie{Name: fmt.Sprintf("big%d", n), Value: strings.Repeat("b", 5000), Path: "/"})
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<html><head><title>%d</title></head><body><a href="/p/%d">next</a></body></html>`, n, n+1)
+		if n+1 >= pages {
+			fmt.Fprint(w, "end")
+		}
+	}))
+	defer srv.Close()
+	h := crawlHostile(t, context.Background(), crawl.Options{Seeds: []string{srv.URL + "/p/0"}, Scope: crawl.ScopeHost, Depth: pages - 1, PerHost: 1, Concurrency: 1})
+	if len(h.res.Failures) > 0 {
+		t.Fatalf("failures: %v", h.res.Failures)
+	}
+	requests := 0
+	withSession := 0
+	for _, r := range h.recs {
+		if r.get("WARC-Type") != "request" {
+			continue
+		}
+		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(r.Block)))
+		if err != nil {
+			t.Fatalf("request record: %v", err)
+		}
+		requests++
+		header := req.Header.Get("Cookie")
+		cookies := req.Cookies()
+		if len(header) > crawl.MaxCookieHeader || len(cookies) > crawl.MaxCookiesPerHost {
+			t.Errorf("%s: Cookie header of %d bytes, %d cookies", req.URL, len(header), len(cookies))
+		}
+		for _, c := range cookies {
+			if len(c.Name)+len(c.Value) > crawl.MaxCookieSize {
+				t.Errorf("%s: sent a cookie of %d bytes", req.URL, len(c.Name)+len(c.Value))
+			}
+			if c.Name == "session" {
+				withSession++
+			}
+		}
+	}
+	if requests < pages {
+		t.Errorf("%d requests, want at least %d", requests, pages)
+	}
+	if withSession < pages-1 {
+		t.Errorf("the first cookie was sent on %d requests, want %d", withSession, pages-1)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if longest == 0 || longest > crawl.MaxCookieHeader {
+		t.Errorf("the longest Cookie header received was %d bytes", longest)
+	}
+	t.Logf("longest Cookie header: %d bytes; uncapped it would be ~%d", longest, (pages-1)*40*4010)
 }

@@ -324,7 +324,11 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 
-	prog := newProgress(g.stderr, !opts.quiet && isTerminal(g.stderr))
+	term := g.rawStderr
+	if term == nil {
+		term = g.stderr
+	}
+	prog := newProgress(term, !opts.quiet && isTerminal(term))
 	tr := opts.timeouts
 	tr.InsecureSkipVerify = opts.insecure
 	tr.MaxSize = opts.maxSize
@@ -548,7 +552,7 @@ func newProgress(w io.Writer, live bool) *progress {
 				secs := time.Since(p.start).Seconds()
 				fmt.Fprintf(p.w, "\r\033[K%d queued, %d done, %d failed, %s (%s/s)  %s",
 					p.queued.Load(), p.done.Load(), p.failed.Load(), formatBytes(p.bytes.Load()),
-					formatBytes(int64(float64(p.bytes.Load())/max(secs, 0.001))), truncate(last, 50))
+					formatBytes(int64(float64(p.bytes.Load())/max(secs, 0.001))), truncate(safeLine(last), 50))
 			}
 		}
 	}()

@@ -12,7 +12,10 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
+	"sync"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 )
@@ -33,8 +36,12 @@ const (
 
 // globalOptions are the settings every command receives explicitly.
 type globalOptions struct {
-	stdout     io.Writer
+	stdout io.Writer
+	// stderr takes messages, one a Write, each made one safe line
+	// (lineWriter); rawStderr is the terminal itself, for the live
+	// progress line.
 	stderr     io.Writer
+	rawStderr  io.Writer
 	cpuProfile string // write a CPU profile here (hidden flag, for benchmarks)
 	memProfile string // write a heap profile here at the end (hidden flag)
 	trace      string // write an execution trace here (hidden flag)
@@ -156,7 +163,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	drain := make(chan struct{})
-	g := &globalOptions{stdout: stdout, stderr: stderr, drain: drain}
+	rawStderr := stderr
+	stderr = &lineWriter{w: stderr}
+	g := &globalOptions{stdout: stdout, stderr: stderr, rawStderr: rawStderr, drain: drain}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -225,4 +234,96 @@ func tuneGC() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(100 << 20)
 	}
+}
+
+// Bounds of one message on stderr: maxWord for a run of non-space
+// characters in it (a URL, a header value), maxMessage for the whole.
+const (
+	maxWord    = 200
+	maxMessage = 2000
+)
+
+// safeLine renders a message as one line of bounded length, whatever the
+// values in it: control characters (CR, LF, ESC...), invisible format
+// characters (bidirectional overrides) and invalid UTF-8 are escaped
+// (\r, \n, \x1b, \u202e), a run of non-space characters longer than
+// maxWord keeps its start and end around "…", and a message longer than
+// maxMessage ends in "…". A seed holding CR LF cannot forge a second line,
+// and a 1 MiB Location does not make a 1 MiB line.
+func safeLine(s string) string {
+	var b strings.Builder
+	b.Grow(min(len(s), maxMessage) + 16)
+	word := 0 // where the current run of non-space characters starts in b
+	for i := 0; i < len(s); {
+		if b.Len() >= maxMessage {
+			b.WriteString("…")
+			return b.String()
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r == '\r':
+			b.WriteString("\\r")
+		case r == '\n':
+			b.WriteString("\\n")
+		case r == '\t':
+			b.WriteString("\\t")
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		case r != ' ' && !unicode.IsPrint(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+		if r == ' ' {
+			word = b.Len()
+			continue
+		}
+		if b.Len()-word > maxWord {
+			// Elide the middle of the run: keep its first part, skip to
+			// its last 40 bytes (or the end of the message).
+			keep := word + maxWord - 40
+			out := b.String()[:keep]
+			for !utf8.ValidString(out) {
+				out = out[:len(out)-1]
+			}
+			end := strings.IndexByte(s[i:], ' ')
+			if end < 0 {
+				end = len(s) - i
+			}
+			tail := i + end
+			from := max(i, tail-40)
+			for from < tail && !utf8.RuneStart(s[from]) {
+				from++
+			}
+			b.Reset()
+			b.WriteString(out)
+			b.WriteString("…")
+			rest := safeLine(s[from:tail])
+			b.WriteString(rest)
+			i = tail
+			word = b.Len()
+		}
+	}
+	return b.String()
+}
+
+// lineWriter writes each Write as one safe line (safeLine), ended by a
+// newline: every message amber prints goes out in one Write (fmt.Fprintf,
+// log.Logger), so the values inside it cannot break it into two.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	line := safeLine(strings.TrimSuffix(string(p), "\n")) + "\n"
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := io.WriteString(l.w, line); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
