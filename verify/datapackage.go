@@ -86,7 +86,7 @@ func (f *fixity) check(s *FileSummary, size int64) {
 // manifest entry.
 func verifyFixity(ctx context.Context, path string, res *resource) FileSummary {
 	s := FileSummary{File: path, Kind: "file"}
-	file, err := os.Open(path)
+	file, err := warc.OpenFile(path)
 	if err != nil {
 		s.errorf(-1, "%v", err)
 		return s

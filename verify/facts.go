@@ -3,7 +3,6 @@ package verify
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -197,7 +196,7 @@ func headerAt(path string, offset int64, nth int) (warc.Header, error) {
 // recordAt calls fn with the nth record of the gzip member (or the record
 // of a plain file) at offset.
 func recordAt(path string, offset int64, nth int, fn func(*warc.Record) error) error {
-	f, err := os.Open(path)
+	f, err := warc.OpenFile(path)
 	if err != nil {
 		return err
 	}

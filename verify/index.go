@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -102,7 +101,7 @@ func indexNames(cdxjs []string) string {
 func checkIndex(ctx context.Context, file string, res *resource, facts map[string]*warcFacts) (s FileSummary) {
 	start := time.Now()
 	s.File, s.Kind = file, "index"
-	f, err := os.Open(file)
+	f, err := warc.OpenFile(file)
 	if err != nil {
 		s.errorf(-1, "%v", err)
 		return s

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/amber-archiver/amber/warc"
 )
 
 // Severity tells damage from a deviation that leaves the data intact.
@@ -151,6 +153,11 @@ var ErrNoSuchPath = errors.New("no such file or directory")
 // neither a collection nor holds WARC files.
 var ErrNothingToVerify = errors.New("not a collection and holds no WARC files")
 
+// ErrNotRegular is wrapped by the *PathError for a path that is neither a
+// regular file nor a directory (a named pipe, a device): reading it could
+// block or never end.
+var ErrNotRegular = errors.New("not a regular file or a directory")
+
 // PathError is a usage problem with a path given to Paths. Damage is never a
 // PathError: it is reported as Findings.
 type PathError struct {
@@ -285,6 +292,9 @@ func plan(p string) ([]task, error) {
 		return nil, &PathError{Path: p, Err: err}
 	}
 	if !fi.IsDir() {
+		if !fi.Mode().IsRegular() {
+			return nil, &PathError{Path: p, Err: fmt.Errorf("%s: %w", warc.DescribeMode(fi.Mode()), ErrNotRegular)}
+		}
 		return []task{warcTask(p, nil)}, nil
 	}
 	if isCollection(p) {
@@ -348,6 +358,7 @@ func planCollection(dir string) []task {
 
 	// Every file under archive/ and indexes/.
 	present := map[string]bool{}
+	irregular := map[string]bool{} // named pipes, devices, sockets: reported, never opened
 	for _, sub := range collectionPaths {
 		filepath.WalkDir(filepath.Join(dir, sub), func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -359,6 +370,11 @@ func planCollection(dir string) []task {
 			if d.Type().IsRegular() {
 				rel, _ := filepath.Rel(dir, p)
 				present[filepath.ToSlash(rel)] = true
+			} else if t := d.Type(); t&(fs.ModeNamedPipe|fs.ModeDevice|fs.ModeCharDevice|fs.ModeSocket) != 0 {
+				rel, _ := filepath.Rel(dir, p)
+				irregular[filepath.ToSlash(rel)] = true
+				manifest.add(Finding{Severity: Error, File: p, Offset: -1,
+					Message: warc.DescribeMode(t) + ", not a regular file: not read (reading it could block or never end)"})
 			}
 			return nil
 		})
@@ -395,8 +411,16 @@ func planCollection(dir string) []task {
 			manifest.add(Finding{Severity: Error, File: full, Offset: -1, Message: "not listed in datapackage.json"})
 		}
 		if res != nil {
-			if _, err := os.Stat(full); errors.Is(err, fs.ErrNotExist) {
+			fi, err := os.Stat(full)
+			if errors.Is(err, fs.ErrNotExist) {
 				manifest.add(Finding{Severity: Error, File: full, Offset: -1, Message: "listed in datapackage.json but missing"})
+				continue
+			}
+			if err == nil && !fi.Mode().IsRegular() {
+				if !irregular[rel] { // else reported by the walk
+					manifest.add(Finding{Severity: Error, File: full, Offset: -1,
+						Message: "listed in datapackage.json but " + warc.DescribeMode(fi.Mode()) + ", not a regular file"})
+				}
 				continue
 			}
 		}

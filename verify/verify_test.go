@@ -443,7 +443,7 @@ func corpus(t testing.TB) []damage {
 			cont := segment(segBody)[8]
 			return append(f, gzipBytes(t, cont.render(8))...)
 		}, want: []want{{sev: Warning, record: -1, offset: endOfFile, id: recordID(8), msg: "earlier segments are not before it"}}},
-		{name: "empty.warc.gz", specs: nil, want: []want{{sev: Warning, record: -1, offset: -1, msg: "empty file"}}},
+		{name: "empty.warc.gz", specs: nil, want: []want{{sev: Error, record: -1, offset: -1, msg: "empty file"}}},
 		{name: "not-a-warc.warc", plain: true, specs: nil, edit: func([]byte, []int64) []byte { return []byte("hello, world\n") },
 			want: []want{{sev: Error, record: -1, offset: 0, msg: "expected a WARC version line"}}},
 		{name: "plain-truncated.warc", plain: true, specs: specs, edit: func(f []byte, _ []int64) []byte { return f[:len(f)-20] },

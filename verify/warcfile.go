@@ -28,8 +28,10 @@ const maxListed = 10
 // the file against its datapackage.json entry, in a single read of the file.
 // It returns what the checks across files need to know about the records.
 // teeFile returns a reader of f that counts the bytes read and feeds the
-// datapackage hash of res (if listed), and a finish function that reads
-// the rest of the file and records size, time and fixity in s.
+// datapackage hash of res (if listed), and a finish function that records
+// size, time and fixity in s. For the fixity it reads the rest of a listed
+// file; an unlisted one is read no further than its records could be
+// followed, so garbage costs a bounded read.
 func teeFile(ctx context.Context, f *os.File, res *resource) (io.Reader, func(*FileSummary, time.Time)) {
 	counter := &countWriter{}
 	var sink io.Writer = counter
@@ -43,8 +45,10 @@ func teeFile(ctx context.Context, f *os.File, res *resource) (io.Reader, func(*F
 		if ctx.Err() != nil {
 			return
 		}
-		if _, err := io.Copy(io.Discard, in); err != nil {
-			s.errorf(counter.n, "read error: %v", err)
+		if fx != nil {
+			if _, err := io.Copy(io.Discard, in); err != nil {
+				s.errorf(counter.n, "read error: %v", err)
+			}
 		}
 		s.Bytes = counter.n
 		s.Duration = time.Since(start)
@@ -58,7 +62,7 @@ func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary,
 	start := time.Now()
 	s.File, s.Kind = path, "warc"
 	facts = newWARCFacts(path)
-	f, err := os.Open(path)
+	f, err := warc.OpenFile(path)
 	if err != nil {
 		s.errorf(-1, "%v", err)
 		facts.stoppedAt = 0
@@ -86,7 +90,10 @@ func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary,
 		return s, facts
 	}
 	if size == 0 {
-		s.warnf(-1, "empty file: no records")
+		// Nothing is lost that was there, but a WARC file kept for years
+		// holds at least its warcinfo record: an empty one is what a
+		// failed copy or a full disk leaves.
+		s.errorf(-1, "empty file: no records (a WARC file holds at least its warcinfo record)")
 		return s, facts
 	}
 	if strings.Contains(path, ".gz") && !r.Compressed() {
@@ -116,7 +123,7 @@ func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary,
 	}
 	c.finish()
 	if s.Records == 0 && s.Errors == 0 {
-		s.warnf(-1, "no records")
+		s.errorf(-1, "no records (a WARC file holds at least its warcinfo record)")
 	}
 	return s, facts
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -427,7 +426,7 @@ const httpHeadLimit = 64 << 10
 // application/warc-fields (pywb's default selection), in file order. On a
 // framing error it returns the lines of the records before it and the error.
 func IndexWARC(path string) ([]CDXJLine, error) {
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return nil, err
 	}

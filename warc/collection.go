@@ -64,7 +64,7 @@ func (c *Collection) AddIndex(lines []string) error {
 	p := filepath.Join(c.Dir, IndexPath)
 	sort.Strings(lines)
 	var old *bufio.Scanner
-	if f, err := os.Open(p); err == nil {
+	if f, err := OpenFile(p); err == nil {
 		defer f.Close()
 		old = bufio.NewScanner(f)
 		old.Buffer(make([]byte, 64<<10), 16<<20)
@@ -246,7 +246,7 @@ func (c *Collection) WriteDatapackage(software string, now time.Time, known map[
 }
 
 func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
+	f, err := OpenFile(p)
 	if err != nil {
 		return "", 0, err
 	}

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -400,12 +403,20 @@ func (r *Reader) next() (*Record, error) {
 	}
 }
 
-// trailing describes the bytes after the last gzip member and consumes them.
+// maxTrailing bounds what trailing reads: past it, the bytes are too many
+// to be padding, and reading on would only take time (or never end).
+const maxTrailing = 16 << 20
+
+// trailing describes the bytes after the last gzip member and consumes
+// them, up to maxTrailing.
 func (r *Reader) trailing(off int64) error {
 	var n int64
 	zeros := true
 	buf := make([]byte, 32<<10)
 	for {
+		if n >= maxTrailing {
+			return &FormatError{Offset: off, Msg: fmt.Sprintf("more than %d bytes that are not a gzip member after the last complete record (not read further)", maxTrailing), Fatal: true}
+		}
 		m, err := r.raw.Read(buf)
 		for _, b := range buf[:m] {
 			if b != 0 {
@@ -441,21 +452,29 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 		}
 		return fe
 	}
+	// What does not start with a version line is not a WARC record; at the
+	// start of the file, not a WARC file.
+	notWARC := func(format string, args ...any) error {
+		if off == 0 {
+			format = "not a WARC file: " + format
+		}
+		return fail(format, args...)
+	}
 	start, end, err := r.readLine()
 	if err != nil {
 		if errors.Is(err, errLineTooLong) {
-			return nil, fail("version line longer than %d bytes", textBufferSize)
+			return nil, notWARC("no WARC version line in the first %d bytes", textBufferSize)
 		}
 		if err == io.EOF {
 			if r.gz != nil {
-				return nil, fail("gzip member ends inside the version line")
+				return nil, notWARC("gzip member ends inside the version line")
 			}
 			return nil, &FormatError{Offset: off, Msg: "file ends inside the version line", Err: io.ErrUnexpectedEOF, Fatal: true}
 		}
 		return nil, r.streamError(err)
 	}
 	if !bytes.HasPrefix(r.rawHead[start:end], []byte("WARC/")) {
-		return nil, fail("expected a WARC version line, found %q", clip(string(r.rawHead[start:end])))
+		return nil, notWARC("expected a WARC version line, found %q", clip(string(r.rawHead[start:end])))
 	}
 	rec := &Record{Offset: off, SharedMember: shared}
 	bareLF := false
@@ -687,4 +706,79 @@ func (b *bodyReader) WriteTo(w io.Writer) (int64, error) {
 			return total, werr
 		}
 	}
+}
+
+// ErrNotRegular is wrapped by the error of OpenFile for a path that is not
+// a regular file: a named pipe, a device, a socket. Reading one may never
+// end (a FIFO blocks until a writer comes, /dev/zero never ends), and none
+// can be a WARC file worth keeping.
+var ErrNotRegular = errors.New("warc: not a regular file")
+
+// NotRegularError is a path that is not a regular file.
+type NotRegularError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *NotRegularError) Error() string {
+	return fmt.Sprintf("%s is %s, not a regular file", e.Path, DescribeMode(e.Mode))
+}
+
+func (e *NotRegularError) Is(target error) bool { return target == ErrNotRegular }
+
+// DescribeMode names the kind of file a mode is, for messages.
+func DescribeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m.IsRegular():
+		return "a regular file"
+	}
+	return "not a regular file"
+}
+
+// CheckRegular returns a *NotRegularError if the file at path (following
+// symbolic links) exists and is not a regular file, the error of os.Stat
+// if it cannot be looked at, and nil for a regular file. It never opens
+// the file, so it never blocks.
+func CheckRegular(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return &NotRegularError{Path: path, Mode: fi.Mode()}
+	}
+	return nil
+}
+
+// OpenFile opens a file for reading, refusing (with a *NotRegularError)
+// anything that is not a regular file without blocking on it: it is opened
+// non-blocking, which a FIFO without a writer needs, and looked at before
+// anything is read.
+func OpenFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
+	}
+	return f, nil
 }

@@ -155,7 +155,7 @@ func (r *RepairReport) Lost() bool {
 //
 // If no record can be kept, no file is written and Output is "".
 func Repair(ctx context.Context, src, dst string) (*RepairReport, error) {
-	in, err := os.Open(src)
+	in, err := OpenFile(src)
 	if err != nil {
 		return nil, err
 	}

@@ -248,7 +248,7 @@ func stored(rel string) bool {
 
 // addZipFile copies dir/rel into the zip, hashing it on the way.
 func addZipFile(zw *zip.Writer, dir, rel string, mtime time.Time) (Resource, error) {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(rel)))
+	f, err := OpenFile(filepath.Join(dir, filepath.FromSlash(rel)))
 	if err != nil {
 		return Resource{}, err
 	}
@@ -318,7 +318,7 @@ func mainPage(dir string, files []string) (url, date string, err error) {
 // warcinfoField returns a field of the warcinfo record at the start of the
 // WARC file at p, or "" if there is none or the file cannot be read.
 func warcinfoField(p, name string) string {
-	f, err := os.Open(p)
+	f, err := OpenFile(p)
 	if err != nil {
 		return ""
 	}
@@ -347,7 +347,7 @@ func warcinfoField(p, name string) string {
 // ReadPages reads dir/pages/pages.jsonl: every line after the header that
 // has a url. A missing file gives no pages and no error.
 func ReadPages(dir string) ([]PageEntry, error) {
-	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(PagesPath)))
+	f, err := OpenFile(filepath.Join(dir, filepath.FromSlash(PagesPath)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

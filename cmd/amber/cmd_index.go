@@ -116,6 +116,9 @@ func warcFilesOf(args []string) ([]string, error) {
 			return nil, usageError("%v", err)
 		}
 		if !fi.IsDir() {
+			if !fi.Mode().IsRegular() {
+				return nil, usageError("%s is %s, not a WARC file or a directory", a, warc.DescribeMode(fi.Mode()))
+			}
 			files = append(files, a)
 			continue
 		}
@@ -138,6 +141,17 @@ func warcFilesOf(args []string) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// refuseIrregular is a usage error for a path that exists and is neither a
+// directory nor a regular file (a FIFO, a device): reading one may block
+// or never end. It never opens the path.
+func refuseIrregular(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil || fi.IsDir() || fi.Mode().IsRegular() {
+		return nil
+	}
+	return usageError("%s is %s, not a WARC file or a directory", p, warc.DescribeMode(fi.Mode()))
 }
 
 func isDirectory(p string) bool {

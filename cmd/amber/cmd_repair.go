@@ -79,6 +79,8 @@ func runRepair(ctx context.Context, g *globalOptions, opts repairOptions, file s
 		return usageError("%s: %v", file, errors.Unwrap(err))
 	case fi.IsDir():
 		return usageError("%s is a directory, not a WARC file", file)
+	case !fi.Mode().IsRegular():
+		return usageError("%s is %s, not a WARC file", file, warc.DescribeMode(fi.Mode()))
 	}
 	out := opts.output
 	if out == "" {

@@ -82,6 +82,9 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return usageError("%s: no such file or directory", path)
 	}
+	if err := refuseIrregular(path); err != nil {
+		return err
+	}
 	a, err := replay.Open(path)
 	if err != nil {
 		return fmt.Errorf("cannot replay %s: %w", path, err)
