@@ -205,7 +205,8 @@ func TestHeadTooLarge(t *testing.T) {
 	srv := startHostile(t, map[string]func(net.Conn){
 		"/": func(c net.Conn) {
 			var b strings.Builder
-			b.WriteString("<html><head><title>hostile</title></head><body>")
+			// The icon is named, so no /favicon.ico request adds to the counts.
+			b.WriteString("<html><head><title>hostile</title><link rel=icon href=/ok.png></head><body>")
 			for _, p := range []string{"/line.png", "/lines.png", "/continue.png", "/interim.png", "/ok.png"} {
 				fmt.Fprintf(&b, `<img src="%s">`, p)
 			}
