@@ -1,0 +1,693 @@
+package frontier
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Bolt is a Frontier in a bbolt file: the embedded default, one file in
+// the collection, shared by the goroutines of one process (bbolt locks the
+// file against other processes). Every change is committed, and synced,
+// before its method returns.
+//
+// Buckets: meta (crawl number, recrawl mode, queue ends), urls (key →
+// urlRec), two queues (requisites, pages: position → key; positions grow
+// at the back and shrink at the front, so an entry can go back ahead of the
+// rest), leases (expiry ‖ key → token, in expiry order, so expired leases
+// are found from the start), digests, robots, pages (worker NUL seq →
+// page), runs.
+type Bolt struct {
+	db  *bolt.DB
+	now Clock
+}
+
+// Path is the file the frontier is in.
+func (s *Bolt) Path() string { return s.db.Path() }
+
+var (
+	bMeta     = []byte("meta")
+	bURLs     = []byte("urls")
+	bQueueR   = []byte("queue-requisites")
+	bQueueP   = []byte("queue-pages")
+	bLeases   = []byte("leases")
+	bDigests  = []byte("digests")
+	bRobots   = []byte("robots")
+	bPages    = []byte("pages")
+	bRuns     = []byte("runs")
+	kCrawl    = []byte("crawl")
+	kRecrawl  = []byte("recrawl")
+	queueMid  = uint64(1) << 63
+	allBucket = [][]byte{bMeta, bURLs, bQueueR, bQueueP, bLeases, bDigests, bRobots, bPages, bRuns}
+)
+
+// urlRec is the state of one key.
+type urlRec struct {
+	State     byte   `json:"s"`
+	Crawl     uint64 `json:"c"`
+	Requisite bool   `json:"r,omitempty"`
+	Reason    string `json:"x,omitempty"`
+	Data      []byte `json:"d,omitempty"`
+	Token     uint64 `json:"t,omitempty"`
+	Worker    string `json:"w,omitempty"`
+	Expires   int64  `json:"e,omitempty"` // unix ns
+}
+
+// OpenBolt opens (creating it if needed) the frontier in the bbolt file at
+// path, whose leases go by clock (nil: time.Now).
+func OpenBolt(path string, clock Clock) (*Bolt, error) {
+	if clock == nil {
+		clock = time.Now
+	}
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("frontier: %s is in use by another process", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("frontier: %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBucket {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("frontier: %s: %w", path, err)
+	}
+	return &Bolt{db: db, now: clock}, nil
+}
+
+func u64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func b64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func (s *Bolt) update(fn func(tx *bolt.Tx) error) error {
+	err := s.db.Update(fn)
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+func (s *Bolt) view(fn func(tx *bolt.Tx) error) error {
+	err := s.db.View(fn)
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+func getRec(urls *bolt.Bucket, key string) (*urlRec, error) {
+	v := urls.Get([]byte(key))
+	if v == nil {
+		return nil, nil
+	}
+	var r urlRec
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("frontier: record of %q: %w", key, err)
+	}
+	return &r, nil
+}
+
+func putRec(urls *bolt.Bucket, key string, r *urlRec) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return urls.Put([]byte(key), v)
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, data)
+}
+
+// queue ends are kept in meta: "<bucket>-head" is the first position,
+// "<bucket>-tail" one past the last.
+func queueEnds(meta *bolt.Bucket, q []byte) (head, tail uint64) {
+	head, tail = u64(meta.Get(append(q, "-head"...))), u64(meta.Get(append(q, "-tail"...)))
+	if head == 0 {
+		head, tail = queueMid, queueMid
+	}
+	return head, tail
+}
+
+func setQueueEnds(meta *bolt.Bucket, q []byte, head, tail uint64) error {
+	if err := meta.Put(append(q, "-head"...), b64(head)); err != nil {
+		return err
+	}
+	return meta.Put(append(q, "-tail"...), b64(tail))
+}
+
+func push(tx *bolt.Tx, requisite, front bool, key string) error {
+	q := bQueueP
+	if requisite {
+		q = bQueueR
+	}
+	meta := tx.Bucket(bMeta)
+	head, tail := queueEnds(meta, q)
+	pos := tail
+	if front {
+		head--
+		pos = head
+	} else {
+		tail++
+	}
+	if err := tx.Bucket(q).Put(b64(pos), []byte(key)); err != nil {
+		return err
+	}
+	return setQueueEnds(meta, q, head, tail)
+}
+
+func leaseKey(expires int64, key string) []byte {
+	return append(b64(uint64(expires)), key...)
+}
+
+// expire puts the entries whose leases expired by now back at the front
+// of their queues, the oldest lease first.
+func expire(tx *bolt.Tx, now time.Time) error {
+	leases, urls := tx.Bucket(bLeases), tx.Bucket(bURLs)
+	var back []string
+	c := leases.Cursor()
+	for k, _ := c.First(); k != nil && int64(u64(k[:8])) <= now.UnixNano(); k, _ = c.First() {
+		back = append(back, string(k[8:]))
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	for i := len(back) - 1; i >= 0; i-- {
+		r, err := getRec(urls, back[i])
+		if err != nil || r == nil {
+			return err
+		}
+		r.State, r.Token, r.Worker, r.Expires = queued, 0, "", 0
+		if err := putRec(urls, back[i], r); err != nil {
+			return err
+		}
+		if err := push(tx, r.Requisite, true, back[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Begin implements Frontier.
+func (s *Bolt) Begin(ctx context.Context, recrawl bool) (CrawlInfo, error) {
+	var info CrawlInfo
+	err := s.update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		info.Crawl = u64(meta.Get(kCrawl))
+		if info.Crawl > 0 && (tx.Bucket(bLeases).Stats().KeyN > 0 || hasQueued(tx, info.Crawl)) {
+			info.Resumed = true
+			return nil
+		}
+		info.Crawl++
+		if err := meta.Put(kCrawl, b64(info.Crawl)); err != nil {
+			return err
+		}
+		if recrawl {
+			return meta.Put(kRecrawl, []byte{1})
+		}
+		return meta.Delete(kRecrawl)
+	})
+	return info, err
+}
+
+// hasQueued reports whether a queue holds a key still queued in crawl.
+func hasQueued(tx *bolt.Tx, crawl uint64) bool {
+	urls := tx.Bucket(bURLs)
+	for _, q := range [][]byte{bQueueR, bQueueP} {
+		c := tx.Bucket(q).Cursor()
+		for _, k := c.First(); k != nil; _, k = c.Next() {
+			if r, err := getRec(urls, string(k)); err == nil && r != nil && r.State == queued && r.Crawl == crawl {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// admits reports whether e is queued, given the key's record r.
+func admits(r *urlRec, e Entry, crawl uint64, recrawl bool) bool {
+	if r == nil {
+		return true
+	}
+	if r.Crawl != crawl {
+		return (r.State == done || r.State == failed) && (recrawl || r.State == failed)
+	}
+	return e.Requisite && (r.State == queued && !r.Requisite || r.State == failed && strings.HasPrefix(r.Reason, SkippedPrefix))
+}
+
+// Add implements Frontier.
+func (s *Bolt) Add(ctx context.Context, entries []Entry) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		meta, urls := tx.Bucket(bMeta), tx.Bucket(bURLs)
+		crawl, recrawl := u64(meta.Get(kCrawl)), meta.Get(kRecrawl) != nil
+		for _, e := range entries {
+			r, err := getRec(urls, e.Key)
+			if err != nil {
+				return err
+			}
+			if !admits(r, e, crawl, recrawl) {
+				continue
+			}
+			if err := putRec(urls, e.Key, &urlRec{State: queued, Crawl: crawl, Requisite: e.Requisite, Data: e.Data}); err != nil {
+				return err
+			}
+			if err := push(tx, e.Requisite, false, e.Key); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Claim implements Frontier.
+func (s *Bolt) Claim(ctx context.Context, worker string, max int, ttl time.Duration) ([]Lease, error) {
+	var out []Lease
+	err := s.update(func(tx *bolt.Tx) error {
+		out = out[:0]
+		now := s.now()
+		if err := expire(tx, now); err != nil {
+			return err
+		}
+		meta, urls, leases := tx.Bucket(bMeta), tx.Bucket(bURLs), tx.Bucket(bLeases)
+		for _, q := range [][]byte{bQueueR, bQueueP} {
+			requisite := bytes.Equal(q, bQueueR)
+			c := tx.Bucket(q).Cursor()
+			for k, v := c.First(); k != nil && len(out) < max; k, v = c.First() {
+				key := string(v)
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				_, tail := queueEnds(meta, q)
+				if err := setQueueEnds(meta, q, u64(k)+1, tail); err != nil {
+					return err
+				}
+				r, err := getRec(urls, key)
+				if err != nil {
+					return err
+				}
+				if r == nil || r.State != queued || r.Requisite != requisite {
+					continue // claimed already, or moved to the requisites
+				}
+				tok, err := meta.NextSequence()
+				if err != nil {
+					return err
+				}
+				exp := now.Add(ttl)
+				r.State, r.Token, r.Worker, r.Expires = leased, tok, worker, exp.UnixNano()
+				if err := putRec(urls, key, r); err != nil {
+					return err
+				}
+				if err := leases.Put(leaseKey(r.Expires, key), b64(tok)); err != nil {
+					return err
+				}
+				out = append(out, Lease{Entry: Entry{Key: key, Data: r.Data, Requisite: r.Requisite}, Worker: worker, Token: tok, Expires: time.Unix(0, r.Expires).In(exp.Location())})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// held returns the record of a lease still held at now, or nil.
+func held(urls *bolt.Bucket, l Lease, now time.Time) (*urlRec, error) {
+	r, err := getRec(urls, l.Key)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	if r.State != leased || r.Token != l.Token || now.UnixNano() >= r.Expires {
+		return nil, nil
+	}
+	return r, nil
+}
+
+// Extend implements Frontier.
+func (s *Bolt) Extend(ctx context.Context, in []Lease, ttl time.Duration) ([]Lease, error) {
+	var out []Lease
+	var lost []string
+	err := s.update(func(tx *bolt.Tx) error {
+		out, lost = out[:0], lost[:0]
+		now := s.now()
+		urls, leases := tx.Bucket(bURLs), tx.Bucket(bLeases)
+		for _, l := range in {
+			r, err := held(urls, l, now)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				lost = append(lost, l.Key)
+				continue
+			}
+			if err := leases.Delete(leaseKey(r.Expires, l.Key)); err != nil {
+				return err
+			}
+			exp := now.Add(ttl)
+			r.Expires = exp.UnixNano()
+			if err := putRec(urls, l.Key, r); err != nil {
+				return err
+			}
+			if err := leases.Put(leaseKey(r.Expires, l.Key), b64(r.Token)); err != nil {
+				return err
+			}
+			l.Expires = exp
+			out = append(out, l)
+		}
+		return nil
+	})
+	if err == nil && len(lost) > 0 {
+		err = &LeaseError{Keys: lost}
+	}
+	return out, err
+}
+
+// Release implements Frontier.
+func (s *Bolt) Release(ctx context.Context, in []Lease) error {
+	return s.update(func(tx *bolt.Tx) error {
+		now := s.now()
+		urls, leases := tx.Bucket(bURLs), tx.Bucket(bLeases)
+		for i := len(in) - 1; i >= 0; i-- {
+			l := in[i]
+			r, err := held(urls, l, now)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				continue
+			}
+			if err := leases.Delete(leaseKey(r.Expires, l.Key)); err != nil {
+				return err
+			}
+			r.State, r.Token, r.Worker, r.Expires = queued, 0, "", 0
+			if err := putRec(urls, l.Key, r); err != nil {
+				return err
+			}
+			if err := push(tx, r.Requisite, true, l.Key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Finish implements Frontier.
+func (s *Bolt) Finish(ctx context.Context, outcomes []Outcome, digests []DigestRef) error {
+	var lost []string
+	err := s.update(func(tx *bolt.Tx) error {
+		lost = lost[:0]
+		now := s.now()
+		urls, leases := tx.Bucket(bURLs), tx.Bucket(bLeases)
+		for _, o := range outcomes {
+			r, err := held(urls, o.Lease, now)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				lost = append(lost, o.Lease.Key)
+				continue
+			}
+			if err := leases.Delete(leaseKey(r.Expires, o.Lease.Key)); err != nil {
+				return err
+			}
+			rec := &urlRec{State: done, Crawl: r.Crawl}
+			if o.Failed != "" {
+				rec.State, rec.Reason = failed, o.Failed
+			}
+			if err := putRec(urls, o.Lease.Key, rec); err != nil {
+				return err
+			}
+			if o.Page != nil {
+				if err := addPage(tx, o.Lease.Worker, *o.Page); err != nil {
+					return err
+				}
+			}
+		}
+		return index(tx, digests)
+	})
+	if err == nil && len(lost) > 0 {
+		err = &LeaseError{Keys: lost}
+	}
+	return err
+}
+
+func addPage(tx *bolt.Tx, worker string, p Page) error {
+	b := tx.Bucket(bPages)
+	wb, err := b.CreateBucketIfNotExists([]byte(worker))
+	if err != nil {
+		return err
+	}
+	seq, err := wb.NextSequence()
+	if err != nil {
+		return err
+	}
+	p.Seq = seq
+	return putJSON(wb, b64(seq), p)
+}
+
+func index(tx *bolt.Tx, digests []DigestRef) error {
+	b := tx.Bucket(bDigests)
+	for _, d := range digests {
+		if b.Get([]byte(d.Digest)) != nil {
+			continue // the first record of a payload is the one revisits refer to
+		}
+		if err := putJSON(b, []byte(d.Digest), d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Recover implements Frontier.
+func (s *Bolt) Recover(ctx context.Context, keys []string, digests []DigestRef) error {
+	return s.update(func(tx *bolt.Tx) error {
+		if err := expire(tx, s.now()); err != nil {
+			return err
+		}
+		urls := tx.Bucket(bURLs)
+		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
+		for _, k := range keys {
+			r, err := getRec(urls, k)
+			if err != nil {
+				return err
+			}
+			switch {
+			case r == nil:
+				r = &urlRec{State: done, Crawl: crawl}
+			case r.State == queued:
+				r = &urlRec{State: done, Crawl: r.Crawl}
+			default:
+				continue
+			}
+			if err := putRec(urls, k, r); err != nil {
+				return err
+			}
+		}
+		return index(tx, digests)
+	})
+}
+
+// LookupDigest implements Frontier.
+func (s *Bolt) LookupDigest(ctx context.Context, digest string) (DigestRef, bool, error) {
+	var d DigestRef
+	var ok bool
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bDigests).Get([]byte(digest))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &d)
+	})
+	return d, ok, err
+}
+
+// Robots implements Frontier.
+func (s *Bolt) Robots(ctx context.Context, origin string) (RobotsTxt, bool, error) {
+	var r RobotsTxt
+	var ok bool
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bRobots).Get([]byte(origin))
+		if v == nil {
+			return nil
+		}
+		ok = true
+		return json.Unmarshal(v, &r)
+	})
+	return r, ok, err
+}
+
+// PutRobots implements Frontier.
+func (s *Bolt) PutRobots(ctx context.Context, origin string, r RobotsTxt) (RobotsTxt, error) {
+	out := r
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bRobots)
+		if v := b.Get([]byte(origin)); v != nil {
+			var old RobotsTxt
+			if err := json.Unmarshal(v, &old); err == nil && old.Crawl >= r.Crawl {
+				out = old
+				return nil
+			}
+		}
+		out = r
+		return putJSON(b, []byte(origin), r)
+	})
+	return out, err
+}
+
+// Counts implements Frontier.
+func (s *Bolt) Counts(ctx context.Context) (Counts, error) {
+	var c Counts
+	err := s.update(func(tx *bolt.Tx) error {
+		c = Counts{}
+		if err := expire(tx, s.now()); err != nil {
+			return err
+		}
+		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
+		return tx.Bucket(bURLs).ForEach(func(k, v []byte) error {
+			var r urlRec
+			if err := json.Unmarshal(v, &r); err != nil || r.Crawl != crawl {
+				return err
+			}
+			switch r.State {
+			case queued:
+				c.Queued++
+			case leased:
+				c.Leased++
+			case done:
+				c.Done++
+			case failed:
+				c.Failed++
+			}
+			return nil
+		})
+	})
+	return c, err
+}
+
+// Failures implements Frontier.
+func (s *Bolt) Failures(ctx context.Context, max int) ([]Failure, error) {
+	var out []Failure
+	err := s.view(func(tx *bolt.Tx) error {
+		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
+		c := tx.Bucket(bURLs).Cursor()
+		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
+			var r urlRec
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			if r.Crawl == crawl && r.State == failed {
+				out = append(out, Failure{URL: string(k), Reason: r.Reason})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Pages implements Frontier.
+func (s *Bolt) Pages(ctx context.Context, worker string) ([]Page, error) {
+	var out []Page
+	err := s.view(func(tx *bolt.Tx) error {
+		wb := tx.Bucket(bPages).Bucket([]byte(worker))
+		if wb == nil {
+			return nil
+		}
+		return wb.ForEach(func(_, v []byte) error {
+			var p Page
+			if err := json.Unmarshal(v, &p); err != nil {
+				return err
+			}
+			out = append(out, p)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// ClearPages implements Frontier.
+func (s *Bolt) ClearPages(ctx context.Context, worker string, through uint64) error {
+	return s.update(func(tx *bolt.Tx) error {
+		wb := tx.Bucket(bPages).Bucket([]byte(worker))
+		if wb == nil {
+			return nil
+		}
+		c := wb.Cursor()
+		for k, _ := c.First(); k != nil && u64(k) <= through; k, _ = c.First() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// StartRun implements Frontier.
+func (s *Bolt) StartRun(ctx context.Context, r RunInfo) (uint64, error) {
+	var seq uint64
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bRuns)
+		seq, _ = b.NextSequence()
+		return putJSON(b, b64(seq), r)
+	})
+	return seq, err
+}
+
+// EndRun implements Frontier.
+func (s *Bolt) EndRun(ctx context.Context, seq uint64, r RunInfo) error {
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bRuns)
+		if b.Get(b64(seq)) == nil {
+			return fmt.Errorf("frontier: no run %d", seq)
+		}
+		return putJSON(b, b64(seq), r)
+	})
+}
+
+// Runs implements Frontier.
+func (s *Bolt) Runs(ctx context.Context) ([]RunInfo, error) {
+	var out []RunInfo
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bRuns).ForEach(func(_, v []byte) error {
+			var r RunInfo
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Close implements Frontier.
+func (s *Bolt) Close() error {
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	return nil
+}
