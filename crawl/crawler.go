@@ -668,6 +668,9 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "URL longer than the maximum length")
 		return Entry{}, false
 	}
+	if t.Chain == "" && cr.recentlySeen(t.Kind, t.URL) {
+		return Entry{}, false // the exact URL was queued (or skipped) before: no need to look at it again
+	}
 	// The trap guard is for crawling pages: the requisites of a page are
 	// what a browser loads, and CDN paths repeat segments
 	// (/2019/05/07/0/0/3824/2545/664/0/75/0/name.jpg). They stay bounded
@@ -676,8 +679,12 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "path repeats a segment (crawler trap)")
 		return Entry{}, false
 	}
-	if t.Chain == "" && cr.recentlySeen(t.Kind, t.URL) {
-		return Entry{}, false // the exact URL was queued before: no need to canonicalise it again
+	if t.Kind == kindPage && !cr.opts.IgnoreRobots && cr.robots.disallowedNow(u) {
+		// Known before the page is queued, so that the seen set does not
+		// hold a page that will not be fetched against a requisite with
+		// its URL (a browser loads requisites whatever robots.txt says).
+		cr.skip(t, robotsSkip)
+		return Entry{}, false
 	}
 	key, err := Canonicalize(t.URL, !cr.opts.KeepTracking)
 	if err != nil {
@@ -760,6 +767,8 @@ func (cr *crawler) skipN(t target, n int, why string) {
 	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + why, Via: t.Via, Hops: t.Hops, Kind: t.Kind})
 }
 
+const robotsSkip = "disallowed by robots.txt (--ignore-robots to archive it anyway)"
+
 // onRequest applies robots.txt to pages before they are fetched.
 func (cr *crawler) onRequest(r *colly.Request) {
 	j := jobOf(r.Ctx)
@@ -768,7 +777,7 @@ func (cr *crawler) onRequest(r *colly.Request) {
 	}
 	if !cr.robots.allowed(cr.ctx, r.URL) {
 		r.Abort()
-		j.skipped = "disallowed by robots.txt (--ignore-robots to archive it anyway)"
+		j.skipped = robotsSkip
 		cr.skip(j.t, j.skipped)
 	}
 }
