@@ -105,11 +105,26 @@ func FuzzExtractHTML(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, u := range append(links.Requisites, links.Pages...) {
-			if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-				t.Fatalf("extracted a non-HTTP URL %q", u)
+		for _, list := range [][]string{links.Requisites, links.Pages} {
+			seen := map[string]bool{}
+			for _, u := range list {
+				if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+					t.Fatalf("extracted a non-HTTP URL %q", u)
+				}
+				if strings.ContainsAny(u, "#\r\n\x00") {
+					t.Fatalf("extracted URL %q holds a fragment or a control character", u)
+				}
+				if seen[u] {
+					t.Fatalf("%q listed twice", u)
+				}
+				seen[u] = true
+			}
+			// An https page's http: media count twice (upgraded and as named).
+			if len(list) > 2*DefaultMaxLinksPerPage {
+				t.Fatalf("%d URLs past the cap", len(list))
 			}
 		}
+
 	})
 }
 
