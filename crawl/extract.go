@@ -56,7 +56,7 @@ var requisiteAttrs = map[string][]string{
 
 // upgradeTags are the elements whose http: URLs a browser upgrades to
 // https: on an https page (mixed-content autoupgrade: images, audio,
-// video); the others' are blocked.
+// video); the others' are blocked. Images in CSS are upgraded too.
 var upgradeTags = map[string]bool{"img": true, "source": true, "video": true, "audio": true, "image": true, "input": true}
 
 var srcsetAttrs = map[string][]string{
@@ -169,7 +169,7 @@ func (x *htmlExtractor) ref(raw string, page, upgrade bool) {
 // css notes the URLs of a style sheet or style attribute, resolved later
 // against the document's base like every other reference.
 func (x *htmlExtractor) css(src string) {
-	cssRefs([]byte(src), func(raw string) { x.ref(raw, false, false) })
+	cssRefs([]byte(src), func(raw string, image bool) { x.ref(raw, false, image) })
 }
 
 func (x *htmlExtractor) text(tag string, text func() string) {
@@ -213,7 +213,7 @@ func (x *htmlExtractor) start(tag string, selfClosing, hasAttrs bool, attr func(
 		}
 	}
 	if v, ok := attr("background"); ok {
-		x.ref(v, false, false)
+		x.ref(v, false, true)
 	}
 	if v, ok := attr("style"); ok {
 		x.css(v)
@@ -381,20 +381,35 @@ func ExtractCSS(base *url.URL, r io.Reader) []string {
 	}
 	var out []string
 	seen := map[string]bool{}
-	cssRefs(src, func(raw string) {
-		if u := resolve(base, raw); u != "" && !seen[u] {
+	add := func(u string) {
+		if !seen[u] {
 			seen[u] = true
 			out = append(out, u)
 		}
+	}
+	secure := base.Scheme == "https"
+	cssRefs(src, func(raw string, image bool) {
+		u := resolve(base, raw)
+		if u == "" {
+			return
+		}
+		if secure && image && strings.HasPrefix(u, "http:") {
+			add(upgradeURL(u)) // mixed content: images are upgraded, as in HTML
+		}
+		add(u)
 	})
 	return out
 }
 
-// cssRefs calls fn with each URL of a style sheet, as written.
-func cssRefs(src []byte, fn func(raw string)) {
+// cssRefs calls fn with each URL of a style sheet, as written; image
+// tells a URL that loads an image (not an @import, not a font of an
+// @font-face rule), which a browser upgrades from http: on an https page.
+func cssRefs(src []byte, fn func(raw string, image bool)) {
 	l := css.NewLexer(parse.NewInputBytes(src))
 	afterImport := false
 	stringFunc := 0 // nesting depth inside url( / image-set( whose strings are URLs
+	fontFace := false
+	fontDepth := 0 // brace depth inside an @font-face rule
 	for {
 		tt, data := l.Next()
 		switch tt {
@@ -402,9 +417,21 @@ func cssRefs(src []byte, fn func(raw string)) {
 			return
 		case css.AtKeywordToken:
 			afterImport = bytes.EqualFold(data, []byte("@import"))
+			fontFace = bytes.EqualFold(data, []byte("@font-face"))
 			continue
+		case css.LeftBraceToken:
+			if fontDepth > 0 || fontFace {
+				fontDepth++
+			}
+			fontFace = false
+		case css.RightBraceToken:
+			if fontDepth > 0 {
+				fontDepth--
+			}
+		case css.SemicolonToken:
+			fontFace = false
 		case css.URLToken:
-			fn(cssurl.URLValue(data))
+			fn(cssurl.URLValue(data), !afterImport && fontDepth == 0)
 		case css.FunctionToken:
 			name := strings.ToLower(string(data))
 			if stringFunc > 0 {
@@ -418,7 +445,7 @@ func cssRefs(src []byte, fn func(raw string)) {
 			}
 		case css.StringToken:
 			if stringFunc > 0 || afterImport {
-				fn(cssurl.Unquote(data))
+				fn(cssurl.Unquote(data), !afterImport && fontDepth == 0)
 			}
 		case css.WhitespaceToken, css.CommentToken:
 			continue

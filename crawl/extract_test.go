@@ -228,3 +228,29 @@ func TestExtractHTMLCap(t *testing.T) {
 		t.Errorf("last requisite kept %q", links.Requisites[29])
 	}
 }
+
+// In CSS on an https page or sheet, http: images are upgraded too; fonts
+// and imports are not.
+func TestExtractCSSMixedContent(t *testing.T) {
+	sheet := `@import "http://h.example/i.css"; @import url(http://h.example/j.css);
+@font-face { font-family: F; src: url(http://h.example/f.woff2) format("woff2"), url("http://h.example/f.woff"); }
+.a { background: url(http://h.example/a.png) } .b { background-image: image-set("http://h.example/b.png" 1x) }
+@media print { .c { background: url(http://h.example/c.png) } }`
+	base, _ := url.Parse("https://h.example/s.css")
+	want := []string{"http://h.example/i.css", "http://h.example/j.css", "http://h.example/f.woff2", "http://h.example/f.woff",
+		"https://h.example/a.png", "http://h.example/a.png", "https://h.example/b.png", "http://h.example/b.png",
+		"https://h.example/c.png", "http://h.example/c.png"}
+	if got := ExtractCSS(base, strings.NewReader(sheet)); !reflect.DeepEqual(got, want) {
+		t.Errorf("https sheet:\n got %q\nwant %q", got, want)
+	}
+	base, _ = url.Parse("http://h.example/s.css")
+	if got := ExtractCSS(base, strings.NewReader(sheet)); len(got) != 7 {
+		t.Errorf("http sheet: %q, want the 7 URLs as written", got)
+	}
+	page, _ := url.Parse("https://h.example/")
+	links, _ := ExtractHTML(page, strings.NewReader(`<div style="background:url(http://h.example/d.png)"></div><body background="http://h.example/e.png"><style>@font-face{src:url(http://h.example/g.woff)}</style>`))
+	want = []string{"https://h.example/d.png", "http://h.example/d.png", "https://h.example/e.png", "http://h.example/e.png", "http://h.example/g.woff"}
+	if !reflect.DeepEqual(links.Requisites, want) {
+		t.Errorf("https page:\n got %q\nwant %q", links.Requisites, want)
+	}
+}

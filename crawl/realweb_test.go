@@ -211,12 +211,13 @@ var realPages = map[string]string{
 
 	"secure.test/mixed.html": `<html><head><title>Mixed</title><link rel="icon" href="/icon.png">
 <script src="http://secure.test:PORT/app.js"></script><link rel="stylesheet" href="http://secure.test:PORT/s.css"></head>
-<body><img src="http://secure.test:PORT/img/photo.jpg"><video poster="http://cdn.test:PORT/poster.jpg"><source src="http://cdn.test:PORT/clip.mp4"></video></body></html>`,
+<body><div style="background:url(http://cdn.test:PORT/bg.png)"></div><img src="http://secure.test:PORT/img/photo.jpg"><video poster="http://cdn.test:PORT/poster.jpg"><source src="http://cdn.test:PORT/clip.mp4"></video></body></html>`,
 	"secure.test/icon.png":      "",
 	"secure.test/app.js":        "",
 	"secure.test/s.css":         "",
 	"secure.test/img/photo.jpg": "",
 	"cdn.test/poster.jpg":       "",
+	"cdn.test/bg.png":           "",
 	"cdn.test/clip.mp4":         "",
 }
 
@@ -295,9 +296,9 @@ func TestRealWebArticle(t *testing.T) {
 	}
 }
 
-// An https page's http: images and video are fetched upgraded to https
-// (what the browser loads) and as named; its http: script and style sheet,
-// which a browser blocks, as named.
+// An https page's http: images (CSS backgrounds too) and video are
+// fetched upgraded to https (what the browser loads) and as named; its
+// http: script and style sheet, which a browser blocks, as named.
 func TestRealWebMixedContent(t *testing.T) {
 	s := newRealSite(t, realPages)
 	res, recs, _ := crawlReal(t, s, crawl.Options{}, "https://secure.test/mixed.html")
@@ -308,9 +309,9 @@ func TestRealWebMixedContent(t *testing.T) {
 	}
 	sort.Strings(urls)
 	want := []string{
-		"http://cdn.test/clip.mp4", "http://cdn.test/poster.jpg", "http://secure.test/app.js",
+		"http://cdn.test/bg.png", "http://cdn.test/clip.mp4", "http://cdn.test/poster.jpg", "http://secure.test/app.js",
 		"http://secure.test/img/photo.jpg", "http://secure.test/s.css",
-		"https://cdn.test/clip.mp4", "https://cdn.test/poster.jpg", "https://secure.test/icon.png",
+		"https://cdn.test/bg.png", "https://cdn.test/clip.mp4", "https://cdn.test/poster.jpg", "https://secure.test/icon.png",
 		"https://secure.test/img/photo.jpg", "https://secure.test/mixed.html", "https://secure.test/robots.txt",
 	}
 	if !slices.Equal(urls, want) {
