@@ -162,6 +162,10 @@ type target struct {
 	Chain   string `json:"c,omitempty"` // canonical keys of the redirect chain so far
 	Via     string `json:"v,omitempty"` // referring page or redirect
 	attempt int
+	// optional: a URL the page does not name but a browser tries (an
+	// upgraded mixed-content URL, /favicon.ico); no response is not a
+	// failure. Known to the run that found it (crawler.optional).
+	optional bool
 }
 
 // job is the fetch of one claimed entry, from claim to outcome.
@@ -213,6 +217,7 @@ type crawler struct {
 	perHost   map[string]int
 	recent    map[recentKey]struct{} // exact URLs queued lately, a bounded cache in front of the seen set
 	skipped   int
+	optional  map[string]struct{} // URLs whose failure is no failure (target.optional)
 	truncated int
 	captures  int
 	revisits  int
@@ -708,8 +713,22 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "per-host URL cap reached")
 		return Entry{}, false
 	}
+	if t.optional {
+		cr.resMu.Lock()
+		if cr.optional == nil {
+			cr.optional = map[string]struct{}{}
+		}
+		if len(cr.optional) < maxOptional {
+			cr.optional[t.URL] = struct{}{}
+		}
+		cr.resMu.Unlock()
+	}
 	return Entry{Key: key, Data: t.encode(), Requisite: t.Kind == kindRequisite}, true
 }
+
+// maxOptional bounds the optional URLs a run remembers; past it, they
+// fail like the others.
+const maxOptional = 100000
 
 // recentCacheSize bounds the cache of exact URLs: pages repeat the same
 // navigation links, and most links are exact repeats.
@@ -750,6 +769,10 @@ func jobOf(ctx *colly.Context) *job {
 
 func (cr *crawler) fail(u string, seed bool, err error) {
 	cr.resMu.Lock()
+	if _, ok := cr.optional[u]; ok && !seed {
+		cr.resMu.Unlock()
+		return // tried as a browser tries it; the crawl log has the error
+	}
 	cr.failures = append(cr.failures, Failure{URL: u, Seed: seed, Err: err})
 	cr.resMu.Unlock()
 }
@@ -880,9 +903,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 	case strings.Contains(ct, "html") || ct == "" && looksLikeHTML(body):
 		cr.onHTML(j, r, toUTF8(body, ct))
 	case strings.Contains(ct, "css"):
-		for _, u := range ExtractCSS(base, bytes.NewReader(toUTF8(body, ct))) {
-			j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: base.String()})
-		}
+		cr.onCSS(j, base, toUTF8(body, ct))
 	}
 }
 
@@ -920,6 +941,28 @@ func toUTF8(body []byte, contentType string) []byte {
 	return out
 }
 
+// onCSS queues what a style sheet loads.
+func (cr *crawler) onCSS(j *job, base *url.URL, body []byte) {
+	urls, upgraded := extractCSS(base, body)
+	j.addRequisites(urls, upgraded, base.String())
+}
+
+// addRequisites queues urls as requisites of the job's URL; those in
+// upgraded (mixed content upgraded to https) are optional.
+func (j *job) addRequisites(urls, upgraded []string, via string) {
+	var up map[string]bool
+	if len(upgraded) > 0 {
+		up = make(map[string]bool, len(upgraded))
+		for _, u := range upgraded {
+			up[u] = true
+		}
+	}
+	t := j.t
+	for _, u := range urls {
+		j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via, optional: up[u]})
+	}
+}
+
 func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	t, base := j.t, r.Request.URL
 	links := extractHTML(base, body, DefaultMaxLinksPerPage)
@@ -932,15 +975,13 @@ func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 			fmt.Sprintf("%d links of this page past the cap of %d requisites and %d links per page", links.Dropped, DefaultMaxLinksPerPage, DefaultMaxLinksPerPage))
 	}
 	j.links = slices.Grow(j.links, len(links.Requisites)+len(links.Pages)+1)
-	for _, u := range links.Requisites {
-		j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via})
-	}
+	j.addRequisites(links.Requisites, links.Upgraded, via)
 	if t.Kind == kindPage && !links.Icon {
 		// What a browser asks for when the page names no icon (Chromium:
 		// only rel=icon counts, apple-touch-icon does not). A 404 is
 		// archived like any response.
 		icon := &url.URL{Scheme: base.Scheme, Host: base.Host, Path: "/favicon.ico"}
-		j.links = append(j.links, target{URL: icon.String(), Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via})
+		j.links = append(j.links, target{URL: icon.String(), Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via, optional: true})
 	}
 	if links.Refresh != "" {
 		// A meta refresh is a redirect a browser follows.

@@ -26,6 +26,11 @@ type Links struct {
 	// Dropped counts the distinct references past the cap on requisites
 	// or on pages of one document (DefaultMaxLinksPerPage).
 	Dropped int
+	// Upgraded lists the requisites that are http: URLs of an https page
+	// upgraded to https: (mixed content), each also in Requisites, after
+	// the URL as written. A browser that cannot load one shows nothing; it
+	// is not the page's failure.
+	Upgraded []string
 }
 
 // DefaultMaxLinksPerPage bounds the distinct requisites, and apart from
@@ -289,7 +294,11 @@ func (x *htmlExtractor) finish() Links {
 			continue
 		}
 		if secure && r.upgrade && strings.HasPrefix(u, "http:") {
-			add(r, upgradeURL(u))
+			up := upgradeURL(u)
+			if _, ok := seen[0][up]; !ok {
+				out.Upgraded = append(out.Upgraded, up)
+			}
+			add(r, up)
 		}
 		add(r, u)
 	}
@@ -379,13 +388,21 @@ func ExtractCSS(base *url.URL, r io.Reader) []string {
 	if err != nil {
 		return nil
 	}
-	var out []string
+	out, _ := extractCSS(base, src)
+	return out
+}
+
+// extractCSS is ExtractCSS on a sheet in memory; it also returns the
+// URLs upgraded from http: (Links.Upgraded).
+func extractCSS(base *url.URL, src []byte) (out, upgraded []string) {
 	seen := map[string]bool{}
-	add := func(u string) {
-		if !seen[u] {
-			seen[u] = true
-			out = append(out, u)
+	add := func(u string) bool {
+		if seen[u] {
+			return false
 		}
+		seen[u] = true
+		out = append(out, u)
+		return true
 	}
 	secure := base.Scheme == "https"
 	cssRefs(src, func(raw string, image bool) {
@@ -394,11 +411,14 @@ func ExtractCSS(base *url.URL, r io.Reader) []string {
 			return
 		}
 		if secure && image && strings.HasPrefix(u, "http:") {
-			add(upgradeURL(u)) // mixed content: images are upgraded, as in HTML
+			// Mixed content: images are upgraded, as in HTML.
+			if up := upgradeURL(u); add(up) {
+				upgraded = append(upgraded, up)
+			}
 		}
 		add(u)
 	})
-	return out
+	return out, upgraded
 }
 
 // cssRefs calls fn with each URL of a style sheet, as written; image

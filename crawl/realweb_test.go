@@ -130,7 +130,12 @@ func crawlReal(t *testing.T, s *realSite, opts crawl.Options, seed string) (*cra
 		t.Fatal(err)
 	}
 	opts.Seeds = []string{s.url(seed)}
-	opts.Transport.Resolve = map[string]string{"news.test": "127.0.0.1", "cdn.test": "127.0.0.1", "secure.test": "127.0.0.1"}
+	if opts.Transport.Resolve == nil {
+		opts.Transport.Resolve = map[string]string{}
+	}
+	for _, h := range []string{"news.test", "cdn.test", "secure.test"} {
+		opts.Transport.Resolve[h] = "127.0.0.1"
+	}
 	opts.Transport.InsecureSkipVerify = true
 	opts.RetryBase = time.Millisecond
 	var log strings.Builder
@@ -324,5 +329,42 @@ func TestRealWebMixedContent(t *testing.T) {
 		if s.count(u) != 0 {
 			t.Errorf("%s requested: a browser does not upgrade scripts and style sheets", u)
 		}
+	}
+}
+
+// When the upgraded https: URL cannot be fetched (the host serves plain
+// HTTP only), the http: URL the page names is archived and the crawl has
+// no failure: a browser would show nothing, and the page is whole. The
+// attempt is in the crawl log.
+func TestRealWebUpgradeFails(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		fmt.Fprint(w, "plain image "+r.URL.Path)
+	}))
+	defer plain.Close()
+	_, plainPort, _ := net.SplitHostPort(plain.Listener.Addr().String())
+	pages := map[string]string{
+		"secure.test/page.html": `<html><head><title>T</title><link rel="stylesheet" href="/s.css"></head><body><img src="http://plain.test:` + plainPort + `/img.png"></body></html>`,
+		"secure.test/s.css":     `.a{background:url(http://plain.test:` + plainPort + `/bg.png)}`,
+	}
+	s := newRealSite(t, pages)
+	res, recs, log := crawlReal(t, s, crawl.Options{Transport: crawl.TransportOptions{Resolve: map[string]string{"plain.test": "127.0.0.1"}}, Retries: -1}, "https://secure.test/page.html")
+	got := responses(s, recs)
+	for _, u := range []string{"http://plain.test:" + plainPort + "/img.png", "http://plain.test:" + plainPort + "/bg.png", "https://secure.test/page.html", "https://secure.test/s.css"} {
+		if got[u] != 1 {
+			t.Errorf("%s archived %d times, want once; archived: %v", u, got[u], got)
+		}
+	}
+	if len(res.Failures) > 0 {
+		t.Errorf("failures: %v", res.Failures)
+	}
+	tried := 0
+	for _, l := range log {
+		if strings.Contains(l, `"url":"https://plain.test:`+plainPort+`/`) && strings.Contains(l, `"error":`) {
+			tried++
+		}
+	}
+	if tried != 2 {
+		t.Errorf("%d crawl-log lines for the failed upgrades, want 2:\n%s", tried, strings.Join(log, "\n"))
 	}
 }
