@@ -128,7 +128,7 @@ type htmlExtractor struct {
 	page    *url.URL
 	max     int
 	refs    []htmlRef
-	seen    [2]map[string]struct{} // raw references kept, requisites [0] and pages [1]
+	seen    [2]map[string]int // raw references kept (index in refs), requisites [0] and pages [1]
 	out     Links
 	baseRaw string
 	baseSet bool
@@ -146,7 +146,7 @@ func newHTMLExtractor(page *url.URL, max int) *htmlExtractor {
 	if max <= 0 {
 		max = DefaultMaxLinksPerPage
 	}
-	return &htmlExtractor{page: page, max: max, seen: [2]map[string]struct{}{{}, {}}}
+	return &htmlExtractor{page: page, max: max, seen: [2]map[string]int{{}, {}}}
 }
 
 // ref notes a reference, once per kind, up to the cap. Pages and
@@ -160,14 +160,15 @@ func (x *htmlExtractor) ref(raw string, page, upgrade bool) {
 	if page {
 		k = 1
 	}
-	if _, ok := x.seen[k][raw]; ok {
+	if i, ok := x.seen[k][raw]; ok {
+		x.refs[i].upgrade = x.refs[i].upgrade || upgrade // <link rel=preload href=X><img src=X>
 		return
 	}
 	if len(x.seen[k]) >= x.max {
 		x.out.Dropped++ // repeats of one dropped reference count each time
 		return
 	}
-	x.seen[k][raw] = struct{}{}
+	x.seen[k][raw] = len(x.refs)
 	x.refs = append(x.refs, htmlRef{raw: raw, page: page, upgrade: upgrade})
 }
 

@@ -195,19 +195,21 @@ func TestExtractHTMLSVGAndHints(t *testing.T) {
 // as named only (a browser blocks them).
 func TestExtractHTMLMixedContent(t *testing.T) {
 	doc := `<img src="http://h.example/i.png"><img srcset="http://h.example:80/s.png 2x"><video poster="http://c.example:8080/p.jpg" src="http://c.example/v.mp4"></video>
-<script src="http://h.example/a.js"></script><link rel=stylesheet href="http://h.example/a.css"><iframe src="http://h.example/f.html"></iframe>`
+<script src="http://h.example/a.js"></script><link rel=stylesheet href="http://h.example/a.css"><iframe src="http://h.example/f.html"></iframe>
+<link rel=preload as=image href="http://h.example/late.png"><img src="http://h.example/late.png">`
 	page, _ := url.Parse("https://h.example/")
 	links, _ := ExtractHTML(page, strings.NewReader(doc))
 	want := []string{"https://h.example/i.png", "http://h.example/i.png", "https://h.example/s.png", "http://h.example:80/s.png",
 		"https://c.example:8080/p.jpg", "http://c.example:8080/p.jpg", "https://c.example/v.mp4", "http://c.example/v.mp4",
-		"http://h.example/a.js", "http://h.example/a.css", "http://h.example/f.html"}
+		"http://h.example/a.js", "http://h.example/a.css", "http://h.example/f.html",
+		"https://h.example/late.png", "http://h.example/late.png"}
 	if !reflect.DeepEqual(links.Requisites, want) {
 		t.Errorf("https page: requisites\n %q\nwant %q", links.Requisites, want)
 	}
 	page, _ = url.Parse("http://h.example/")
 	links, _ = ExtractHTML(page, strings.NewReader(doc))
-	if len(links.Requisites) != 7 {
-		t.Errorf("http page: requisites %q, want the 7 URLs as named", links.Requisites)
+	if len(links.Requisites) != 8 {
+		t.Errorf("http page: requisites %q, want the 8 URLs as named", links.Requisites)
 	}
 }
 
