@@ -171,6 +171,10 @@ type target struct {
 	Chain   string `json:"c,omitempty"` // canonical keys of the redirect chain so far
 	Via     string `json:"v,omitempty"` // referring page or redirect
 	attempt int
+	// optional: a URL the page does not name but a browser tries (an
+	// upgraded mixed-content URL, /favicon.ico); no response is not a
+	// failure. Known to the run that found it (crawler.optional).
+	optional bool
 }
 
 // job is the fetch of one claimed entry, from claim to outcome.
@@ -222,6 +226,7 @@ type crawler struct {
 	perHost   map[string]int
 	recent    map[recentKey]struct{} // exact URLs queued lately, a bounded cache in front of the seen set
 	skipped   int
+	optional  map[string]struct{} // URLs whose failure is no failure (target.optional)
 	truncated int
 	captures  int
 	revisits  int
@@ -691,6 +696,9 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "URL longer than the maximum length")
 		return Entry{}, false
 	}
+	if t.Chain == "" && cr.recentlySeen(t.Kind, t.URL) {
+		return Entry{}, false // the exact URL was queued (or skipped) before: no need to look at it again
+	}
 	// The trap guard is for crawling pages: the requisites of a page are
 	// what a browser loads, and CDN paths repeat segments
 	// (/2019/05/07/0/0/3824/2545/664/0/75/0/name.jpg). They stay bounded
@@ -699,8 +707,12 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "path repeats a segment (crawler trap)")
 		return Entry{}, false
 	}
-	if t.Chain == "" && cr.recentlySeen(t.Kind, t.URL) {
-		return Entry{}, false // the exact URL was queued before: no need to canonicalise it again
+	if t.Kind == kindPage && !cr.opts.IgnoreRobots && cr.robots.disallowedNow(u) {
+		// Known before the page is queued, so that the seen set does not
+		// hold a page that will not be fetched against a requisite with
+		// its URL (a browser loads requisites whatever robots.txt says).
+		cr.skip(t, robotsSkip)
+		return Entry{}, false
 	}
 	key, err := Canonicalize(t.URL, !cr.opts.KeepTracking)
 	if err != nil {
@@ -724,8 +736,22 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		cr.skip(t, "per-host URL cap reached")
 		return Entry{}, false
 	}
+	if t.optional {
+		cr.resMu.Lock()
+		if cr.optional == nil {
+			cr.optional = map[string]struct{}{}
+		}
+		if len(cr.optional) < maxOptional {
+			cr.optional[t.URL] = struct{}{}
+		}
+		cr.resMu.Unlock()
+	}
 	return Entry{Key: key, Data: t.encode(), Requisite: t.Kind == kindRequisite}, true
 }
+
+// maxOptional bounds the optional URLs a run remembers; past it, they
+// fail like the others.
+const maxOptional = 100000
 
 // recentCacheSize bounds the cache of exact URLs: pages repeat the same
 // navigation links, and most links are exact repeats.
@@ -766,6 +792,10 @@ func jobOf(ctx *colly.Context) *job {
 
 func (cr *crawler) fail(u string, seed bool, err error) {
 	cr.resMu.Lock()
+	if _, ok := cr.optional[u]; ok && !seed {
+		cr.resMu.Unlock()
+		return // tried as a browser tries it; the crawl log has the error
+	}
 	cr.failures = append(cr.failures, Failure{URL: u, Seed: seed, Err: err})
 	cr.resMu.Unlock()
 }
@@ -783,6 +813,8 @@ func (cr *crawler) skipN(t target, n int, why string) {
 	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + why, Via: t.Via, Hops: t.Hops, Kind: t.Kind})
 }
 
+const robotsSkip = "disallowed by robots.txt (--ignore-robots to archive it anyway)"
+
 // onRequest applies robots.txt to pages before they are fetched.
 func (cr *crawler) onRequest(r *colly.Request) {
 	j := jobOf(r.Ctx)
@@ -791,7 +823,7 @@ func (cr *crawler) onRequest(r *colly.Request) {
 	}
 	if !cr.robots.allowed(cr.ctx, r.URL) {
 		r.Abort()
-		j.skipped = "disallowed by robots.txt (--ignore-robots to archive it anyway)"
+		j.skipped = robotsSkip
 		cr.skip(j.t, j.skipped)
 	}
 }
@@ -919,9 +951,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 	case strings.Contains(ct, "html") || ct == "" && looksLikeHTML(body):
 		cr.onHTML(j, r, toUTF8(body, ct))
 	case strings.Contains(ct, "css"):
-		for _, u := range ExtractCSS(base, bytes.NewReader(toUTF8(body, ct))) {
-			j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: base.String()})
-		}
+		cr.onCSS(j, base, toUTF8(body, ct))
 	}
 }
 
@@ -973,6 +1003,28 @@ func toUTF8(body []byte, contentType string) []byte {
 	return out
 }
 
+// onCSS queues what a style sheet loads.
+func (cr *crawler) onCSS(j *job, base *url.URL, body []byte) {
+	urls, upgraded := extractCSS(base, body)
+	j.addRequisites(urls, upgraded, base.String())
+}
+
+// addRequisites queues urls as requisites of the job's URL; those in
+// upgraded (mixed content upgraded to https) are optional.
+func (j *job) addRequisites(urls, upgraded []string, via string) {
+	var up map[string]bool
+	if len(upgraded) > 0 {
+		up = make(map[string]bool, len(upgraded))
+		for _, u := range upgraded {
+			up[u] = true
+		}
+	}
+	t := j.t
+	for _, u := range urls {
+		j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via, optional: up[u]})
+	}
+}
+
 func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	t, base := j.t, r.Request.URL
 	links := extractHTML(base, body, DefaultMaxLinksPerPage)
@@ -985,15 +1037,13 @@ func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 			fmt.Sprintf("%d links of this page past the cap of %d requisites and %d links per page", links.Dropped, DefaultMaxLinksPerPage, DefaultMaxLinksPerPage))
 	}
 	j.links = slices.Grow(j.links, len(links.Requisites)+len(links.Pages)+1)
-	for _, u := range links.Requisites {
-		j.links = append(j.links, target{URL: u, Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via})
-	}
+	j.addRequisites(links.Requisites, links.Upgraded, via)
 	if t.Kind == kindPage && !links.Icon {
 		// What a browser asks for when the page names no icon (Chromium:
 		// only rel=icon counts, apple-touch-icon does not). A 404 is
 		// archived like any response.
 		icon := &url.URL{Scheme: base.Scheme, Host: base.Host, Path: "/favicon.ico"}
-		j.links = append(j.links, target{URL: icon.String(), Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via})
+		j.links = append(j.links, target{URL: icon.String(), Kind: kindRequisite, Seed: t.Seed, Hops: t.Hops, Via: via, optional: true})
 	}
 	if links.Refresh != "" {
 		// A meta refresh is a redirect a browser follows.

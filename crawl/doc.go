@@ -18,8 +18,11 @@
 //   - ExtractHTML (on htmlScanner, which finds tags as x/net/html's
 //     tokenizer does without tokenizing the text between them) and
 //     ExtractCSS find requisites (img srcset and lazy variants, CSS imports
-//     and fonts, media, frames...) and links; Scope, depth and
-//     include/exclude filters decide which links are pages to follow.
+//     and fonts, media, frames, SVG sprites...) and links, reading a page as
+//     a browser with scripting off does (<noscript> content is markup);
+//     Scope, depth and include/exclude filters decide which links are pages
+//     to follow. Links and requisites do not block each other in the seen
+//     set; the trap guard applies to pages only.
 //   - The links a response leads to are durable in the State before its
 //     records are written (a response, or a revisit when its payload was
 //     archived before, and the request); a checkpoint fsyncs the WARC files

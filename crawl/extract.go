@@ -26,6 +26,11 @@ type Links struct {
 	// Dropped counts the distinct references past the cap on requisites
 	// or on pages of one document (DefaultMaxLinksPerPage).
 	Dropped int
+	// Upgraded lists the requisites that are http: URLs of an https page
+	// upgraded to https: (mixed content), each also in Requisites, after
+	// the URL as written. A browser that cannot load one shows nothing; it
+	// is not the page's failure.
+	Upgraded []string
 }
 
 // DefaultMaxLinksPerPage bounds the distinct requisites, and apart from
@@ -56,7 +61,7 @@ var requisiteAttrs = map[string][]string{
 
 // upgradeTags are the elements whose http: URLs a browser upgrades to
 // https: on an https page (mixed-content autoupgrade: images, audio,
-// video); the others' are blocked.
+// video); the others' are blocked. Images in CSS are upgraded too.
 var upgradeTags = map[string]bool{"img": true, "source": true, "video": true, "audio": true, "image": true, "input": true}
 
 var srcsetAttrs = map[string][]string{
@@ -123,7 +128,7 @@ type htmlExtractor struct {
 	page    *url.URL
 	max     int
 	refs    []htmlRef
-	seen    [2]map[string]struct{} // raw references kept, requisites [0] and pages [1]
+	seen    [2]map[string]int // raw references kept (index in refs), requisites [0] and pages [1]
 	out     Links
 	baseRaw string
 	baseSet bool
@@ -141,7 +146,7 @@ func newHTMLExtractor(page *url.URL, max int) *htmlExtractor {
 	if max <= 0 {
 		max = DefaultMaxLinksPerPage
 	}
-	return &htmlExtractor{page: page, max: max, seen: [2]map[string]struct{}{{}, {}}}
+	return &htmlExtractor{page: page, max: max, seen: [2]map[string]int{{}, {}}}
 }
 
 // ref notes a reference, once per kind, up to the cap. Pages and
@@ -155,21 +160,22 @@ func (x *htmlExtractor) ref(raw string, page, upgrade bool) {
 	if page {
 		k = 1
 	}
-	if _, ok := x.seen[k][raw]; ok {
+	if i, ok := x.seen[k][raw]; ok {
+		x.refs[i].upgrade = x.refs[i].upgrade || upgrade // <link rel=preload href=X><img src=X>
 		return
 	}
 	if len(x.seen[k]) >= x.max {
 		x.out.Dropped++ // repeats of one dropped reference count each time
 		return
 	}
-	x.seen[k][raw] = struct{}{}
+	x.seen[k][raw] = len(x.refs)
 	x.refs = append(x.refs, htmlRef{raw: raw, page: page, upgrade: upgrade})
 }
 
 // css notes the URLs of a style sheet or style attribute, resolved later
 // against the document's base like every other reference.
 func (x *htmlExtractor) css(src string) {
-	cssRefs([]byte(src), func(raw string) { x.ref(raw, false, false) })
+	cssRefs([]byte(src), func(raw string, image bool) { x.ref(raw, false, image) })
 }
 
 func (x *htmlExtractor) text(tag string, text func() string) {
@@ -213,7 +219,7 @@ func (x *htmlExtractor) start(tag string, selfClosing, hasAttrs bool, attr func(
 		}
 	}
 	if v, ok := attr("background"); ok {
-		x.ref(v, false, false)
+		x.ref(v, false, true)
 	}
 	if v, ok := attr("style"); ok {
 		x.css(v)
@@ -289,7 +295,11 @@ func (x *htmlExtractor) finish() Links {
 			continue
 		}
 		if secure && r.upgrade && strings.HasPrefix(u, "http:") {
-			add(r, upgradeURL(u))
+			up := upgradeURL(u)
+			if _, ok := seen[0][up]; !ok {
+				out.Upgraded = append(out.Upgraded, up)
+			}
+			add(r, up)
 		}
 		add(r, u)
 	}
@@ -379,22 +389,48 @@ func ExtractCSS(base *url.URL, r io.Reader) []string {
 	if err != nil {
 		return nil
 	}
-	var out []string
-	seen := map[string]bool{}
-	cssRefs(src, func(raw string) {
-		if u := resolve(base, raw); u != "" && !seen[u] {
-			seen[u] = true
-			out = append(out, u)
-		}
-	})
+	out, _ := extractCSS(base, src)
 	return out
 }
 
-// cssRefs calls fn with each URL of a style sheet, as written.
-func cssRefs(src []byte, fn func(raw string)) {
+// extractCSS is ExtractCSS on a sheet in memory; it also returns the
+// URLs upgraded from http: (Links.Upgraded).
+func extractCSS(base *url.URL, src []byte) (out, upgraded []string) {
+	seen := map[string]bool{}
+	add := func(u string) bool {
+		if seen[u] {
+			return false
+		}
+		seen[u] = true
+		out = append(out, u)
+		return true
+	}
+	secure := base.Scheme == "https"
+	cssRefs(src, func(raw string, image bool) {
+		u := resolve(base, raw)
+		if u == "" {
+			return
+		}
+		if secure && image && strings.HasPrefix(u, "http:") {
+			// Mixed content: images are upgraded, as in HTML.
+			if up := upgradeURL(u); add(up) {
+				upgraded = append(upgraded, up)
+			}
+		}
+		add(u)
+	})
+	return out, upgraded
+}
+
+// cssRefs calls fn with each URL of a style sheet, as written; image
+// tells a URL that loads an image (not an @import, not a font of an
+// @font-face rule), which a browser upgrades from http: on an https page.
+func cssRefs(src []byte, fn func(raw string, image bool)) {
 	l := css.NewLexer(parse.NewInputBytes(src))
 	afterImport := false
 	stringFunc := 0 // nesting depth inside url( / image-set( whose strings are URLs
+	fontFace := false
+	fontDepth := 0 // brace depth inside an @font-face rule
 	for {
 		tt, data := l.Next()
 		switch tt {
@@ -402,9 +438,21 @@ func cssRefs(src []byte, fn func(raw string)) {
 			return
 		case css.AtKeywordToken:
 			afterImport = bytes.EqualFold(data, []byte("@import"))
+			fontFace = bytes.EqualFold(data, []byte("@font-face"))
 			continue
+		case css.LeftBraceToken:
+			if fontDepth > 0 || fontFace {
+				fontDepth++
+			}
+			fontFace = false
+		case css.RightBraceToken:
+			if fontDepth > 0 {
+				fontDepth--
+			}
+		case css.SemicolonToken:
+			fontFace = false
 		case css.URLToken:
-			fn(cssurl.URLValue(data))
+			fn(cssurl.URLValue(data), !afterImport && fontDepth == 0)
 		case css.FunctionToken:
 			name := strings.ToLower(string(data))
 			if stringFunc > 0 {
@@ -418,7 +466,7 @@ func cssRefs(src []byte, fn func(raw string)) {
 			}
 		case css.StringToken:
 			if stringFunc > 0 || afterImport {
-				fn(cssurl.Unquote(data))
+				fn(cssurl.Unquote(data), !afterImport && fontDepth == 0)
 			}
 		case css.WhitespaceToken, css.CommentToken:
 			continue

@@ -105,11 +105,26 @@ func FuzzExtractHTML(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, u := range append(links.Requisites, links.Pages...) {
-			if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-				t.Fatalf("extracted a non-HTTP URL %q", u)
+		for _, list := range [][]string{links.Requisites, links.Pages} {
+			seen := map[string]bool{}
+			for _, u := range list {
+				if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+					t.Fatalf("extracted a non-HTTP URL %q", u)
+				}
+				if strings.ContainsAny(u, "#\r\n\x00") {
+					t.Fatalf("extracted URL %q holds a fragment or a control character", u)
+				}
+				if seen[u] {
+					t.Fatalf("%q listed twice", u)
+				}
+				seen[u] = true
+			}
+			// An https page's http: media count twice (upgraded and as named).
+			if len(list) > 2*DefaultMaxLinksPerPage {
+				t.Fatalf("%d URLs past the cap", len(list))
 			}
 		}
+
 	})
 }
 
@@ -180,19 +195,21 @@ func TestExtractHTMLSVGAndHints(t *testing.T) {
 // as named only (a browser blocks them).
 func TestExtractHTMLMixedContent(t *testing.T) {
 	doc := `<img src="http://h.example/i.png"><img srcset="http://h.example:80/s.png 2x"><video poster="http://c.example:8080/p.jpg" src="http://c.example/v.mp4"></video>
-<script src="http://h.example/a.js"></script><link rel=stylesheet href="http://h.example/a.css"><iframe src="http://h.example/f.html"></iframe>`
+<script src="http://h.example/a.js"></script><link rel=stylesheet href="http://h.example/a.css"><iframe src="http://h.example/f.html"></iframe>
+<link rel=preload as=image href="http://h.example/late.png"><img src="http://h.example/late.png">`
 	page, _ := url.Parse("https://h.example/")
 	links, _ := ExtractHTML(page, strings.NewReader(doc))
 	want := []string{"https://h.example/i.png", "http://h.example/i.png", "https://h.example/s.png", "http://h.example:80/s.png",
 		"https://c.example:8080/p.jpg", "http://c.example:8080/p.jpg", "https://c.example/v.mp4", "http://c.example/v.mp4",
-		"http://h.example/a.js", "http://h.example/a.css", "http://h.example/f.html"}
+		"http://h.example/a.js", "http://h.example/a.css", "http://h.example/f.html",
+		"https://h.example/late.png", "http://h.example/late.png"}
 	if !reflect.DeepEqual(links.Requisites, want) {
 		t.Errorf("https page: requisites\n %q\nwant %q", links.Requisites, want)
 	}
 	page, _ = url.Parse("http://h.example/")
 	links, _ = ExtractHTML(page, strings.NewReader(doc))
-	if len(links.Requisites) != 7 {
-		t.Errorf("http page: requisites %q, want the 7 URLs as named", links.Requisites)
+	if len(links.Requisites) != 8 {
+		t.Errorf("http page: requisites %q, want the 8 URLs as named", links.Requisites)
 	}
 }
 
@@ -211,5 +228,31 @@ func TestExtractHTMLCap(t *testing.T) {
 	}
 	if links.Requisites[29] != "http://h.example/i/29.jpg" {
 		t.Errorf("last requisite kept %q", links.Requisites[29])
+	}
+}
+
+// In CSS on an https page or sheet, http: images are upgraded too; fonts
+// and imports are not.
+func TestExtractCSSMixedContent(t *testing.T) {
+	sheet := `@import "http://h.example/i.css"; @import url(http://h.example/j.css);
+@font-face { font-family: F; src: url(http://h.example/f.woff2) format("woff2"), url("http://h.example/f.woff"); }
+.a { background: url(http://h.example/a.png) } .b { background-image: image-set("http://h.example/b.png" 1x) }
+@media print { .c { background: url(http://h.example/c.png) } }`
+	base, _ := url.Parse("https://h.example/s.css")
+	want := []string{"http://h.example/i.css", "http://h.example/j.css", "http://h.example/f.woff2", "http://h.example/f.woff",
+		"https://h.example/a.png", "http://h.example/a.png", "https://h.example/b.png", "http://h.example/b.png",
+		"https://h.example/c.png", "http://h.example/c.png"}
+	if got := ExtractCSS(base, strings.NewReader(sheet)); !reflect.DeepEqual(got, want) {
+		t.Errorf("https sheet:\n got %q\nwant %q", got, want)
+	}
+	base, _ = url.Parse("http://h.example/s.css")
+	if got := ExtractCSS(base, strings.NewReader(sheet)); len(got) != 7 {
+		t.Errorf("http sheet: %q, want the 7 URLs as written", got)
+	}
+	page, _ := url.Parse("https://h.example/")
+	links, _ := ExtractHTML(page, strings.NewReader(`<div style="background:url(http://h.example/d.png)"></div><body background="http://h.example/e.png"><style>@font-face{src:url(http://h.example/g.woff)}</style>`))
+	want = []string{"https://h.example/d.png", "http://h.example/d.png", "https://h.example/e.png", "http://h.example/e.png", "http://h.example/g.woff"}
+	if !reflect.DeepEqual(links.Requisites, want) {
+		t.Errorf("https page:\n got %q\nwant %q", links.Requisites, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 
 	"github.com/temoto/robotstxt"
 )
@@ -25,6 +26,7 @@ type robotsCache struct {
 
 type robotsEntry struct {
 	once     sync.Once
+	loaded   atomic.Bool      // once has run
 	group    *robotstxt.Group // nil: everything allowed
 	sitemaps []string
 }
@@ -65,6 +67,7 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 	}
 	rc.mu.Unlock()
 	e.once.Do(func() {
+		defer e.loaded.Store(true)
 		// Fetched once per crawl: a resumed crawl uses the copy it has.
 		r, ok, _ := rc.state.Robots(key)
 		if !ok {
@@ -103,9 +106,21 @@ func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) RobotsTxt {
 	return RobotsTxt{Status: resp.StatusCode, Body: body}
 }
 
+// disallowedNow reports whether the page u may not be crawled, if its
+// host's rules are known already (it fetches nothing).
+func (rc *robotsCache) disallowedNow(u *url.URL) bool {
+	rc.mu.Lock()
+	e := rc.hosts[u.Scheme+"://"+u.Host]
+	rc.mu.Unlock()
+	return e != nil && e.loaded.Load() && !e.allows(u)
+}
+
 // allowed reports whether the page u may be crawled.
 func (rc *robotsCache) allowed(ctx context.Context, u *url.URL) bool {
-	e := rc.entry(ctx, u)
+	return rc.entry(ctx, u).allows(u)
+}
+
+func (e *robotsEntry) allows(u *url.URL) bool {
 	if e.group == nil {
 		return true
 	}
