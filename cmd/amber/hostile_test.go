@@ -5,12 +5,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/amber-archiver/amber/warc"
 )
 
 func TestSafeLine(t *testing.T) {
@@ -139,4 +145,133 @@ func TestHostileMessages(t *testing.T) {
 	if code := run(context.Background(), []string{"verify", dir}, &stdout, &stderr); code != exitOK {
 		t.Errorf("verify: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
+}
+
+// The first interrupt gives the fetches in flight --stop-grace and then
+// cuts them: a body dripping a byte at a time does not hold the run. The
+// run exits 130, what it wrote verifies, and the same command resumes
+// and archives the cut URL whole.
+func TestInterruptCutsSlowFetch(t *testing.T) {
+	body := strings.Repeat("z", 200000)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	started := make(chan struct{})
+	var slowOnce, dripped sync.Once
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				switch req.URL.Path {
+				case "/":
+					page := `<html><head><title>slow</title></head><body><img src="/slow.bin"></body></html>`
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(page), page)
+				case "/slow.bin":
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(body))
+					first := false
+					dripped.Do(func() { first = true })
+					if !first {
+						io.WriteString(c, body)
+						return
+					}
+					slowOnce.Do(func() { close(started) })
+					for i := range body {
+						if _, err := c.Write([]byte{body[i]}); err != nil {
+							return
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+				default:
+					fmt.Fprintf(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+				}
+			}()
+		}
+	}()
+	url := "http://" + ln.Addr().String() + "/"
+	dir := filepath.Join(t.TempDir(), "coll")
+	cmd := amberProcess(t, "archive", "-q", "--stop-grace", "300ms", "-o", dir, url)
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slow fetch never started")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the interrupted run did not end") // a hang, not a timing assertion
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d after one interrupt, want %d: %s", code, exitInterrupted, cmd.Stdout)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"verify", dir}, &stdout, &stderr); code != exitOK {
+		t.Errorf("verify after the interrupt: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if code := run(context.Background(), []string{"archive", "-q", "-o", dir, url}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"verify", dir}, &stdout, &stderr); code != exitOK {
+		t.Errorf("verify after the resume: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	whole := 0
+	for _, r := range readCollectionResponses(t, dir) {
+		if strings.HasSuffix(r.uri, "/slow.bin") {
+			if r.truncated != "" || !strings.HasSuffix(r.block, body) {
+				t.Errorf("slow.bin archived cut: WARC-Truncated %q, %d bytes", r.truncated, len(r.block))
+			}
+			whole++
+		}
+	}
+	if whole != 1 {
+		t.Errorf("slow.bin archived %d times, want once, whole", whole)
+	}
+}
+
+type responseRecord struct{ uri, truncated, block string }
+
+// readCollectionResponses reads the response records of a collection with
+// amber's WARC reader.
+func readCollectionResponses(t *testing.T, dir string) []responseRecord {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "archive", "*.warc.gz"))
+	var out []responseRecord
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := warc.NewReader(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if rec.Header.Get("WARC-Type") != "response" {
+				continue
+			}
+			b, _ := io.ReadAll(rec.Body)
+			out = append(out, responseRecord{rec.Header.Get("WARC-Target-URI"), rec.Header.Get("WARC-Truncated"), string(b)})
+		}
+		fh.Close()
+	}
+	return out
 }
