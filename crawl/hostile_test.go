@@ -579,3 +579,22 @@ func TestGzipBombSheetsShareBudget(t *testing.T) {
 		t.Errorf("peak heap %d MB decoding %d sheets of %d MiB within a %d MiB budget", bounded>>20, sheets, parseLimit>>20, budget>>20)
 	}
 }
+
+// A response timeout shorter than the header timeout ends a silent
+// server's fetch too: a failed fetch, named a header timeout.
+func TestResponseTimeoutBeforeHead(t *testing.T) {
+	srv := startHostile(t, map[string]func(net.Conn){
+		"/silent": drip("", "HTTP/1.1 200 OK\r\n\r\n", 200*time.Millisecond),
+	})
+	h := crawlHostile(t, context.Background(), crawl.Options{
+		Seeds:     []string{srv.url("/silent")},
+		Transport: crawl.TransportOptions{ResponseTimeout: 300 * time.Millisecond, ResponseHeaderTimeout: time.Minute},
+	})
+	f, ok := h.failures()[srv.url("/silent")]
+	if !ok || !errors.Is(f.Err, crawl.ErrHeaderTimeout) || !strings.Contains(f.Err.Error(), "response timeout") {
+		t.Errorf("failure %+v, want a header timeout from the response timeout", f)
+	}
+	if len(h.responses()) != 0 {
+		t.Error("something was archived")
+	}
+}
