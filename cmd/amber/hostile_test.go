@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -274,4 +275,63 @@ func readCollectionResponses(t *testing.T, dir string) []responseRecord {
 		fh.Close()
 	}
 	return out
+}
+
+// A header line that never ends costs the archive run a bounded head, not
+// gigabytes: the seed fails with "response head too large", the spool is
+// empty, the collection verifies. Peak RSS of the run (a child process)
+// is measured, with a bound far under what the server offers.
+func TestEndlessHeaderPeakRSS(t *testing.T) {
+	const offered = 1 << 30
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Endless: ")
+				chunk := []byte(strings.Repeat("a", 64<<10))
+				for n := 0; n < offered; n += len(chunk) {
+					if _, err := c.Write(chunk); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	dir := filepath.Join(t.TempDir(), "coll")
+	cmd := amberProcess(t, "archive", "-q", "--retries", "0", "-o", dir, "http://"+ln.Addr().String()+"/")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run did not end")
+	}
+	out := fmt.Sprint(cmd.Stdout)
+	if code := cmd.ProcessState.ExitCode(); code != exitDamage || !strings.Contains(out, "response head too large") {
+		t.Errorf("exit %d, want %d with the head error: %s", code, exitDamage, out)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	t.Logf("peak RSS %d MB (the server offered a %d MB header line)", rss>>20, offered>>20)
+	if rss > 400<<20 {
+		t.Errorf("peak RSS %d MB", rss>>20)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "state", "spool")); len(left) > 0 {
+		t.Errorf("%d spool files left", len(left))
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"verify", dir}, &stdout, &stderr); code != exitOK {
+		t.Errorf("verify: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
 }
