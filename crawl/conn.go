@@ -288,7 +288,9 @@ func (c *recConn) headError(err error, headerTimeout time.Duration) error {
 		return fmt.Errorf("%w: more than %d bytes of status line and headers", ErrHeadTooLarge, MaxResponseHead)
 	case errors.Is(herr, ErrCut):
 		return herr
-	case errors.Is(herr, errTimeLimit), errors.As(herr, &ne) && ne.Timeout(), errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(herr, errTimeLimit):
+		return fmt.Errorf("%w (the response timeout ran out first)", ErrHeaderTimeout)
+	case errors.As(herr, &ne) && ne.Timeout(), errors.As(err, &ne) && ne.Timeout():
 		return fmt.Errorf("%w (%s)", ErrHeaderTimeout, headerTimeout)
 	case herr != nil && !errors.Is(herr, io.EOF):
 		return herr

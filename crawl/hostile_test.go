@@ -3,6 +3,7 @@ package crawl_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -492,4 +494,108 @@ func TestCookiesBounded(t *testing.T) {
 		t.Errorf("the longest Cookie header received was %d bytes", longest)
 	}
 	t.Logf("longest Cookie header: %d bytes; uncapped it would be ~%d", longest, (pages-1)*40*4010)
+}
+
+// peakHeap samples the heap in use while f runs and returns the most seen.
+func peakHeap(f func()) uint64 {
+	stop := make(chan struct{})
+	done := make(chan uint64)
+	go func() {
+		var peak uint64
+		var ms runtime.MemStats
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	runtime.GC()
+	f()
+	close(stop)
+	return <-done
+}
+
+// Many gzip-bomb style sheets on one page are decoded for parsing within
+// one budget shared by all (TransportOptions.InflateBudget), not each up to
+// the parse limit at once: the heap stays near the budget.
+func TestGzipBombSheetsShareBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector multiplies memory and time: the peak says nothing of amber's")
+	}
+	const sheets = 32
+	const parseLimit = 8 << 20
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	chunk := bytes.Repeat([]byte(" "), 1<<16) // quick to tokenize
+	for n := 0; n < 2*parseLimit; n += len(chunk) {
+		zw.Write(chunk)
+	}
+	zw.Close()
+	bomb := z.Bytes()
+	handlers := map[string]func(net.Conn){}
+	var page strings.Builder
+	page.WriteString("<html><head><title>bombs</title>")
+	for i := range sheets {
+		p := fmt.Sprintf("/s/%d.css", i)
+		fmt.Fprintf(&page, `<link rel=stylesheet href="%s">`, p)
+		handlers[p] = func(c net.Conn) {
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/css\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(bomb))
+			c.Write(bomb)
+		}
+	}
+	handlers["/"] = respond("text/html", page.String()+"</head><body></body></html>")
+	srv := startHostile(t, handlers)
+
+	run := func(budget int64) uint64 {
+		var h *hostileRun
+		peak := peakHeap(func() {
+			h = crawlHostile(t, context.Background(), crawl.Options{
+				Seeds:     []string{srv.url("/")},
+				NoDedup:   true,
+				Transport: crawl.TransportOptions{ParseLimit: parseLimit, InflateBudget: budget},
+			})
+		})
+		if len(h.res.Failures) > 0 || len(h.responses()) != sheets+1 {
+			t.Fatalf("%d responses, failures %v", len(h.responses()), h.res.Failures)
+		}
+		return peak
+	}
+	// The heap in use holds garbage up to the collector's target; under a
+	// memory limit (amber sets one) it is what is live that counts.
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(32 << 20))
+	budget := int64(parseLimit + parseLimit/2)
+	if os.Getenv("AMBER_TEST_UNBOUNDED") != "" {
+		budget = 1 << 40 // to compare
+	}
+	bounded := run(budget)
+	t.Logf("peak heap in use: %.0f MB with a budget of %d MiB", float64(bounded)/1e6, budget>>20)
+	if bounded > 64<<20 {
+		t.Errorf("peak heap %d MB decoding %d sheets of %d MiB within a %d MiB budget", bounded>>20, sheets, parseLimit>>20, budget>>20)
+	}
+}
+
+// A response timeout shorter than the header timeout ends a silent
+// server's fetch too: a failed fetch, named a header timeout.
+func TestResponseTimeoutBeforeHead(t *testing.T) {
+	srv := startHostile(t, map[string]func(net.Conn){
+		"/silent": drip("", "HTTP/1.1 200 OK\r\n\r\n", 200*time.Millisecond),
+	})
+	h := crawlHostile(t, context.Background(), crawl.Options{
+		Seeds:     []string{srv.url("/silent")},
+		Transport: crawl.TransportOptions{ResponseTimeout: 300 * time.Millisecond, ResponseHeaderTimeout: time.Minute},
+	})
+	f, ok := h.failures()[srv.url("/silent")]
+	if !ok || !errors.Is(f.Err, crawl.ErrHeaderTimeout) || !strings.Contains(f.Err.Error(), "response timeout") {
+		t.Errorf("failure %+v, want a header timeout from the response timeout", f)
+	}
+	if len(h.responses()) != 0 {
+		t.Error("something was archived")
+	}
 }

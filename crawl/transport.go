@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/amber-archiver/amber/warc"
 )
@@ -50,6 +51,8 @@ type Exchange struct {
 	keptGzip        bool
 	parseLimit      int64
 	decoded         *[]byte // pooled; Content's result for a gzip body
+	budget          *semaphore.Weighted
+	held            int64 // of budget, until ReleaseContent
 	ContentType     string
 	ContentEncoding string
 	// Truncated is set when the body ended early (the connection broke):
@@ -81,6 +84,12 @@ type TransportOptions struct {
 	// ParseLimit is the most body bytes handed on to the crawler for link
 	// extraction (HTML and CSS only); the archive is never limited by it.
 	ParseLimit int64 // default 32 MiB
+	// InflateBudget bounds the bytes that decoding gzip bodies for parsing
+	// (Exchange.Content) holds at once, in all: each decode takes what the
+	// body's gzip trailer says it inflates to (at most ParseLimit) until
+	// ReleaseContent, so many small pages decode side by side and large
+	// ones (gzip bombs) take turns. Default 48 MiB; at least ParseLimit.
+	InflateBudget int64
 	// MaxSize caps the bytes of one response message (status line, headers
 	// and body as received); a longer response is archived up to the cap
 	// with WARC-Truncated: length. Default DefaultMaxSize (4 GiB);
@@ -117,6 +126,7 @@ const (
 type Transport struct {
 	opts   TransportOptions
 	sink   BlockMaker
+	budget *semaphore.Weighted // InflateBudget
 	dialer *resolvingDialer
 	pool   connPool
 	active activeConns
@@ -136,6 +146,10 @@ func NewTransport(sink BlockMaker, opts TransportOptions) *Transport {
 	if opts.ParseLimit <= 0 {
 		opts.ParseLimit = 32 << 20
 	}
+	if opts.InflateBudget <= 0 {
+		opts.InflateBudget = 48 << 20
+	}
+	opts.InflateBudget = max(opts.InflateBudget, opts.ParseLimit)
 	switch {
 	case opts.MaxSize == 0:
 		opts.MaxSize = DefaultMaxSize
@@ -151,6 +165,7 @@ func NewTransport(sink BlockMaker, opts TransportOptions) *Transport {
 	return &Transport{
 		opts:   opts,
 		sink:   sink,
+		budget: semaphore.NewWeighted(opts.InflateBudget),
 		dialer: &resolvingDialer{d: &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}, hosts: opts.Resolve},
 	}
 }
@@ -285,7 +300,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if keep != nil {
 		// Decoding is left to Content, which the crawler calls after it
 		// has let the host's slot go.
-		rec.kept, rec.parseLimit = &keep.buf, t.opts.ParseLimit
+		rec.kept, rec.parseLimit, rec.budget = &keep.buf, t.opts.ParseLimit, t.budget
 		rec.keptGzip = strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip")
 	}
 	resp.Body = &RecordedBody{Exchange: rec}
@@ -326,8 +341,14 @@ func (b *RecordedBody) Read(p []byte) (int, error) {
 	return b.r.Read(p)
 }
 
-// Close implements io.Closer.
-func (b *RecordedBody) Close() error { return nil }
+// Close implements io.Closer. A body that was read is done with: its
+// memory (and its share of the inflate budget) is given back.
+func (b *RecordedBody) Close() error {
+	if b.r != nil {
+		b.Exchange.ReleaseContent()
+	}
+	return nil
+}
 
 // Content returns the entity body kept for parsing, gzip content encoding
 // removed (up to the parse limit), or nil if the crawler does not parse
@@ -340,9 +361,52 @@ func (e *Exchange) Content() []byte {
 		return *e.kept
 	case e.decoded == nil:
 		e.decoded = getBuffer()
-		*e.decoded = gunzipLimited((*e.decoded)[:0], *e.kept, e.parseLimit)
+		*e.decoded = e.inflate()
 	}
 	return *e.decoded
+}
+
+// inflate decodes the kept gzip body within the inflate budget: it takes
+// the size the gzip trailer gives (ISIZE), and if the stream inflates to
+// more (a lying trailer, a cut or multi-member stream) it lets that go,
+// drops what it decoded and starts again with the parse limit taken. It
+// never waits while holding part of the budget, so decodes cannot block
+// each other for good.
+func (e *Exchange) inflate() []byte {
+	dst, b := (*e.decoded)[:0], *e.kept
+	if e.budget == nil {
+		return gunzipLimited(dst, b, e.parseLimit)
+	}
+	est := e.parseLimit
+	if len(b) >= 4 {
+		est = min(int64(binary.LittleEndian.Uint32(b[len(b)-4:])), e.parseLimit)
+	}
+	e.take(max(est, 1))
+	if est == e.parseLimit {
+		return gunzipLimited(dst, b, e.parseLimit)
+	}
+	out := gunzipLimited(dst, b, est+1)
+	if int64(len(out)) <= est {
+		return out
+	}
+	// Not kept while waiting: uncounted, it is what the budget bounds.
+	out, dst, *e.decoded = nil, nil, nil
+	e.ReleaseBudget()
+	e.take(e.parseLimit)
+	return gunzipLimited(dst, b, e.parseLimit)
+}
+
+func (e *Exchange) take(n int64) {
+	e.budget.Acquire(context.Background(), n) // fails only with a done context
+	e.held = n
+}
+
+// ReleaseBudget gives back what decoding took of the inflate budget.
+func (e *Exchange) ReleaseBudget() {
+	if e.held > 0 {
+		e.budget.Release(e.held)
+		e.held = 0
+	}
 }
 
 // wantsParse reports whether the crawler needs the body: HTML, CSS and
@@ -396,6 +460,7 @@ func putBuffer(b *[]byte) {
 // ReleaseContent recycles the memory of Content, which must not be used
 // afterwards.
 func (e *Exchange) ReleaseContent() {
+	e.ReleaseBudget()
 	putBuffer(e.kept)
 	putBuffer(e.decoded)
 	e.kept, e.decoded = nil, nil

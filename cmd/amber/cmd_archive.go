@@ -47,6 +47,7 @@ type archiveOptions struct {
 	digest         string
 	insecure       bool
 	quiet          bool
+	stopGrace      time.Duration
 	timeouts       crawl.TransportOptions
 }
 
@@ -90,9 +91,9 @@ with "response head too large" and nothing of it is archived; its size to
 --max-size and its time to --response-timeout, past which what came is
 archived marked WARC-Truncated (length, time).
 
-The first Ctrl-C stops taking new URLs and gives those in flight 10 seconds
-to finish; what has not finished then is cut, not archived, and fetched
-again when the crawl is resumed. A second Ctrl-C stops at once. Either way
+The first Ctrl-C stops taking new URLs and gives those in flight
+--stop-grace (10 s) to finish; what has not finished then is cut, not
+archived, and fetched again when the crawl is resumed. A second Ctrl-C stops at once. Either way
 the files are closed and indexed.
 
 A job file (--job) holds the same settings in YAML, e.g.
@@ -146,6 +147,7 @@ EXIT STATUS
 	f.StringVar(&opts.digest, "digest", "sha1", "digest algorithm for records: sha1 (base32), sha256 or sha512 (hex)")
 	f.BoolVar(&opts.insecure, "insecure", false, "archive HTTPS sites whose certificate does not verify")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print nothing but errors")
+	f.DurationVar(&opts.stopGrace, "stop-grace", 10*time.Second, "time the first Ctrl-C gives the requests in flight before they are cut (and fetched again on resume)")
 	f.DurationVar(&opts.timeouts.ConnectTimeout, "connect-timeout", 10*time.Second, "time to connect (TCP and TLS)")
 	f.DurationVar(&opts.timeouts.ResponseHeaderTimeout, "header-timeout", 30*time.Second, "time to wait for response headers")
 	f.DurationVar(&opts.timeouts.IdleReadTimeout, "idle-timeout", 60*time.Second, "longest silence while reading a response")
@@ -212,6 +214,8 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, usageError("--depth must not be negative")
 	case opts.maxSize < 0:
 		return nil, usageError("--max-size must not be negative")
+	case opts.stopGrace < 0:
+		return nil, usageError("--stop-grace must not be negative")
 	case opts.timeouts.ResponseTimeout < 0:
 		return nil, usageError("--response-timeout must not be negative")
 	case opts.retries < 0:
@@ -361,6 +365,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		State:          st,
 		NoDedup:        opts.noDedup,
 		Drain:          g.drain,
+		DrainGrace:     max(opts.stopGrace, time.Nanosecond), // crawl.Options: 0 means the default
 		Progress:       prog.fetched,
 		Log:            logFile,
 	}, w)

@@ -5,12 +5,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/amber-archiver/amber/warc"
 )
 
 func TestSafeLine(t *testing.T) {
@@ -136,6 +143,194 @@ func TestHostileMessages(t *testing.T) {
 
 	stdout.Reset()
 	stderr.Reset()
+	if code := run(context.Background(), []string{"verify", dir}, &stdout, &stderr); code != exitOK {
+		t.Errorf("verify: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+}
+
+// The first interrupt gives the fetches in flight --stop-grace and then
+// cuts them: a body dripping a byte at a time does not hold the run. The
+// run exits 130, what it wrote verifies, and the same command resumes
+// and archives the cut URL whole.
+func TestInterruptCutsSlowFetch(t *testing.T) {
+	body := strings.Repeat("z", 200000)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	started := make(chan struct{})
+	var slowOnce, dripped sync.Once
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				switch req.URL.Path {
+				case "/":
+					page := `<html><head><title>slow</title></head><body><img src="/slow.bin"></body></html>`
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(page), page)
+				case "/slow.bin":
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(body))
+					first := false
+					dripped.Do(func() { first = true })
+					if !first {
+						io.WriteString(c, body)
+						return
+					}
+					slowOnce.Do(func() { close(started) })
+					for i := range body {
+						if _, err := c.Write([]byte{body[i]}); err != nil {
+							return
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+				default:
+					fmt.Fprintf(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+				}
+			}()
+		}
+	}()
+	url := "http://" + ln.Addr().String() + "/"
+	dir := filepath.Join(t.TempDir(), "coll")
+	cmd := amberProcess(t, "archive", "-q", "--stop-grace", "300ms", "-o", dir, url)
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slow fetch never started")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the interrupted run did not end") // a hang, not a timing assertion
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d after one interrupt, want %d: %s", code, exitInterrupted, cmd.Stdout)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"verify", dir}, &stdout, &stderr); code != exitOK {
+		t.Errorf("verify after the interrupt: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if code := run(context.Background(), []string{"archive", "-q", "-o", dir, url}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"verify", dir}, &stdout, &stderr); code != exitOK {
+		t.Errorf("verify after the resume: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	whole := 0
+	for _, r := range readCollectionResponses(t, dir) {
+		if strings.HasSuffix(r.uri, "/slow.bin") {
+			if r.truncated != "" || !strings.HasSuffix(r.block, body) {
+				t.Errorf("slow.bin archived cut: WARC-Truncated %q, %d bytes", r.truncated, len(r.block))
+			}
+			whole++
+		}
+	}
+	if whole != 1 {
+		t.Errorf("slow.bin archived %d times, want once, whole", whole)
+	}
+}
+
+type responseRecord struct{ uri, truncated, block string }
+
+// readCollectionResponses reads the response records of a collection with
+// amber's WARC reader.
+func readCollectionResponses(t *testing.T, dir string) []responseRecord {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "archive", "*.warc.gz"))
+	var out []responseRecord
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := warc.NewReader(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if rec.Header.Get("WARC-Type") != "response" {
+				continue
+			}
+			b, _ := io.ReadAll(rec.Body)
+			out = append(out, responseRecord{rec.Header.Get("WARC-Target-URI"), rec.Header.Get("WARC-Truncated"), string(b)})
+		}
+		fh.Close()
+	}
+	return out
+}
+
+// A header line that never ends costs the archive run a bounded head, not
+// gigabytes: the seed fails with "response head too large", the spool is
+// empty, the collection verifies. Peak RSS of the run (a child process)
+// is measured, with a bound far under what the server offers.
+func TestEndlessHeaderPeakRSS(t *testing.T) {
+	const offered = 1 << 30
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Endless: ")
+				chunk := []byte(strings.Repeat("a", 64<<10))
+				for n := 0; n < offered; n += len(chunk) {
+					if _, err := c.Write(chunk); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	dir := filepath.Join(t.TempDir(), "coll")
+	cmd := amberProcess(t, "archive", "-q", "--retries", "0", "-o", dir, "http://"+ln.Addr().String()+"/")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run did not end")
+	}
+	out := fmt.Sprint(cmd.Stdout)
+	if code := cmd.ProcessState.ExitCode(); code != exitDamage || !strings.Contains(out, "response head too large") {
+		t.Errorf("exit %d, want %d with the head error: %s", code, exitDamage, out)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	t.Logf("peak RSS %d MB (the server offered a %d MB header line)", rss>>20, offered>>20)
+	if rss > 400<<20 {
+		t.Errorf("peak RSS %d MB", rss>>20)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "state", "spool")); len(left) > 0 {
+		t.Errorf("%d spool files left", len(left))
+	}
+	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"verify", dir}, &stdout, &stderr); code != exitOK {
 		t.Errorf("verify: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}

@@ -180,7 +180,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cancel()
 			return
 		}
-		fmt.Fprintln(stderr, "amber: stopping: finishing the requests in flight (interrupt again to stop at once)")
+		fmt.Fprintln(stderr, "amber: stopping: finishing the requests in flight, cutting them after --stop-grace (interrupt again to stop at once)")
 		select {
 		case <-sigs:
 			cancel()
