@@ -20,6 +20,11 @@ type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
+// oddHTTPHead is the size of an HTTP head past which verify warns: what
+// Chromium accepts of a response head (its ERR_RESPONSE_HEADERS_TOO_BIG
+// limit). Larger heads are archived as sent and read in bounded memory.
+const oddHTTPHead = 256 << 10
+
 // maxListed caps the findings of one kind that are listed one by one for a
 // file; the rest are counted in one more finding.
 const maxListed = 10
@@ -246,6 +251,9 @@ func (c *checker) record(rec *warc.Record) error {
 		}
 	}
 	c.digest(payload)
+	if size, lines := d.HTTPHead(); size > oddHTTPHead {
+		c.add(Warning, "HTTP head of %d bytes in %d lines, larger than web browsers accept (%d KiB): the server sent it so and the record holds it intact, but replay tools may refuse it", size, lines, oddHTTPHead>>10)
+	}
 	if d.Segmented() && typ != "continuation" {
 		c.segments[h.Get("WARC-Record-ID")] = d // continuations are kept by digester
 	}
