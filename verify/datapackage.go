@@ -84,9 +84,9 @@ func (f *fixity) check(s *FileSummary, size int64) {
 
 // verifyFixity checks a file that is not a WARC (index, pages) against its
 // manifest entry.
-func verifyFixity(ctx context.Context, path string, res *resource) FileSummary {
-	s := FileSummary{File: path, Kind: "file"}
-	file, err := warc.OpenFile(path)
+func verifyFixity(ctx context.Context, src *source, res *resource) FileSummary {
+	s := FileSummary{File: src.name, Kind: "file"}
+	file, _, err := src.open()
 	if err != nil {
 		s.errorf(-1, "%v", err)
 		return s

@@ -2,8 +2,6 @@ package verify
 
 import (
 	"fmt"
-	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -14,7 +12,8 @@ import (
 // of one WARC file, kept small: a few words per record, whatever the size of
 // the records, so that memory grows with the number of records only.
 type warcFacts struct {
-	path      string
+	src       *source
+	path      string // src.name
 	name      string // base name, as CDXJ lines give it
 	stoppedAt int64  // where reading stopped at damage; -1 if read to the end
 
@@ -49,8 +48,8 @@ type revisitRef struct {
 	digestRaw string
 }
 
-func newWARCFacts(path string) *warcFacts {
-	return &warcFacts{path: path, name: filepath.Base(path), stoppedAt: -1,
+func newWARCFacts(src *source) *warcFacts {
+	return &warcFacts{src: src, path: src.name, name: src.base, stoppedAt: -1,
 		payloads: map[[16]byte]struct{}{}, lastOffset: -1}
 }
 
@@ -184,9 +183,9 @@ func checkRevisits(summaries []FileSummary, facts []*warcFacts) {
 
 // headerAt reads the header of the nth record of the gzip member (or the
 // record of a plain file) at offset.
-func headerAt(path string, offset int64, nth int) (warc.Header, error) {
+func headerAt(src *source, offset int64, nth int) (warc.Header, error) {
 	var h warc.Header
-	err := recordAt(path, offset, nth, func(rec *warc.Record) error {
+	err := recordAt(src, offset, nth, func(rec *warc.Record) error {
 		h = rec.Header
 		return nil
 	})
@@ -195,17 +194,13 @@ func headerAt(path string, offset int64, nth int) (warc.Header, error) {
 
 // recordAt calls fn with the nth record of the gzip member (or the record
 // of a plain file) at offset.
-func recordAt(path string, offset int64, nth int, fn func(*warc.Record) error) error {
-	f, err := warc.OpenFile(path)
+func recordAt(src *source, offset int64, nth int, fn func(*warc.Record) error) error {
+	in, c, err := src.at(offset)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	r, err := warc.NewReader(io.NewSectionReader(f, offset, fi.Size()-offset))
+	defer c.Close()
+	r, err := warc.NewReader(in)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,17 +18,27 @@ import (
 // maxIndexLine bounds one CDXJ line (a URL can be long, not this long).
 const maxIndexLine = 4 << 20
 
-// checkIndexes checks the CDXJ files of the collection in dir against the
+// An index is a CDXJ file of a collection or a WACZ: its source, its
+// path in the collection and its datapackage.json entry (nil if none).
+type index struct {
+	src *source
+	rel string
+	res *resource
+}
+
+// checkIndexes checks the CDXJ files of a collection or a WACZ against the
 // records of its WARC files (facts, by base name): every line must point at
 // a record at that offset and length whose target URI, date and payload
 // digest it gives, the lines must be byte-sorted, and every response and
 // revisit must have a line. It returns a summary per CDXJ file, in order;
-// the same read checks each against its datapackage.json entry (listed).
-func checkIndexes(ctx context.Context, dir string, cdxjs []string, listed map[string]*resource, facts map[string]*warcFacts) []FileSummary {
+// the same read checks each against its datapackage.json entry. missingName
+// names the index a collection without one should have.
+func checkIndexes(ctx context.Context, missingName string, idx []index, facts map[string]*warcFacts) []FileSummary {
 	var out []FileSummary
-	for _, rel := range cdxjs {
-		s := checkIndex(ctx, filepath.Join(dir, filepath.FromSlash(rel)), listed[rel], facts)
-		out = append(out, s)
+	var cdxjs []string
+	for _, x := range idx {
+		out = append(out, checkIndex(ctx, x.src, x.res, facts))
+		cdxjs = append(cdxjs, x.rel)
 	}
 	if ctx.Err() != nil {
 		return out
@@ -55,7 +64,7 @@ func checkIndexes(ctx context.Context, dir string, cdxjs []string, listed map[st
 			}
 		}
 		if missing > 0 {
-			s := FileSummary{File: filepath.Join(dir, filepath.FromSlash(warc.IndexPath)), Kind: "index"}
+			s := FileSummary{File: missingName, Kind: "index"}
 			s.errorf(-1, "no CDXJ index in indexes/: a replay tool cannot find the %d responses and revisits of %d WARC files", missing, files)
 			out = append(out, s)
 		}
@@ -76,7 +85,7 @@ func checkIndexes(ctx context.Context, dir string, cdxjs []string, listed map[st
 			listedHere++
 			fd := Finding{Severity: Error, File: f.path, Offset: e.offset,
 				Message: fmt.Sprintf("no line in %s for this record: replay cannot find it", indexNames(cdxjs))}
-			if h, err := headerAt(f.path, e.offset, int(e.nth)); err == nil {
+			if h, err := headerAt(f.src, e.offset, int(e.nth)); err == nil {
 				fd.RecordID, fd.TargetURI = h.Get("WARC-Record-ID"), targetURI(h)
 				fd.Message = fmt.Sprintf("no line in %s for this %s record: replay cannot find it", indexNames(cdxjs), h.Get("WARC-Type"))
 			}
@@ -98,10 +107,10 @@ func indexNames(cdxjs []string) string {
 }
 
 // checkIndex checks the lines of one CDXJ file.
-func checkIndex(ctx context.Context, file string, res *resource, facts map[string]*warcFacts) (s FileSummary) {
+func checkIndex(ctx context.Context, src *source, res *resource, facts map[string]*warcFacts) (s FileSummary) {
 	start := time.Now()
-	s.File, s.Kind = file, "index"
-	f, err := warc.OpenFile(file)
+	s.File, s.Kind = src.name, "index"
+	f, _, err := src.open()
 	if err != nil {
 		s.errorf(-1, "%v", err)
 		return s
@@ -201,7 +210,7 @@ func checkLine(s *FileSummary, at int64, lineNo int, text string, facts map[stri
 	if !badURI && !badTS && !badDigest {
 		return
 	}
-	h, err := headerAt(wf.path, e.offset, int(e.nth))
+	h, err := headerAt(wf.src, e.offset, int(e.nth))
 	if err != nil {
 		fail("does not describe the record at offset %d of %s, which cannot be read again: %v", l.Offset, l.Filename, err)
 		return

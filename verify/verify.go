@@ -176,9 +176,9 @@ type task struct {
 	run    func(ctx context.Context, facts map[string]*warcFacts) ([]FileSummary, *warcFacts)
 }
 
-func warcTask(path string, res *resource) task {
+func warcTask(src *source, res *resource) task {
 	return task{run: func(ctx context.Context, _ map[string]*warcFacts) ([]FileSummary, *warcFacts) {
-		s, f := verifyWARC(ctx, path, res)
+		s, f := verifyWARC(ctx, src, res)
 		return []FileSummary{s}, f
 	}}
 }
@@ -203,10 +203,19 @@ func oneTask(run func(ctx context.Context) FileSummary) task {
 func Paths(ctx context.Context, paths []string, opts Options) (*Report, error) {
 	start := time.Now()
 	var tasks []task
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
 	for _, p := range paths {
-		ts, err := plan(p)
+		ts, closer, err := plan(p)
 		if err != nil {
 			return nil, err
+		}
+		if closer != nil {
+			closers = append(closers, closer)
 		}
 		tasks = append(tasks, ts...)
 	}
@@ -283,37 +292,42 @@ func isWARCName(name string) bool {
 	return strings.HasSuffix(name, ".warc") || strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc.gz.open")
 }
 
-func plan(p string) ([]task, error) {
+// plan returns the tasks that verify path p and, for a WACZ, a function
+// that closes it once they have run.
+func plan(p string) ([]task, func(), error) {
 	fi, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &PathError{Path: p, Err: ErrNoSuchPath}
+		return nil, nil, &PathError{Path: p, Err: ErrNoSuchPath}
 	}
 	if err != nil {
-		return nil, &PathError{Path: p, Err: err}
+		return nil, nil, &PathError{Path: p, Err: err}
 	}
 	if !fi.IsDir() {
 		if !fi.Mode().IsRegular() {
-			return nil, &PathError{Path: p, Err: fmt.Errorf("%s: %w", warc.DescribeMode(fi.Mode()), ErrNotRegular)}
+			return nil, nil, &PathError{Path: p, Err: fmt.Errorf("%s: %w", warc.DescribeMode(fi.Mode()), ErrNotRegular)}
 		}
-		return []task{warcTask(p, nil)}, nil
+		if isWACZ(p) {
+			return planWACZ(p)
+		}
+		return []task{warcTask(fileSource(p), nil)}, nil, nil
 	}
 	if isCollection(p) {
-		return planCollection(p), nil
+		return planCollection(p), nil, nil
 	}
 	entries, err := os.ReadDir(p)
 	if err != nil {
-		return nil, &PathError{Path: p, Err: err}
+		return nil, nil, &PathError{Path: p, Err: err}
 	}
 	var tasks []task
 	for _, e := range entries { // ReadDir sorts by name
 		if e.Type().IsRegular() && isWARCName(e.Name()) {
-			tasks = append(tasks, warcTask(filepath.Join(p, e.Name()), nil))
+			tasks = append(tasks, warcTask(fileSource(filepath.Join(p, e.Name())), nil))
 		}
 	}
 	if len(tasks) == 0 {
-		return nil, &PathError{Path: p, Err: ErrNothingToVerify}
+		return nil, nil, &PathError{Path: p, Err: ErrNothingToVerify}
 	}
-	return tasks, nil
+	return tasks, nil, nil
 }
 
 func isCollection(dir string) bool {
@@ -426,7 +440,7 @@ func planCollection(dir string) []task {
 		}
 		switch {
 		case strings.HasPrefix(rel, "archive/") && isWARCName(rel):
-			tasks = append(tasks, warcTask(full, res))
+			tasks = append(tasks, warcTask(fileSource(full), res))
 			archives = append(archives, full)
 		case strings.HasPrefix(rel, "indexes/") && strings.HasSuffix(rel, ".cdxj"):
 			if indexAt < 0 {
@@ -434,7 +448,7 @@ func planCollection(dir string) []task {
 			}
 			cdxjs = append(cdxjs, rel)
 		case res != nil:
-			tasks = append(tasks, oneTask(func(ctx context.Context) FileSummary { return verifyFixity(ctx, full, res) }))
+			tasks = append(tasks, oneTask(func(ctx context.Context) FileSummary { return verifyFixity(ctx, fileSource(full), res) }))
 		}
 	}
 	if len(archives) == 0 {
@@ -450,7 +464,11 @@ func planCollection(dir string) []task {
 				facts[f.name] = f
 			}
 		}
-		return checkIndexes(ctx, dir, cdxjs, listed, facts), nil
+		var idx []index
+		for _, rel := range cdxjs {
+			idx = append(idx, index{src: fileSource(filepath.Join(dir, filepath.FromSlash(rel))), rel: rel, res: listed[rel]})
+		}
+		return checkIndexes(ctx, filepath.Join(dir, filepath.FromSlash(warc.IndexPath)), idx, facts), nil
 	}}
 	tasks = slices.Insert(tasks, indexAt, index)
 	return append([]task{oneTask(func(context.Context) FileSummary { return manifest })}, tasks...)

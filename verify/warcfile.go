@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +19,11 @@ type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
+// oddHTTPHead is the size of an HTTP head past which verify warns: what
+// Chromium accepts of a response head (its ERR_RESPONSE_HEADERS_TOO_BIG
+// limit). Larger heads are archived as sent and read in bounded memory.
+const oddHTTPHead = 256 << 10
+
 // maxListed caps the findings of one kind that are listed one by one for a
 // file; the rest are counted in one more finding.
 const maxListed = 10
@@ -32,7 +36,7 @@ const maxListed = 10
 // size, time and fixity in s. For the fixity it reads the rest of a listed
 // file; an unlisted one is read no further than its records could be
 // followed, so garbage costs a bounded read.
-func teeFile(ctx context.Context, f *os.File, res *resource) (io.Reader, func(*FileSummary, time.Time)) {
+func teeFile(ctx context.Context, f io.Reader, res *resource) (io.Reader, func(*FileSummary, time.Time)) {
 	counter := &countWriter{}
 	var sink io.Writer = counter
 	var fx *fixity
@@ -58,21 +62,18 @@ func teeFile(ctx context.Context, f *os.File, res *resource) (io.Reader, func(*F
 	}
 }
 
-func verifyWARC(ctx context.Context, path string, res *resource) (s FileSummary, facts *warcFacts) {
+func verifyWARC(ctx context.Context, src *source, res *resource) (s FileSummary, facts *warcFacts) {
 	start := time.Now()
+	path := src.name
 	s.File, s.Kind = path, "warc"
-	facts = newWARCFacts(path)
-	f, err := warc.OpenFile(path)
+	facts = newWARCFacts(src)
+	f, size, err := src.open()
 	if err != nil {
 		s.errorf(-1, "%v", err)
 		facts.stoppedAt = 0
 		return s, facts
 	}
 	defer f.Close()
-	var size int64 = -1
-	if fi, err := f.Stat(); err == nil {
-		size = fi.Size()
-	}
 
 	// Everything read from the file passes the tee below the WARC reader's
 	// buffer exactly once: the byte count and the manifest hash see the
@@ -246,6 +247,9 @@ func (c *checker) record(rec *warc.Record) error {
 		}
 	}
 	c.digest(payload)
+	if size, lines := d.HTTPHead(); size > oddHTTPHead {
+		c.add(Warning, "HTTP head of %d bytes in %d lines, larger than web browsers accept (%d KiB): the server sent it so and the record holds it intact, but replay tools may refuse it", size, lines, oddHTTPHead>>10)
+	}
 	if d.Segmented() && typ != "continuation" {
 		c.segments[h.Get("WARC-Record-ID")] = d // continuations are kept by digester
 	}
@@ -260,7 +264,7 @@ func (c *checker) prevOffset() int64 { return c.facts.lastOffset }
 // payload digest with every hash a digester can take.
 func (c *checker) rehash(rec *warc.Record) warc.DigestCheck {
 	var check warc.DigestCheck
-	err := recordAt(c.s.File, rec.Offset, c.nth, func(again *warc.Record) error {
+	err := recordAt(c.facts.src, rec.Offset, c.nth, func(again *warc.Record) error {
 		d := warc.NewRecordDigester(again.Header)
 		if _, err := io.Copy(d, again.Body); err != nil {
 			return err

@@ -449,15 +449,29 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 		if !Indexed(rec.Header) {
 			continue
 		}
-		var head []byte
+		var hh *HTTPHeader
 		if strings.HasPrefix(mediaType(rec.Header.Get("Content-Type")), "application/http") {
-			n, err := io.ReadFull(rec.Body, buf)
-			if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-				return lines, fmt.Errorf("warc: %s: %w", path, err)
+			// The head is streamed, not held: however long it is, the
+			// status and Content-Type are found in bounded memory.
+			var s headScanner
+			for !s.done && s.err == nil {
+				n, err := rec.Body.Read(buf)
+				s.write(buf[:n])
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					break
+				}
+				if err != nil {
+					return lines, fmt.Errorf("warc: %s: %w", path, err)
+				}
 			}
-			head = buf[:n]
+			if s.done {
+				hh = &HTTPHeader{StartLine: s.startLine, StatusCode: s.status}
+				if s.ctype != "" {
+					hh.Fields = Header{{Name: "Content-Type", Value: s.ctype}}
+				}
+			}
 		}
-		l := IndexLine(rec.Header, head, name)
+		l := indexLine(rec.Header, hh, name)
 		l.Offset = rec.Offset
 		if err := r.Finish(); err != nil {
 			return lines, fmt.Errorf("warc: %s: %w", path, err)
@@ -484,6 +498,20 @@ func Indexed(h Header) bool {
 // bytes of its block (enough to hold the HTTP header, for responses and
 // revisits). Offset and Length are left for the caller.
 func IndexLine(h Header, head []byte, filename string) CDXJLine {
+	var hh *HTTPHeader
+	if strings.HasPrefix(mediaType(h.Get("Content-Type")), "application/http") {
+		if headLen, _ := HTTPHeadEnd(head); headLen >= 0 {
+			if p, err := ParseHTTPHeader(head[:headLen]); err == nil {
+				hh = &p
+			}
+		}
+	}
+	return indexLine(h, hh, filename)
+}
+
+// indexLine builds the CDXJ line of a record from its header and its HTTP
+// head, if it has one that parses (nil otherwise).
+func indexLine(h Header, hh *HTTPHeader, filename string) CDXJLine {
 	typ, ct := h.Get("WARC-Type"), h.Get("Content-Type")
 	url := h.Get("WARC-Target-URI")
 	if strings.HasPrefix(url, "<") && strings.HasSuffix(url, ">") {
@@ -502,19 +530,141 @@ func IndexLine(h Header, head []byte, filename string) CDXJLine {
 	}
 	if typ == "response" || typ == "revisit" {
 		l.Mime = ""
-		if strings.HasPrefix(mediaType(ct), "application/http") {
-			if headLen, _ := HTTPHeadEnd(head); headLen >= 0 {
-				if hh, err := ParseHTTPHeader(head[:headLen]); err == nil {
-					if hh.StatusCode != 0 {
-						l.Status = strconv.Itoa(hh.StatusCode)
-					}
-					l.Mime = mediaType(hh.Fields.Get("Content-Type"))
-				}
+		if hh != nil && strings.HasPrefix(mediaType(ct), "application/http") {
+			if hh.StatusCode != 0 {
+				l.Status = strconv.Itoa(hh.StatusCode)
 			}
+			l.Mime = mediaType(hh.Fields.Get("Content-Type"))
 		}
 		if typ == "revisit" {
 			l.Mime = "warc/revisit"
 		}
 	}
 	return l
+}
+
+// maxHeadLine is how much of one HTTP head line headScanner keeps: enough
+// for any field name and any sane value of the fields it reads.
+const maxHeadLine = 64 << 10
+
+// headScanner reads an HTTP/1.x message head as it streams past, line by
+// line, however long it is, in bounded memory: it keeps the start line and
+// the few fields a reader of the record needs (Transfer-Encoding,
+// Content-Length, Content-Type), not the head. Heads with 100,000 lines or
+// megabytes of cookies are odd, but they are what some servers send and
+// what amber then archived; a reader must find the body after them.
+type headScanner struct {
+	line      []byte // the current line so far, at most maxHeadLine bytes
+	lineLen   int    // its full length
+	lines     int    // lines of the head seen, the start line included
+	size      int64  // bytes of the head seen, the blank line included
+	done      bool
+	err       error
+	startLine string
+	status    int    // of a response; 0 for a request
+	last      string // the name of the last field, for folded lines
+	te        string // the last Transfer-Encoding value
+	cl        string // the first Content-Length value
+	clCount   int
+	ctype     string // the first Content-Type value
+}
+
+// write consumes the head bytes at the start of p and returns the bytes
+// after the head once its blank line is seen, else nil. Lines may end in
+// CRLF or LF.
+func (s *headScanner) write(p []byte) []byte {
+	for len(p) > 0 && !s.done && s.err == nil {
+		i := bytes.IndexByte(p, '\n')
+		seg := p
+		if i >= 0 {
+			seg = p[:i]
+		}
+		s.lineLen += len(seg)
+		if room := maxHeadLine - len(s.line); room > 0 {
+			s.line = append(s.line, seg[:min(len(seg), room)]...)
+		}
+		if i < 0 {
+			s.size += int64(len(p))
+			return nil
+		}
+		s.size += int64(i + 1)
+		p = p[i+1:]
+		line := s.line
+		if s.lineLen <= maxHeadLine {
+			line = bytes.TrimSuffix(line, []byte("\r"))
+		}
+		s.endLine(line)
+		s.line, s.lineLen = s.line[:0], 0
+	}
+	if s.done {
+		return p
+	}
+	return nil
+}
+
+func (s *headScanner) endLine(line []byte) {
+	if s.lines == 0 {
+		s.lines++
+		if len(line) == 0 {
+			s.err = errors.New("warc: HTTP message has no start line")
+			return
+		}
+		s.startLine = string(line)
+		if bytes.HasPrefix(line, []byte("HTTP/")) {
+			_, rest, _ := strings.Cut(s.startLine, " ")
+			code, _, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
+			n, err := strconv.Atoi(code)
+			if err != nil || len(code) != 3 {
+				s.err = fmt.Errorf("warc: HTTP status line %q has no status code", clip(s.startLine))
+				return
+			}
+			s.status = n
+		}
+		return
+	}
+	if len(line) == 0 {
+		s.done = true
+		return
+	}
+	s.lines++
+	if line[0] == ' ' || line[0] == '\t' {
+		// A folded line continues the field before it.
+		v := " " + strings.TrimSpace(string(line))
+		switch s.last {
+		case "transfer-encoding":
+			s.te += v
+		case "content-length":
+			if s.clCount == 1 {
+				s.cl += v
+			}
+		case "content-type":
+			s.ctype += v
+		}
+		return
+	}
+	name, value, ok := bytes.Cut(line, []byte(":"))
+	if !ok {
+		s.err = fmt.Errorf("warc: malformed HTTP header line %q", clip(string(line)))
+		return
+	}
+	s.last = ""
+	switch n := strings.ToLower(string(bytes.TrimSpace(name))); n {
+	case "transfer-encoding":
+		s.last, s.te = n, string(bytes.TrimSpace(value))
+	case "content-length":
+		s.last = n
+		if s.clCount++; s.clCount == 1 {
+			s.cl = string(bytes.TrimSpace(value))
+		}
+	case "content-type":
+		if s.ctype == "" {
+			s.last, s.ctype = n, string(bytes.TrimSpace(value))
+		}
+	}
+}
+
+// reset readies s for the next head of the same message (after an interim
+// response), keeping its buffer.
+func (s *headScanner) reset() {
+	*s = headScanner{line: s.line[:0]}
 }

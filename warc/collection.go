@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -271,37 +272,87 @@ func writeFileAtomic(p string, data []byte) error {
 // writeAtomic replaces p with what write writes, through a temporary file
 // that is synced and renamed.
 func writeAtomic(p string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
+	tmp, err := CreateTemp(p)
 	if err != nil {
 		return err
+	}
+	defer tmp.Close() // a no-op once closed; releases the lock
+	if err := write(tmp); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	// Renamed while still open, so still locked: a cleanup by another run
+	// cannot take it for a dead run's leftover meanwhile.
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	syncDir(filepath.Dir(p)) // best effort: not every file system syncs directories
+	return nil
+}
+
+// CreateTemp creates the temporary file through which dst is written:
+// .BASE.tmpRANDOM next to it, readable by all (0644), and locked (flock)
+// for as long as it is open. It first removes the temporary files of dst
+// that no process holds: what a run killed mid-way (SIGKILL, a crash, a
+// power cut) left behind. The caller renames or links the file to dst
+// before closing it, so the lock covers it until it has its final name.
+func CreateTemp(dst string) (*os.File, error) {
+	RemoveStaleTemps(dst)
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(tmp.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
 	}
 	// CreateTemp makes the file private; an archive is meant to be read.
 	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return err
+		return nil, err
 	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
+	return tmp, nil
+}
+
+// RemoveStaleTemps removes the temporary files CreateTemp made for dst
+// that no live process holds locked, and returns their names.
+func RemoveStaleTemps(dst string) []string {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), "."+globEscape(filepath.Base(dst))+".tmp*"))
+	var removed []string
+	for _, m := range matches {
+		f, err := os.OpenFile(m, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		if err == nil && fi.Mode().IsRegular() && syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			if os.Remove(m) == nil {
+				removed = append(removed, m)
+			}
+		}
+		f.Close()
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
+	return removed
+}
+
+// globEscape quotes the metacharacters of filepath.Match in s.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
 	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(p)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return b.String()
 }

@@ -193,6 +193,16 @@ func (d *RecordDigester) Continue(h Header) *RecordDigester {
 	return n
 }
 
+// HTTPHead returns the size in bytes (its blank line included) and the
+// number of lines of the largest HTTP head seen in the block of an HTTP
+// message whose payload digest is checked, or 0, 0.
+func (d *RecordDigester) HTTPHead() (size int64, lines int) {
+	if d.http == nil {
+		return 0, 0
+	}
+	return d.http.headSize, d.http.headLines
+}
+
 // Segmented reports whether d is a segment of a segmented record that
 // expects a continuation.
 func (d *RecordDigester) Segmented() bool { return d.segment != nil }
@@ -251,23 +261,23 @@ func (d *RecordDigester) Payload() DigestCheck {
 	return c
 }
 
-// maxHTTPHead bounds the HTTP head kept in memory to find the body. It is
-// only copied when a head straddles two writes.
-const maxHTTPHead = 1 << 20
-
 // httpPayload receives an HTTP message and hashes its entity body.
 type httpPayload struct {
 	alg      string
-	head     []byte // a head split across writes
+	scan     headScanner // the head, streamed: no head is held whole
 	headDone bool
-	chunked  bool
-	length   int64 // Content-Length of the body; -1 if none or chunked
-	seen     int64 // body bytes seen
-	payload  hash.Hash
-	raw      hash.Hash // chunked: the body as transmitted; else, from Content-Length on, every body byte
-	skipRaw  bool      // no raw hash for a chunked body
-	cd       chunkDecoder
-	err      error
+	// The largest head seen (an interim response has its own), for
+	// RecordDigester.HTTPHead.
+	headSize  int64
+	headLines int
+	chunked   bool
+	length    int64 // Content-Length of the body; -1 if none or chunked
+	seen      int64 // body bytes seen
+	payload   hash.Hash
+	raw       hash.Hash // chunked: the body as transmitted; else, from Content-Length on, every body byte
+	skipRaw   bool      // no raw hash for a chunked body
+	cd        chunkDecoder
+	err       error
 }
 
 func newHTTPPayload(alg string) *httpPayload {
@@ -284,49 +294,30 @@ func (hp *httpPayload) Write(p []byte) {
 	}
 }
 
-// writeHead looks for the end of the head and returns the bytes after it,
-// or nil if the head goes on. A head within one write is parsed where it
-// is; only a head split across writes is copied.
+// writeHead feeds the head scanner and returns the bytes after the head,
+// or nil if the head goes on. However long the head, it is not kept.
 func (hp *httpPayload) writeHead(p []byte) []byte {
-	var head, rest []byte
-	if len(hp.head) > 0 {
-		// The blank line may straddle the seam.
-		k := min(3, len(hp.head))
-		var seam [6]byte
-		s := append(append(seam[:0], hp.head[len(hp.head)-k:]...), p[:min(3, len(p))]...)
-		if n, start := HTTPHeadEnd(s); start > k && n < k {
-			head, rest = hp.head[:len(hp.head)-k+n], p[start-k:]
-		}
-	}
-	if head == nil {
-		if n, start := HTTPHeadEnd(p); start >= 0 {
-			head, rest = p[:n], p[start:]
-			if len(hp.head) > 0 {
-				head = append(hp.head, head...)
-			}
-		}
-	}
-	if head == nil {
-		if hp.head = append(hp.head, p...); len(hp.head) > maxHTTPHead {
-			hp.err = fmt.Errorf("no end of the HTTP header in the first %d bytes", maxHTTPHead)
-			hp.head = nil
-		}
+	s := &hp.scan
+	rest := s.write(p)
+	if s.err != nil {
+		hp.err = s.err
 		return nil
 	}
-	hh, err := ParseHTTPHeader(head)
-	hp.head = hp.head[:0]
-	if err != nil {
-		hp.err = err
+	if !s.done {
 		return nil
 	}
-	if hh.StatusCode >= 100 && hh.StatusCode < 200 && hh.StatusCode != 101 {
+	if s.size > hp.headSize {
+		hp.headSize, hp.headLines = s.size, s.lines
+	}
+	if s.status >= 100 && s.status < 200 && s.status != 101 {
 		// An interim response (100 Continue, 103 Early Hints) recorded
 		// before the final one: the payload is the final response's.
+		s.reset()
 		return rest
 	}
 	hp.headDone = true
-	for _, te := range hh.Fields.Values("Transfer-Encoding") {
-		codings := strings.Split(te, ",")
+	if s.te != "" {
+		codings := strings.Split(s.te, ",")
 		hp.chunked = strings.EqualFold(strings.TrimSpace(codings[len(codings)-1]), "chunked")
 	}
 	if hp.chunked {
@@ -334,8 +325,8 @@ func (hp *httpPayload) writeHead(p []byte) []byte {
 			hp.raw, _ = NewHash(hp.alg)
 		}
 		hp.cd.out = hp.payload
-	} else if cl := hh.Fields.Values("Content-Length"); len(cl) == 1 {
-		if n, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64); err == nil && n >= 0 {
+	} else if s.clCount == 1 {
+		if n, err := strconv.ParseInt(strings.TrimSpace(s.cl), 10, 64); err == nil && n >= 0 {
 			hp.length = n
 		}
 	}

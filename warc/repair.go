@@ -167,7 +167,9 @@ func Repair(ctx context.Context, src, dst string) (*RepairReport, error) {
 	if _, err := os.Lstat(dst); err == nil {
 		return nil, fmt.Errorf("warc: %s: %w", dst, fs.ErrExist)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
+	// The temporary output is locked while this runs; what a killed
+	// repair into dst left is removed here.
+	tmp, err := CreateTemp(dst)
 	if err != nil {
 		return nil, err
 	}
@@ -191,16 +193,17 @@ func Repair(ctx context.Context, src, dst string) (*RepairReport, error) {
 	if err := tmp.Sync(); err != nil {
 		return nil, err
 	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
 	// A hard link, unlike a rename, never replaces a file that appeared
-	// at dst meanwhile.
+	// at dst meanwhile. It is made while the file is open (and locked).
 	if err := os.Link(tmp.Name(), dst); err != nil {
 		return nil, err
 	}
 	os.Remove(tmp.Name())
+	err = tmp.Close()
 	tmp = nil
+	if err != nil {
+		return nil, err
+	}
 	rp.rep.Output = dst
 	return rp.rep, syncDir(filepath.Dir(dst))
 }

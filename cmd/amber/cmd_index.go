@@ -160,27 +160,25 @@ func isDirectory(p string) bool {
 }
 
 // atomicWriteFile writes p through a temporary file in the same directory
-// that is renamed over p once complete, so p is never left half-written.
+// that is renamed over p once complete, so p is never left half-written;
+// the temporary file a killed run left is removed by the next
+// (warc.CreateTemp).
 func atomicWriteFile(p string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
+	tmp, err := warc.CreateTemp(p)
 	if err != nil {
 		return err
 	}
+	defer tmp.Close()
 	err = write(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
+		err = os.Rename(tmp.Name(), p) // while open: still locked
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
+		return err
 	}
-	return err
+	return tmp.Close()
 }

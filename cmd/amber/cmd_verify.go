@@ -33,12 +33,17 @@ block digest of every record and the payload digest of every record that
 has one. A revisit's payload digest is looked up among the responses of all
 the files verified together.
 
-A PATH is a collection directory, a WARC file (.warc, .warc.gz,
-.warc.gz.open) or a directory of WARC files. For a collection, verify also
+A PATH is a collection directory, a WACZ package (.wacz), a WARC file
+(.warc, .warc.gz, .warc.gz.open) or a directory of WARC files; not a FIFO
+or a device, which is a usage error. For a collection, verify also
 checks datapackage.json (every file it lists exists with that size and
 sha256; no file in archive/ or indexes/ is missing from it) and the CDXJ
 index (every line points at a record at that offset and length with that
-URL, timestamp and digest; every response and revisit has a line).
+URL, timestamp and digest; every response and revisit has a line). A WACZ
+is read from the zip without unpacking it: its entries (names, CRC-32),
+every entry against datapackage.json, datapackage.json against
+datapackage-digest.json, then its WARC files and index as in a collection;
+findings name an entry FILE.wacz!archive/x.warc.gz@OFFSET.
 
 Findings go to stderr, one a line:
 
@@ -141,8 +146,11 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 			count = verifyPlural(fs.Lines, "line") + ", "
 		}
 		size := formatBytes(fs.Bytes)
-		if fs.Kind == "manifest" {
+		switch fs.Kind {
+		case "manifest":
 			size = "manifest"
+		case "wacz":
+			size = "WACZ package (zip, datapackage.json)"
 		}
 		if fs.Bytes >= 1e6 && fs.Duration > 0 {
 			size += fmt.Sprintf(" (%.1f MB/s)", fs.MBPerSecond())
