@@ -34,7 +34,7 @@ const ContentSecurityPolicy = "default-src 'self' 'unsafe-inline' 'unsafe-eval' 
 // pageCSP is the policy of a replayed page (and any document) in its
 // frame: the sandbox of the frame repeated, so that it holds for the
 // frames the page makes too.
-const pageCSP = ContentSecurityPolicy + "; sandbox " + frameSandbox
+const pageCSP = ContentSecurityPolicy + "; frame-ancestors 'self'; sandbox " + frameSandbox
 
 // identityCSP is the policy of a payload served as archived (id_):
 // its links are not rewritten, so nothing in it runs.
