@@ -311,6 +311,10 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	c := resp.capture
 	dest := r.Header.Get("Sec-Fetch-Dest")
 	isRedirect := resp.status >= 300 && resp.status < 400 && resp.header.Get("Location") != ""
+	// Only a document that can run script needs the frame; a PDF could
+	// not show in it (Chromium shows no PDF in a sandboxed frame), nor
+	// an image need it.
+	framed := scriptable(resp.header.Get("Content-Type")) || isRedirect
 	switch {
 	case mod == modPage && dest == "iframe":
 		// A frame asking for a top frame (a URL a script built): the page
@@ -322,10 +326,10 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 		// bar and the banner agree.
 		redirect(w, archival(c.Timestamp(), modPage, c.URL), http.StatusFound)
 		return
-	case mod == modPage && !isRedirect:
+	case mod == modPage && !isRedirect && framed:
 		h.serveTopFrame(w, r, c)
 		return
-	case mod == modEmbed && dest == "document":
+	case mod == modEmbed && dest == "document" && framed:
 		// A page opened outside its frame (a link opened in a new tab)
 		// would be free to navigate the top window: frame it.
 		redirect(w, archival(c.Timestamp(), modPage, c.URL), http.StatusFound)
@@ -347,9 +351,13 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	hdr := w.Header()
 	guard(hdr)
 	hdr.Set("Memento-Datetime", c.Time.UTC().Format(http.TimeFormat))
-	switch mod {
-	case modIdentity:
+	switch {
+	case mod == modIdentity:
 		hdr.Set("Content-Security-Policy", identityCSP)
+	case !framed:
+		// Served as the top window (a PDF, an image): nothing in it runs
+		// script, and a sandbox would stop the PDF viewer.
+		hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
 	default:
 		hdr.Set("Content-Security-Policy", pageCSP)
 	}
@@ -505,6 +513,23 @@ func banner(c *Capture) []byte {
 	b.WriteString(escapeText(c.URL))
 	b.WriteString(`</code> &middot; <a href="/" style="font:inherit;color:#0645ad;text-decoration:underline">all archived pages</a></div>`)
 	return []byte(b.String())
+}
+
+// scriptable reports whether a response of this Content-Type can run
+// script as a document: HTML, SVG, XML, or anything a browser would sniff
+// (no type, or one it does not parse).
+func scriptable(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt == "" {
+		return true
+	}
+	switch {
+	case mt == "text/html", mt == "application/xhtml+xml", mt == "image/svg+xml",
+		mt == "text/xml", mt == "application/xml", strings.HasSuffix(mt, "+xml"),
+		mt == "application/octet-stream", mt == "unknown/unknown":
+		return true
+	}
+	return false
 }
 
 // isHTMLMime reports whether an index mime type is that of an HTML page.
