@@ -263,14 +263,8 @@ func OpenDir(dir string) (*Archive, error) {
 			return nil, fmt.Errorf("replay: %s: not a collection: no %s and no WARC files in %s", dir, warc.IndexPath, archiveDir)
 		}
 		for _, wf := range files {
-			lines, err := warc.IndexWARC(wf)
-			if err != nil && len(lines) == 0 {
+			if err := a.indexWARC(wf); err != nil {
 				return nil, err
-			}
-			for _, l := range lines {
-				if err := a.add(l); err != nil {
-					return nil, fmt.Errorf("replay: %s: %w", dir, err)
-				}
 			}
 		}
 	default:
@@ -292,6 +286,59 @@ func OpenDir(dir string) (*Archive, error) {
 	return a, nil
 }
 
+// indexWARC adds the records of the WARC file at path as warc.IndexWARC
+// indexes them, a record at a time, so that the capture limit stops a file
+// of millions of records before its index fills memory. A framing error
+// after some records keeps those (a truncated file replays what it has).
+func (a *Archive) indexWARC(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := warc.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("replay: %s: %w", path, err)
+	}
+	name := filepath.Base(path)
+	buf := make([]byte, 64<<10) // enough for an HTTP head, as warc.IndexWARC reads
+	added := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err == nil && warc.Indexed(rec.Header) {
+			var head []byte
+			if ct, _, _ := strings.Cut(rec.Header.Get("Content-Type"), ";"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/http") {
+				n, rerr := io.ReadFull(rec.Body, buf)
+				if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+					err = rerr
+				}
+				head = buf[:n]
+			}
+			if err == nil {
+				l := warc.IndexLine(rec.Header, head, name)
+				l.Offset = rec.Offset
+				if err = r.Finish(); err == nil {
+					l.Length = rec.Length
+					if aerr := a.add(l); aerr != nil {
+						return fmt.Errorf("replay: %s: %w", path, aerr)
+					}
+					added++
+					continue
+				}
+			}
+		}
+		if err != nil {
+			if added > 0 {
+				return nil
+			}
+			return fmt.Errorf("replay: %s: %w", path, err)
+		}
+	}
+}
+
 // OpenWARC opens WARC files by themselves, indexing them first.
 func OpenWARC(paths ...string) (*Archive, error) {
 	byName := map[string]string{}
@@ -302,14 +349,8 @@ func OpenWARC(paths ...string) (*Archive, error) {
 			return nil, fmt.Errorf("replay: two WARC files called %s: %s and %s", name, other, p)
 		}
 		byName[name] = p
-		lines, err := warc.IndexWARC(p)
-		if err != nil && len(lines) == 0 {
+		if err := a.indexWARC(p); err != nil {
 			return nil, err
-		}
-		for _, l := range lines {
-			if err := a.add(l); err != nil {
-				return nil, fmt.Errorf("replay: %s: %w", p, err)
-			}
 		}
 	}
 	a.open = func(name string) (io.ReaderAt, io.Closer, error) {
