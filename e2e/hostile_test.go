@@ -130,7 +130,7 @@ func TestBrowserReplayHostile(t *testing.T) {
 		pages[name+".html"] = []byte(fmt.Sprintf(hostileTemplate, name, liveSrv.URL, stunPort, js))
 	}
 	sort.Strings(names)
-	pages["links.html"] = []byte(`<!doctype html><title>Links</title><h1>Links</h1><a id="plain" href="other.html">other</a> <a id="top" target="_top" href="/other.html">other, target _top</a>`)
+	pages["links.html"] = []byte(`<!doctype html><title>Links</title><h1>Links</h1><a id="plain" href="other.html">other</a> <a id="top" target="_top" href="/other.html">other, target _top</a> <a id="frag" href="#end">end</a><div style="height:3000px"></div><p id="end">end</p>`)
 	pages["other.html"] = []byte(`<!doctype html><title>Other</title><h1>Other page</h1>`)
 
 	// The plain run: each attempt reaches the live web.
@@ -216,6 +216,12 @@ func TestBrowserReplayHostile(t *testing.T) {
 	if l.Error != "" || len(l.Steps) != 2 {
 		t.Fatalf("links: %s (%d steps)", l.Error, len(l.Steps))
 	}
+	if l.FragmentReloaded || l.FrameHash != "#end" {
+		t.Errorf("a link to a fragment of the page: top frame reloaded %t, the page's own fragment %q; want the page scrolled to #end", l.FragmentReloaded, l.FrameHash)
+	}
+	if want := replayURL + ts + "/" + site + "links.html#end"; l.Fragment != want {
+		t.Errorf("a link to a fragment of the page: top URL %s, want %s (the page scrolled, not reloaded)", l.Fragment, want)
+	}
 	for _, s := range l.Steps {
 		want := replayURL + ts + "/" + site + "other.html"
 		if s.TopURL != want || s.Banner != site+"other.html" {
@@ -231,7 +237,11 @@ type hostileResult struct {
 	Popups    int      `json:"popups"`
 	TopURL    string   `json:"topURL"`
 	Error     string   `json:"error"`
-	Steps     []struct {
+	Fragment  string   `json:"fragment"`
+	// FragmentReloaded: the top window was reloaded by the fragment link.
+	FragmentReloaded bool   `json:"fragmentReloaded"`
+	FrameHash        string `json:"frameHash"`
+	Steps            []struct {
 		Link   string   `json:"link"`
 		TopURL string   `json:"topURL"`
 		Banner string   `json:"banner"`

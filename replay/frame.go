@@ -263,6 +263,7 @@ const injectJS = `"use strict";
     var u;
     try { u = new URL(a.href); } catch (x) { return; }
     if (u.origin !== location.origin) return;
+    if (u.hash && u.pathname === location.pathname && u.search === location.search) return; // within the page
     var m = archival.exec(u.pathname + u.search);
     if (direct && m) {
       e.preventDefault();
