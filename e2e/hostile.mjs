@@ -52,6 +52,19 @@ async function links(browser, l) {
   const context = await browser.newContext();
   const page = await context.newPage();
   try {
+    // A link to a fragment of the page scrolls the frame; the top frame
+    // follows (the address bar shows the fragment), and nothing reloads.
+    await page.goto(l.url, { timeout });
+    const links = page.frameLocator("#amber-replay-frame");
+    await links.locator("h1", { hasText: "Links" }).waitFor({ timeout });
+    await page.evaluate(() => (window.amberNotReloaded = true));
+    await links.locator("#frag").click({ timeout });
+    await page.waitForURL((u) => u.hash === "#end", { timeout: 5000 }).catch(() => {});
+    await page.waitForLoadState("load");
+    result.fragment = page.url();
+    result.fragmentReloaded = !(await page.evaluate(() => window.amberNotReloaded === true));
+    const inner = page.frames().find((f) => f !== page.mainFrame());
+    result.frameHash = inner ? await inner.evaluate(() => location.hash) : "";
     for (const id of ["plain", "top"]) {
       await page.goto(l.url, { timeout });
       const frame = page.frameLocator("#amber-replay-frame");

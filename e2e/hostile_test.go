@@ -28,21 +28,25 @@ import (
 // a page's scripts do; each calls done() once it has tried. LIVE is the
 // live server's origin, STUN the port of a UDP listener on 127.0.0.1.
 var hostilePages = map[string]string{
-	"href":      `location.href = LIVE + "/href"; done();`,
-	"top":       `top.location.href = LIVE + "/top"; done();`,
-	"open":      `window.open(LIVE + "/open"); done();`,
-	"refresh":   `var m = document.createElement("meta"); m.httpEquiv = "refresh"; m.content = "0; url=" + LIVE + "/refresh"; document.head.appendChild(m); done();`,
-	"write":     `document.write('<meta http-equiv="refresh" content="0; url=' + LIVE + '/write">'); done();`,
-	"form":      `var f = document.createElement("form"); f.method = "get"; f.action = LIVE + "/form"; document.body.appendChild(f); f.submit(); done();`,
-	"form-top":  `var f = document.createElement("form"); f.method = "get"; f.action = LIVE + "/form-top"; f.target = "_top"; document.body.appendChild(f); f.submit(); done();`,
-	"link-top":  `var a = document.createElement("a"); a.href = LIVE + "/link-top"; a.target = "_top"; document.body.appendChild(a); a.click(); done();`,
-	"link-new":  `var a = document.createElement("a"); a.href = LIVE + "/link-new"; a.target = "_blank"; document.body.appendChild(a); a.click(); done();`,
-	"webrtc":    `stun(window.RTCPeerConnection);`,
-	"webrtc-if": `var f = document.createElement("iframe"); document.body.appendChild(f); stun(f.contentWindow.RTCPeerConnection);`,
-	"webrtc-ix": `var f = document.createElement("iframe"); document.body.appendChild(f); stun(window[0].RTCPeerConnection);`,
-	"webrtc-ih": `document.body.insertAdjacentHTML("beforeend", "<iframe></iframe>"); stun(window[window.length - 1].RTCPeerConnection);`,
-	"webrtc-sd": `var f = document.createElement("iframe"); f.srcdoc = "<script>parent.stun(RTCPeerConnection)<\/script>"; document.body.appendChild(f);`,
-	"webrtc-st": `document.body.insertAdjacentHTML("beforeend", "<iframe srcdoc='<script>parent.stun(RTCPeerConnection)<\/script>'></iframe>");`,
+	"href":     `location.href = LIVE + "/href"; done();`,
+	"top":      `top.location.href = LIVE + "/top"; done();`,
+	"open":     `window.open(LIVE + "/open"); done();`,
+	"refresh":  `var m = document.createElement("meta"); m.httpEquiv = "refresh"; m.content = "0; url=" + LIVE + "/refresh"; document.head.appendChild(m); done();`,
+	"write":    `document.write('<meta http-equiv="refresh" content="0; url=' + LIVE + '/write">'); done();`,
+	"form":     `var f = document.createElement("form"); f.method = "get"; f.action = LIVE + "/form"; document.body.appendChild(f); f.submit(); done();`,
+	"form-top": `var f = document.createElement("form"); f.method = "get"; f.action = LIVE + "/form-top"; f.target = "_top"; document.body.appendChild(f); f.submit(); done();`,
+	"link-top": `var a = document.createElement("a"); a.href = LIVE + "/link-top"; a.target = "_top"; document.body.appendChild(a); a.click(); done();`,
+	"link-new": `var a = document.createElement("a"); a.href = LIVE + "/link-new"; a.target = "_blank"; document.body.appendChild(a); a.click(); done();`,
+	// WebRTC from the page, and from about:blank and srcdoc frames it
+	// makes (reached through contentWindow, window[i], an insertion of
+	// markup): one page, done once every attempt has ended.
+	"webrtc": `var n = 6, d = done; done = function () { if (--n === 0) d(); };
+stun(window.RTCPeerConnection);
+var f = document.createElement("iframe"); document.body.appendChild(f); stun(f.contentWindow.RTCPeerConnection);
+var g = document.createElement("iframe"); document.body.appendChild(g); stun(window[1].RTCPeerConnection);
+document.body.insertAdjacentHTML("beforeend", "<iframe></iframe>"); stun(window[window.length - 1].RTCPeerConnection);
+var h = document.createElement("iframe"); h.srcdoc = "<script>parent.stun(RTCPeerConnection)<\/script>"; document.body.appendChild(h);
+document.body.insertAdjacentHTML("beforeend", "<iframe srcdoc='<script>parent.stun(RTCPeerConnection)<\/script>'></iframe>");`,
 }
 
 const hostileTemplate = `<!doctype html>
@@ -93,8 +97,10 @@ func (c *counter) take() map[string]int {
 // archived page, which must keep the address bar and banner in step.
 func TestBrowserReplayHostile(t *testing.T) {
 	chromium := prerequisites(t, true)
+	start := time.Now()
 	dir := t.TempDir()
 	bin := buildAmber(t, dir)
+	t.Logf("built amber in %s", time.Since(start).Round(time.Millisecond))
 
 	live := &counter{hits: map[string]int{}}
 	liveSrv := httptest.NewServer(live)
@@ -124,7 +130,7 @@ func TestBrowserReplayHostile(t *testing.T) {
 		pages[name+".html"] = []byte(fmt.Sprintf(hostileTemplate, name, liveSrv.URL, stunPort, js))
 	}
 	sort.Strings(names)
-	pages["links.html"] = []byte(`<!doctype html><title>Links</title><h1>Links</h1><a id="plain" href="other.html">other</a> <a id="top" target="_top" href="/other.html">other, target _top</a>`)
+	pages["links.html"] = []byte(`<!doctype html><title>Links</title><h1>Links</h1><a id="plain" href="other.html">other</a> <a id="top" target="_top" href="/other.html">other, target _top</a> <a id="frag" href="#end">end</a><div style="height:3000px"></div><p id="end">end</p>`)
 	pages["other.html"] = []byte(`<!doctype html><title>Other</title><h1>Other page</h1>`)
 
 	// The plain run: each attempt reaches the live web.
@@ -158,7 +164,7 @@ func TestBrowserReplayHostile(t *testing.T) {
 	if plainPackets == 0 {
 		t.Errorf("plain webrtc: no STUN packet arrived: the attempt does not work, so it proves nothing under replay")
 	}
-	t.Logf("plain pages: live server hits %v, %d STUN packets", plainHits, plainPackets)
+	t.Logf("plain pages: live server hits %v, %d STUN packets (%s)", plainHits, plainPackets, time.Since(start).Round(time.Millisecond))
 
 	// The same pages archived and replayed.
 	t0 := time.Date(2026, 11, 25, 18, 43, 29, 0, time.UTC)
@@ -198,7 +204,7 @@ func TestBrowserReplayHostile(t *testing.T) {
 	if replayPackets != 0 {
 		t.Errorf("replay: %d STUN packets reached 127.0.0.1:%d", replayPackets, stunPort)
 	}
-	t.Logf("replayed pages: live server hits %v, %d STUN packets", replayHits, replayPackets)
+	t.Logf("replayed pages: live server hits %v, %d STUN packets (%s)", replayHits, replayPackets, time.Since(start).Round(time.Millisecond))
 	for _, n := range names {
 		if strings.HasPrefix(n, "webrtc") && replayPackets != 0 {
 			t.Logf("replay %s: console %q", n, results[n].Console)
@@ -209,6 +215,12 @@ func TestBrowserReplayHostile(t *testing.T) {
 	l := results["links"]
 	if l.Error != "" || len(l.Steps) != 2 {
 		t.Fatalf("links: %s (%d steps)", l.Error, len(l.Steps))
+	}
+	if l.FragmentReloaded || l.FrameHash != "#end" {
+		t.Errorf("a link to a fragment of the page: top frame reloaded %t, the page's own fragment %q; want the page scrolled to #end", l.FragmentReloaded, l.FrameHash)
+	}
+	if want := replayURL + ts + "/" + site + "links.html#end"; l.Fragment != want {
+		t.Errorf("a link to a fragment of the page: top URL %s, want %s (the page scrolled, not reloaded)", l.Fragment, want)
 	}
 	for _, s := range l.Steps {
 		want := replayURL + ts + "/" + site + "other.html"
@@ -225,7 +237,11 @@ type hostileResult struct {
 	Popups    int      `json:"popups"`
 	TopURL    string   `json:"topURL"`
 	Error     string   `json:"error"`
-	Steps     []struct {
+	Fragment  string   `json:"fragment"`
+	// FragmentReloaded: the top window was reloaded by the fragment link.
+	FragmentReloaded bool   `json:"fragmentReloaded"`
+	FrameHash        string `json:"frameHash"`
+	Steps            []struct {
 		Link   string   `json:"link"`
 		TopURL string   `json:"topURL"`
 		Banner string   `json:"banner"`

@@ -57,6 +57,8 @@ type Archive struct {
 	Title string
 
 	captures map[string][]*Capture // by lookup key, oldest first
+	n        int                   // captures indexed
+	strs     map[string]string     // one copy of each URL, mime, digest, file name
 	byDigest map[string][]*Capture // non-revisit captures, by payload digest
 	pages    []Page
 
@@ -79,12 +81,38 @@ func (a *Archive) Close() error {
 func (a *Archive) Pages() []Page { return a.pages }
 
 // Len is the number of captures indexed.
-func (a *Archive) Len() int {
-	n := 0
-	for _, cs := range a.captures {
-		n += len(cs)
+func (a *Archive) Len() int { return a.n }
+
+// maxCaptures bounds the index held in memory: about 200 bytes a capture
+// with its page (50 MB at the limit), so a small file whose index inflates to gigabytes
+// of lines is refused with a message instead of filling memory. A year
+// of nightly crawls of a few front pages is well under it.
+const maxCaptures = 250_000
+
+// errTooManyCaptures is returned by Open for an index past maxCaptures.
+var errTooManyCaptures = fmt.Errorf("the index lists more than %d captures, more than amber replay holds in memory", maxCaptures)
+
+// maxPagesBytes bounds pages.jsonl, read whole into memory.
+const maxPagesBytes = 32 << 20
+
+// limitReader reads at most n bytes of r and then fails with err, so
+// that a limit is an error rather than a silently shorter file.
+type limitReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, l.err
 	}
-	return n
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
 
 // key is the lookup key of a URL: its SURT, which ignores the scheme, a
@@ -95,30 +123,46 @@ func (a *Archive) Len() int {
 func key(u string) string { return warc.SURT(u) }
 
 func newArchive(title string) *Archive {
-	return &Archive{Title: title, captures: map[string][]*Capture{}, byDigest: map[string][]*Capture{}}
+	return &Archive{Title: title, captures: map[string][]*Capture{}, byDigest: map[string][]*Capture{}, strs: map[string]string{}}
 }
 
-func (a *Archive) add(l warc.CDXJLine) {
+// intern returns the archive's copy of s: file names and mime types
+// repeat on every line, URLs and digests on every revisit.
+func (a *Archive) intern(s string) string {
+	if v, ok := a.strs[s]; ok {
+		return v
+	}
+	a.strs[s] = s
+	return s
+}
+
+func (a *Archive) add(l warc.CDXJLine) error {
 	if l.URL == "" || l.Filename == "" {
-		return
+		return nil
+	}
+	if a.n >= maxCaptures {
+		return errTooManyCaptures
 	}
 	t, err := time.Parse(tsLayout, padTimestamp(l.Timestamp))
 	if err != nil {
-		return
+		return nil
 	}
 	status, _ := strconv.Atoi(l.Status)
-	c := &Capture{URL: l.URL, Time: t, Status: status, Mime: l.Mime, Digest: l.Digest,
-		Filename: l.Filename, Offset: l.Offset, Length: l.Length}
+	c := &Capture{URL: a.intern(l.URL), Time: t, Status: status, Mime: a.intern(l.Mime), Digest: a.intern(l.Digest),
+		Filename: a.intern(l.Filename), Offset: l.Offset, Length: l.Length}
 	k := key(l.URL)
 	a.captures[k] = append(a.captures[k], c)
 	if !c.Revisit() && c.Digest != "" {
 		a.byDigest[c.Digest] = append(a.byDigest[c.Digest], c)
 	}
+	a.n++
+	return nil
 }
 
 // finish sorts the captures by time and, with no page list, lists the
 // HTML pages captured with status 200.
 func (a *Archive) finish() {
+	a.strs = nil // only needed while adding
 	for _, cs := range a.captures {
 		slices.SortStableFunc(cs, func(x, y *Capture) int { return x.Time.Compare(y.Time) })
 	}
@@ -209,7 +253,7 @@ func OpenDir(dir string) (*Archive, error) {
 		err = readCDXJ(a, f)
 		f.Close()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("replay: %s: %s: %w", dir, warc.IndexPath, err)
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		files, _ := filepath.Glob(filepath.Join(archiveDir, "*.warc.gz"))
@@ -219,26 +263,80 @@ func OpenDir(dir string) (*Archive, error) {
 			return nil, fmt.Errorf("replay: %s: not a collection: no %s and no WARC files in %s", dir, warc.IndexPath, archiveDir)
 		}
 		for _, wf := range files {
-			lines, err := warc.IndexWARC(wf)
-			if err != nil && len(lines) == 0 {
+			if err := a.indexWARC(wf); err != nil {
 				return nil, err
-			}
-			for _, l := range lines {
-				a.add(l)
 			}
 		}
 	default:
 		return nil, err
 	}
-	pages, err := warc.ReadPages(dir)
-	if err != nil {
-		return nil, err
-	}
-	if pages != nil {
+	pf, err := os.Open(filepath.Join(dir, filepath.FromSlash(warc.PagesPath)))
+	switch {
+	case err == nil:
+		pages, err := warc.ParsePages(&limitReader{r: pf, n: maxPagesBytes, err: errPagesTooLarge})
+		pf.Close()
+		if err != nil {
+			return nil, fmt.Errorf("replay: %s: %w", dir, err)
+		}
 		a.setPages(pages)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
 	}
 	a.finish()
 	return a, nil
+}
+
+// indexWARC adds the records of the WARC file at path as warc.IndexWARC
+// indexes them, a record at a time, so that the capture limit stops a file
+// of millions of records before its index fills memory. A framing error
+// after some records keeps those (a truncated file replays what it has).
+func (a *Archive) indexWARC(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := warc.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("replay: %s: %w", path, err)
+	}
+	name := filepath.Base(path)
+	buf := make([]byte, 64<<10) // enough for an HTTP head, as warc.IndexWARC reads
+	added := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err == nil && warc.Indexed(rec.Header) {
+			var head []byte
+			if ct, _, _ := strings.Cut(rec.Header.Get("Content-Type"), ";"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/http") {
+				n, rerr := io.ReadFull(rec.Body, buf)
+				if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+					err = rerr
+				}
+				head = buf[:n]
+			}
+			if err == nil {
+				l := warc.IndexLine(rec.Header, head, name)
+				l.Offset = rec.Offset
+				if err = r.Finish(); err == nil {
+					l.Length = rec.Length
+					if aerr := a.add(l); aerr != nil {
+						return fmt.Errorf("replay: %s: %w", path, aerr)
+					}
+					added++
+					continue
+				}
+			}
+		}
+		if err != nil {
+			if added > 0 {
+				return nil
+			}
+			return fmt.Errorf("replay: %s: %w", path, err)
+		}
+	}
 }
 
 // OpenWARC opens WARC files by themselves, indexing them first.
@@ -251,12 +349,8 @@ func OpenWARC(paths ...string) (*Archive, error) {
 			return nil, fmt.Errorf("replay: two WARC files called %s: %s and %s", name, other, p)
 		}
 		byName[name] = p
-		lines, err := warc.IndexWARC(p)
-		if err != nil && len(lines) == 0 {
+		if err := a.indexWARC(p); err != nil {
 			return nil, err
-		}
-		for _, l := range lines {
-			a.add(l)
 		}
 	}
 	a.open = func(name string) (io.ReaderAt, io.Closer, error) {
@@ -308,7 +402,7 @@ func OpenWACZ(p string) (*Archive, error) {
 		case zf.Name == warc.DatapackagePath:
 			if rc, err := zf.Open(); err == nil {
 				var dp warc.Datapackage
-				if json.NewDecoder(io.LimitReader(rc, 64<<20)).Decode(&dp) == nil && dp.Title != "" {
+				if json.NewDecoder(io.LimitReader(rc, 8<<20)).Decode(&dp) == nil && dp.Title != "" {
 					a.Title = dp.Title
 				}
 				rc.Close()
@@ -345,7 +439,7 @@ func OpenWACZ(p string) (*Archive, error) {
 	if pages != nil {
 		rc, err := pages.Open()
 		if err == nil {
-			entries, err := warc.ParsePages(rc)
+			entries, err := warc.ParsePages(&limitReader{r: rc, n: maxPagesBytes, err: errPagesTooLarge})
 			rc.Close()
 			if err == nil {
 				a.setPages(entries)
@@ -369,6 +463,8 @@ func OpenWACZ(p string) (*Archive, error) {
 	a.finish()
 	return a, nil
 }
+
+var errPagesTooLarge = fmt.Errorf("%s is larger than %d MiB", warc.PagesPath, maxPagesBytes>>20)
 
 // zipEntryReaderAt reads a compressed zip entry at an offset by
 // decompressing it from the start: slow, but WACZ files store their WARCs.
@@ -399,7 +495,9 @@ func readCDXJ(a *Archive, r io.Reader) error {
 		if err != nil {
 			continue // one odd line does not make the rest unusable
 		}
-		a.add(l)
+		if err := a.add(l); err != nil {
+			return err
+		}
 	}
 	return sc.Err()
 }

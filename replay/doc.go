@@ -3,28 +3,34 @@
 //
 // An archived page is addressed by an archival URL, /TIMESTAMP/URL (for
 // example /20261125184329/https://example.org/news/story): the server
-// answers with the capture of URL closest to TIMESTAMP, its HTML rewritten
-// so that every link, image, srcset candidate, style sheet, font, script,
-// frame and CSS url() or @import points at an archival URL on the same
-// server, and a banner naming the capture time and the original URL.
-// Resources embedded in a page are requested as /TIMESTAMPmp_/URL (replayed
-// without a banner) and /TIMESTAMPid_/URL gives a payload exactly as
-// archived. Relative URLs that scripts build resolve against the archival
-// URL and so stay inside the archive; a root-relative request that escapes
-// it (/static/app.js) is sent back in through its Referer.
+// answers with a top frame of its own, a banner naming the capture time
+// and the original URL above a sandboxed frame holding the capture of URL
+// closest to TIMESTAMP at /TIMESTAMPmp_/URL (framed replay: frame.go says
+// why and what it stops). The page's HTML is rewritten so that every link,
+// image, srcset candidate, style sheet, font, script, frame, SVG reference,
+// the markup inside <noscript> and CSS url() or @import point at archival
+// URLs on the same server; links navigate the frame and the top frame
+// follows. /TIMESTAMPid_/URL gives a payload exactly as archived. Relative
+// URLs that scripts build resolve against the archival URL and so stay
+// inside the archive; a root-relative request that escapes it
+// (/static/app.js) is sent back in through its Referer.
 //
 // Payloads are served with their transfer encoding removed; a
 // Content-Encoding (gzip, deflate, br, zstd) is passed through to the
-// browser with the right headers, or decoded when the body is rewritten.
-// Redirects are replayed with their Location rewritten. Every replayed
-// response carries a Memento-Datetime header (RFC 7089) and a
-// Content-Security-Policy that lets the page load nothing but the replay
-// server, data: and blob: URLs, so a URL no rewriting caught (one built by
-// a script) is blocked rather than fetched live. A URL that is not in the
-// archive answers 404 without a Memento-Datetime.
+// browser with the right headers, or decoded when the body is rewritten
+// (within a memory budget shared by all requests: past it, a document is
+// served as archived). Redirects are replayed with their Location
+// rewritten. Every replayed response carries a Memento-Datetime header
+// (RFC 7089) and a Content-Security-Policy that lets the page load nothing
+// but the replay server, data: and blob: URLs, so a URL no rewriting
+// caught (one built by a script) is blocked rather than fetched live; and
+// X-DNS-Prefetch-Control: off, a Permissions-Policy, and a first script
+// that removes WebRTC. A URL that is not in the archive answers 404
+// without a Memento-Datetime. Requests naming a host other than
+// 127.0.0.1, localhost, [::1] or Handler.Hosts get 403 (DNS rebinding).
 //
 // The index of captures (from indexes/*.cdxj, or built from the WARC files
-// when there is none) is held in memory; WARC records are read at their
-// offsets on demand, from the collection directory or straight out of a
-// WACZ file.
+// when there is none) is held in memory, up to 250,000 captures; WARC
+// records are read at their offsets on demand, from the collection
+// directory or straight out of a WACZ file.
 package replay

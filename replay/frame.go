@@ -22,12 +22,16 @@ import (
 //     frame-src governs every navigation of the child frame, by script,
 //     meta refresh or redirect, so the frame never leaves the server
 //     either; form-action 'self' covers forms.
-//   - Links inside the page are rewritten to /TIMESTAMPmp_/URL and
-//     navigate the frame; the first script of every replayed page
-//     (injectJS) tells the top frame where the frame went, which puts
-//     /TIMESTAMP/URL in the address bar (history.replaceState) and updates
-//     the banner. Links with target=_top, _parent or _blank to archived
-//     pages are turned into navigations of the frame.
+//   - Links inside the page are rewritten to /TIMESTAMPmp_/URL. A click
+//     on one makes the first script of every replayed page (injectJS)
+//     ask the top frame to open /TIMESTAMP/URL, a top frame of its own
+//     (target=_top and _blank included, which the sandbox would block);
+//     the top frame opens nothing but archival paths of its own server.
+//     A navigation by script stays in the frame, and injectJS tells the
+//     top frame where the frame went, which puts /TIMESTAMP/URL in the
+//     address bar (history.replaceState) and updates the banner.
+//   - A document that cannot run script (a PDF, an image) is not framed:
+//     Chromium shows no PDF in a sandboxed frame.
 //   - A page opened as a top-level document at /TIMESTAMPmp_/URL (a link
 //     opened in a new tab: Sec-Fetch-Dest: document) is redirected to its
 //     top frame, /TIMESTAMP/URL. Every replayed page also carries the
@@ -139,8 +143,14 @@ const topJS = `"use strict";
       t.textContent = (+ts.slice(6, 8)) + " " + months[+ts.slice(4, 6) - 1] + " " + ts.slice(0, 4) + ", " + ts.slice(8, 10) + ":" + ts.slice(10, 12) + ":" + ts.slice(12, 14) + " UTC";
     }
   }
+  var pageRe = /^\/(\d{14})\/(.+)$/;
   window.addEventListener("message", function (e) {
     if (e.source !== frame.contentWindow || e.origin !== location.origin || !e.data || e.data.amberReplay !== 1) return;
+    if (typeof e.data.navigate === "string") {
+      // Only ever to an archived page on this server.
+      if (pageRe.test(e.data.navigate)) location.href = e.data.navigate;
+      return;
+    }
     show(String(e.data.path), String(e.data.title || ""));
   });
   frame.addEventListener("load", function () {
@@ -234,22 +244,41 @@ const injectJS = `"use strict";
   }
   install(window);
 
+  var archival = /^\/(\d{14})[a-z]{2}_\/(.+)$/;
+  var direct = window.parent !== window && window.parent === window.top;
   var escaping = { _top: 1, _parent: 1, _blank: 1 };
-  document.addEventListener("click", function (e) {
-    var a = e.target && e.target.closest && e.target.closest("a[target], area[target]");
-    if (!a || !escaping[String(a.target).toLowerCase()]) return;
-    try {
-      if (new URL(a.href).origin !== location.origin) return;
-    } catch (x) { return; }
-    e.preventDefault();
-    location.href = a.href;
-  }, true);
+  // A click on a link to an archived page: the page of the frame asks
+  // the top frame to open it as a top frame of its own (so a PDF, which
+  // Chromium shows in no sandboxed frame, opens too); a link of a frame
+  // further down navigates its frame, also for target=_top or _blank,
+  // which the sandbox would block. Clicks the page handles itself
+  // (defaultPrevented), with a modifier key or another button are left
+  // to the page and the browser.
+  window.addEventListener("click", function (e) {
+    if (e.defaultPrevented || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    var a = e.target && e.target.closest && e.target.closest("a[href], area[href]");
+    if (!a || a.hasAttribute("download")) return;
+    var t = String(a.target || "").toLowerCase();
+    if (t && t !== "_self" && !escaping[t]) return; // a named frame
+    var u;
+    try { u = new URL(a.href); } catch (x) { return; }
+    if (u.origin !== location.origin) return;
+    if (u.hash && u.pathname === location.pathname && u.search === location.search) return; // within the page
+    var m = archival.exec(u.pathname + u.search);
+    if (direct && m) {
+      e.preventDefault();
+      try { window.parent.postMessage({ amberReplay: 1, navigate: "/" + m[1] + "/" + m[2] + u.hash }, location.origin); } catch (x) {}
+    } else if (escaping[t]) {
+      e.preventDefault();
+      location.href = a.href;
+    }
+  });
   document.addEventListener("submit", function (e) {
     var f = e.target;
     if (f && escaping[String(f.target).toLowerCase()]) f.target = "_self";
   }, true);
 
-  if (window.parent !== window && window.parent === window.top) {
+  if (direct) {
     var send = function () {
       try {
         window.parent.postMessage({ amberReplay: 1, path: location.pathname + location.search + location.hash, title: document.title }, location.origin);

@@ -139,6 +139,7 @@ func TestFramedReplay(t *testing.T) {
 		writeCollection(t, dir, t0, map[string][]byte{
 			"http://news.example/": []byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" +
 				"Link: <https://live.example>; rel=preconnect, <//cdn.live.example>; rel=dns-prefetch\r\nContent-Length: 4\r\n\r\n<p>x"),
+			"http://news.example/doc.pdf": []byte("HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: 10\r\n\r\n%PDF-1.4 x"),
 		})
 		a, err := OpenDir(dir)
 		if err != nil {
@@ -156,6 +157,24 @@ func TestFramedReplay(t *testing.T) {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 		checkGuards("archived Link header", resp)
+
+		// A PDF is not framed (Chromium shows none in a sandboxed frame)
+		// and carries no sandbox: it runs no page script.
+		for _, path := range []string{"/" + ts + "/http://news.example/doc.pdf", "/" + ts + "mp_/http://news.example/doc.pdf"} {
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			req.Header.Set("Sec-Fetch-Dest", "document")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			csp := resp.Header.Get("Content-Security-Policy")
+			if resp.StatusCode != 200 || string(body) != "%PDF-1.4 x" || strings.Contains(csp, "sandbox") || !strings.Contains(csp, "default-src 'self'") {
+				t.Errorf("%s: %d %q, CSP %q; want the PDF itself, unsandboxed", path, resp.StatusCode, body, csp)
+			}
+			checkGuards("pdf", resp)
+		}
 	})
 	t.Run("index and not found", func(t *testing.T) {
 		resp, _ := get("/", "document")

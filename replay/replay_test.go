@@ -545,3 +545,44 @@ func writeCollection(t testing.TB, dir string, t0 time.Time, responses map[strin
 		t.Fatal(err)
 	}
 }
+
+// TestIndexWARCAsWarc: the streaming index of a WARC file (which the
+// capture limit can stop) finds the records warc.IndexWARC does, at the
+// same offsets and lengths.
+func TestIndexWARCAsWarc(t *testing.T) {
+	site := testsite.New()
+	defer site.Close()
+	dir := filepath.Join(t.TempDir(), "coll")
+	captureSite(t, site, dir)
+	files, _ := filepath.Glob(filepath.Join(dir, "archive", "*.warc.gz"))
+	if len(files) == 0 {
+		t.Fatal("no WARC files")
+	}
+	a, err := OpenWARC(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	want := 0
+	for _, f := range files {
+		lines, err := warc.IndexWARC(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			want++
+			found := false
+			for _, c := range a.captures[key(l.URL)] {
+				if c.Offset == l.Offset && c.Length == l.Length && c.Filename == l.Filename && c.Digest == l.Digest && c.Mime == l.Mime {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s@%d %s: not indexed alike", l.Filename, l.Offset, l.URL)
+			}
+		}
+	}
+	if a.Len() != want || want == 0 {
+		t.Errorf("%d captures indexed, warc.IndexWARC finds %d", a.Len(), want)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/andybalholm/brotli"
@@ -33,20 +34,107 @@ const ContentSecurityPolicy = "default-src 'self' 'unsafe-inline' 'unsafe-eval' 
 // pageCSP is the policy of a replayed page (and any document) in its
 // frame: the sandbox of the frame repeated, so that it holds for the
 // frames the page makes too.
-const pageCSP = ContentSecurityPolicy + "; sandbox " + frameSandbox
+const pageCSP = ContentSecurityPolicy + "; frame-ancestors 'self'; sandbox " + frameSandbox
 
 // identityCSP is the policy of a payload served as archived (id_):
 // its links are not rewritten, so nothing in it runs.
 const identityCSP = ContentSecurityPolicy + "; sandbox"
 
-// maxRewrite bounds the size of an HTML page or style sheet rewritten in
-// memory; a larger one is served as archived.
-const maxRewrite = 64 << 20
+// Rewriting happens in memory: the body as archived, decoded, and the
+// rewritten copy. maxRewrite bounds one document (decoded); rewriteBudget
+// bounds the bytes held for rewriting by all requests at once, so that
+// concurrent requests for gzip bombs cannot add up. A document past
+// either is served as archived (its URLs not rewritten: the CSP and the
+// frame still keep it inside the archive), and the log says so.
+const (
+	maxRewrite    = 8 << 20
+	rewriteBudget = 32 << 20
+)
+
+// budget is a count of bytes shared by concurrent requests.
+type budget struct {
+	mu         sync.Mutex
+	used, size int64
+}
+
+// take reserves n bytes, or reports false when they are not free.
+func (b *budget) take(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.size {
+		return false
+	}
+	b.used += n
+	return true
+}
+
+func (b *budget) give(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+}
+
+// reservation is what one request holds of a budget.
+type reservation struct {
+	b    *budget
+	held int64
+}
+
+func (r *reservation) take(n int64) bool {
+	if !r.b.take(n) {
+		return false
+	}
+	r.held += n
+	return true
+}
+
+func (r *reservation) release() {
+	r.b.give(r.held)
+	r.held = 0
+}
+
+// errTooLarge says why a document is served as archived.
+var (
+	errTooLarge = fmt.Errorf("larger than %d MiB decoded", maxRewrite>>20)
+	errBusy     = fmt.Errorf("the rewriting budget (%d MiB, shared by all requests) is in use", rewriteBudget>>20)
+)
+
+// readBounded reads r to its end into memory, reserving what it holds
+// from res as it goes. It stops with errTooLarge past limit bytes and
+// with errBusy when the budget runs out; what it read is returned either
+// way.
+func readBounded(r io.Reader, limit int64, res *reservation) ([]byte, error) {
+	var buf []byte
+	const chunk = 64 << 10
+	for {
+		if int64(len(buf)) > limit {
+			return buf, errTooLarge
+		}
+		if cap(buf)-len(buf) < chunk {
+			grow := max(int64(cap(buf)), chunk) // what append would allocate
+			if !res.take(grow) {
+				return buf, errBusy
+			}
+			nb := make([]byte, len(buf), int64(cap(buf))+grow)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
 
 // Handler serves an Archive over HTTP: the index page at /, captures at
 // their archival URLs /TIMESTAMP[MOD]/URL.
 type Handler struct {
-	a *Archive
+	a      *Archive
+	budget *budget // of memory for rewriting, shared by all requests
 	// Log receives read errors of captures; nil discards them.
 	Log *log.Logger
 	// Hosts are the host names (without port) answered besides
@@ -58,7 +146,9 @@ type Handler struct {
 }
 
 // NewHandler returns a handler for a.
-func NewHandler(a *Archive) *Handler { return &Handler{a: a} }
+func NewHandler(a *Archive) *Handler {
+	return &Handler{a: a, budget: &budget{size: rewriteBudget}}
+}
 
 func (h *Handler) logf(format string, args ...any) {
 	if h.Log != nil {
@@ -221,6 +311,10 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	c := resp.capture
 	dest := r.Header.Get("Sec-Fetch-Dest")
 	isRedirect := resp.status >= 300 && resp.status < 400 && resp.header.Get("Location") != ""
+	// Only a document that can run script needs the frame; a PDF could
+	// not show in it (Chromium shows no PDF in a sandboxed frame), nor
+	// an image need it.
+	framed := scriptable(resp.header.Get("Content-Type")) || isRedirect
 	switch {
 	case mod == modPage && dest == "iframe":
 		// A frame asking for a top frame (a URL a script built): the page
@@ -232,10 +326,10 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 		// bar and the banner agree.
 		redirect(w, archival(c.Timestamp(), modPage, c.URL), http.StatusFound)
 		return
-	case mod == modPage && !isRedirect:
+	case mod == modPage && !isRedirect && framed:
 		h.serveTopFrame(w, r, c)
 		return
-	case mod == modEmbed && dest == "document":
+	case mod == modEmbed && dest == "document" && framed:
 		// A page opened outside its frame (a link opened in a new tab)
 		// would be free to navigate the top window: frame it.
 		redirect(w, archival(c.Timestamp(), modPage, c.URL), http.StatusFound)
@@ -257,9 +351,13 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	hdr := w.Header()
 	guard(hdr)
 	hdr.Set("Memento-Datetime", c.Time.UTC().Format(http.TimeFormat))
-	switch mod {
-	case modIdentity:
+	switch {
+	case mod == modIdentity:
 		hdr.Set("Content-Security-Policy", identityCSP)
+	case !framed:
+		// Served as the top window (a PDF, an image): nothing in it runs
+		// script, and a sandbox would stop the PDF viewer.
+		hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
 	default:
 		hdr.Set("Content-Security-Policy", pageCSP)
 	}
@@ -292,7 +390,15 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	}
 	noBody := r.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified
 	if kind != "" && !noBody {
-		if body, ok := decodeBody(resp.body, resp.header.Values("Content-Encoding")); ok {
+		res := &reservation{b: h.budget}
+		defer res.release()
+		body, raw, err := decodeBody(resp.body, resp.header.Values("Content-Encoding"), res)
+		// The rewritten copy is about the size of the body, a quarter more
+		// for the longer URLs.
+		if err == nil && !res.take(int64(len(body))+int64(len(body))/4) {
+			err = errBusy
+		}
+		if err == nil {
 			rw := urlRewriter{base: base, ts: ts}
 			var out []byte
 			if kind == "css" {
@@ -305,8 +411,13 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 			w.WriteHeader(status)
 			w.Write(out)
 			return
-		} else if body != nil {
-			resp.body = io.MultiReader(bytes.NewReader(body), resp.body)
+		}
+		if !errors.Is(err, errUndecodable) {
+			h.logf("replay: %s: served as archived, not rewritten: %v", target, err)
+		}
+		body = nil
+		if raw != nil {
+			resp.body = io.MultiReader(bytes.NewReader(raw), resp.body)
 			resp.length = -1 // what was read may fall short of it
 		}
 	}
@@ -327,13 +438,16 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	}
 }
 
-// decodeBody reads a body to rewrite, undoing its content encodings. It
-// returns ok false, and what it read, when the body is too large or its
-// encoding unknown or broken; the caller then serves it as archived.
-func decodeBody(body io.Reader, encodings []string) (data []byte, ok bool) {
-	raw, err := io.ReadAll(io.LimitReader(body, maxRewrite+1))
-	if err != nil || len(raw) > maxRewrite {
-		return raw, false
+// errUndecodable: a content encoding that is unknown or broken.
+var errUndecodable = errors.New("content encoding unknown or broken")
+
+// decodeBody reads a body to rewrite, undoing its content encodings,
+// within maxRewrite and the reservation. On an error it returns what it
+// read of the body as archived (raw), to be served before the rest.
+func decodeBody(body io.Reader, encodings []string, res *reservation) (data, raw []byte, err error) {
+	raw, err = readBounded(body, maxRewrite, res)
+	if err != nil {
+		return nil, raw, err
 	}
 	var codings []string
 	for _, v := range encodings {
@@ -351,7 +465,7 @@ func decodeBody(body io.Reader, encodings []string) (data []byte, ok bool) {
 		case "gzip", "x-gzip":
 			zr, err := gzip.NewReader(src)
 			if err != nil {
-				return raw, false
+				return nil, raw, errUndecodable
 			}
 			r = zr
 		case "deflate":
@@ -364,22 +478,25 @@ func decodeBody(body io.Reader, encodings []string) (data []byte, ok bool) {
 		case "br":
 			r = brotli.NewReader(src)
 		case "zstd":
-			zr, err := zstd.NewReader(src)
+			zr, err := zstd.NewReader(src, zstd.WithDecoderMaxMemory(maxRewrite+1<<20), zstd.WithDecoderConcurrency(1))
 			if err != nil {
-				return raw, false
+				return nil, raw, errUndecodable
 			}
 			defer zr.Close()
 			r = zr
 		default:
-			return raw, false
+			return nil, raw, errUndecodable
 		}
-		dec, err := io.ReadAll(io.LimitReader(r, maxRewrite+1))
-		if err != nil || len(dec) > maxRewrite {
-			return raw, false
+		dec, err := readBounded(r, maxRewrite, res)
+		switch {
+		case errors.Is(err, errTooLarge) || errors.Is(err, errBusy):
+			return nil, raw, err
+		case err != nil:
+			return nil, raw, errUndecodable
 		}
 		data = dec
 	}
-	return data, true
+	return data, raw, nil
 }
 
 // banner is the bar at the top of a replayed page: when it was captured,
@@ -396,6 +513,23 @@ func banner(c *Capture) []byte {
 	b.WriteString(escapeText(c.URL))
 	b.WriteString(`</code> &middot; <a href="/" style="font:inherit;color:#0645ad;text-decoration:underline">all archived pages</a></div>`)
 	return []byte(b.String())
+}
+
+// scriptable reports whether a response of this Content-Type can run
+// script as a document: HTML, SVG, XML, or anything a browser would sniff
+// (no type, or one it does not parse).
+func scriptable(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt == "" {
+		return true
+	}
+	switch {
+	case mt == "text/html", mt == "application/xhtml+xml", mt == "image/svg+xml",
+		mt == "text/xml", mt == "application/xml", strings.HasSuffix(mt, "+xml"),
+		mt == "application/octet-stream", mt == "unknown/unknown":
+		return true
+	}
+	return false
 }
 
 // isHTMLMime reports whether an index mime type is that of an HTML page.

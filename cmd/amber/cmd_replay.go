@@ -36,10 +36,18 @@ naming the capture time and the original URL.
 
 Pages are replayed from the WARC records alone, pywb-style, at archival URLs
 /TIMESTAMP/URL: links, images and their srcset candidates, style sheets and
-what they import, fonts, scripts and frames are rewritten to the archived
-copies closest in time, redirects are followed inside the archive, and a
-Content-Security-Policy keeps the page from loading anything from the live
-web. Nothing needs a network connection or any other program.
+what they import, fonts, scripts, frames, SVG references and what is inside
+<noscript> are rewritten to the archived copies closest in time, redirects
+are followed inside the archive, and a Content-Security-Policy keeps the
+page from loading anything from the live web. Each page is shown in a
+sandboxed frame under the banner, so that its scripts cannot navigate the
+window to the live site or open another (location, window.open, a meta
+refresh, forms and links aimed at it); WebRTC is removed and DNS prefetching
+turned off. Nothing needs a network connection or any other program.
+
+A page or style sheet larger than 8 MiB decoded (a gzip bomb), or one that
+arrives while 32 MiB are already being rewritten, is served as archived,
+not rewritten; an index of more than 250,000 captures is refused.
 
 The server listens on 127.0.0.1 only and runs until interrupted (Ctrl-C).
 It answers only requests addressed to 127.0.0.1, localhost or [::1] (any
