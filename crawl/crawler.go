@@ -330,11 +330,15 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		s = strings.TrimSpace(s)
 		seeds = append(seeds, target{URL: s, Kind: kindPage, Seed: s, IsSeed: true})
 	}
-	// Sitemaps seed a crawl that starts from new seeds, not one resumed or
-	// one whose seeds were all archived before.
-	if cr.add(seeds) > 0 && (opts.Scope == ScopeHost || opts.Scope == ScopeDomain) {
-		cr.add(cr.sitemapTargets())
+	// The seed hosts' sitemaps are queued in the same durable write as the
+	// seeds: a run killed between two writes would leave seeds whose
+	// sitemaps the resumed run never queues. They are new only when the
+	// seeds are (a crawl resumed, or of seeds all archived before, has
+	// them in its seen set already).
+	if opts.Scope == ScopeHost || opts.Scope == ScopeDomain {
+		seeds = append(seeds, cr.sitemapTargets()...)
 	}
+	cr.add(seeds)
 
 	// The checkpointer makes written records durable and then marks their
 	// URLs DONE, every CheckpointInterval and once at the end.

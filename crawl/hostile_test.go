@@ -541,7 +541,7 @@ func TestGzipBombSheetsShareBudget(t *testing.T) {
 	bomb := z.Bytes()
 	handlers := map[string]func(net.Conn){}
 	var page strings.Builder
-	page.WriteString("<html><head><title>bombs</title>")
+	page.WriteString("<html><head><title>bombs</title><link rel=icon href=/s/0.css>") // no /favicon.ico to count
 	for i := range sheets {
 		p := fmt.Sprintf("/s/%d.css", i)
 		fmt.Fprintf(&page, `<link rel=stylesheet href="%s">`, p)

@@ -179,8 +179,9 @@ func push(tx *bolt.Tx, requisite, front bool, key string) error {
 	return setQueueEnds(meta, q, head, tail)
 }
 
-func leaseKey(expires int64, key string) []byte {
-	return append(b64(uint64(expires)), key...)
+// leaseKey orders leases by expiry, then by claim (token).
+func leaseKey(expires int64, token uint64, key string) []byte {
+	return append(binary.BigEndian.AppendUint64(b64(uint64(expires)), token), key...)
 }
 
 // expire puts the entries whose leases expired by now back at the front
@@ -190,7 +191,7 @@ func expire(tx *bolt.Tx, now time.Time) error {
 	var back []string
 	c := leases.Cursor()
 	for k, _ := c.First(); k != nil && int64(u64(k[:8])) <= now.UnixNano(); k, _ = c.First() {
-		back = append(back, string(k[8:]))
+		back = append(back, string(k[16:]))
 		if err := c.Delete(); err != nil {
 			return err
 		}
@@ -324,7 +325,7 @@ func (s *Bolt) Claim(ctx context.Context, worker string, max int, ttl time.Durat
 				if err := putRec(urls, key, r); err != nil {
 					return err
 				}
-				if err := leases.Put(leaseKey(r.Expires, key), b64(tok)); err != nil {
+				if err := leases.Put(leaseKey(r.Expires, r.Token, key), b64(tok)); err != nil {
 					return err
 				}
 				out = append(out, Lease{Entry: Entry{Key: key, Data: r.Data, Requisite: r.Requisite}, Worker: worker, Token: tok, Expires: time.Unix(0, r.Expires).In(exp.Location())})
@@ -364,7 +365,7 @@ func (s *Bolt) Extend(ctx context.Context, in []Lease, ttl time.Duration) ([]Lea
 				lost = append(lost, l.Key)
 				continue
 			}
-			if err := leases.Delete(leaseKey(r.Expires, l.Key)); err != nil {
+			if err := leases.Delete(leaseKey(r.Expires, r.Token, l.Key)); err != nil {
 				return err
 			}
 			exp := now.Add(ttl)
@@ -372,7 +373,7 @@ func (s *Bolt) Extend(ctx context.Context, in []Lease, ttl time.Duration) ([]Lea
 			if err := putRec(urls, l.Key, r); err != nil {
 				return err
 			}
-			if err := leases.Put(leaseKey(r.Expires, l.Key), b64(r.Token)); err != nil {
+			if err := leases.Put(leaseKey(r.Expires, r.Token, l.Key), b64(r.Token)); err != nil {
 				return err
 			}
 			l.Expires = exp
@@ -400,7 +401,7 @@ func (s *Bolt) Release(ctx context.Context, in []Lease) error {
 			if r == nil {
 				continue
 			}
-			if err := leases.Delete(leaseKey(r.Expires, l.Key)); err != nil {
+			if err := leases.Delete(leaseKey(r.Expires, r.Token, l.Key)); err != nil {
 				return err
 			}
 			r.State, r.Token, r.Worker, r.Expires = queued, 0, "", 0
@@ -431,7 +432,7 @@ func (s *Bolt) Finish(ctx context.Context, outcomes []Outcome, digests []DigestR
 				lost = append(lost, o.Lease.Key)
 				continue
 			}
-			if err := leases.Delete(leaseKey(r.Expires, o.Lease.Key)); err != nil {
+			if err := leases.Delete(leaseKey(r.Expires, r.Token, o.Lease.Key)); err != nil {
 				return err
 			}
 			rec := &urlRec{State: done, Crawl: r.Crawl}

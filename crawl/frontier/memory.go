@@ -1,6 +1,7 @@
 package frontier
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -149,7 +150,12 @@ func (m *Memory) expire(now time.Time) {
 			delete(m.leases, k)
 		}
 	}
-	slices.SortFunc(back, func(a, b *item) int { return a.lease.Expires.Compare(b.lease.Expires) })
+	slices.SortFunc(back, func(a, b *item) int {
+		if c := a.lease.Expires.Compare(b.lease.Expires); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.lease.Token, b.lease.Token) // claimed first, first back
+	})
 	for i := len(back) - 1; i >= 0; i-- {
 		m.requeueFront(back[i])
 	}
