@@ -98,6 +98,13 @@ func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
 // htmlScanner, which tokenizes them as golang.org/x/net/html does.
 func extractHTML(pageURL *url.URL, doc []byte, max int) Links {
 	x := newHTMLExtractor(pageURL, max)
+	x.nested = func(doc string) { scanHTML(x, []byte(doc)) }
+	scanHTML(x, doc)
+	return x.finish()
+}
+
+// scanHTML feeds the tags of doc to x.
+func scanHTML(x *htmlExtractor, doc []byte) {
 	z := newHTMLScanner(doc)
 	// attr returns the decoded value of the current tag's attribute name.
 	attr := func(name string) (string, bool) {
@@ -111,7 +118,7 @@ func extractHTML(pageURL *url.URL, doc []byte, max int) Links {
 	for {
 		switch z.next() {
 		case tokEOF:
-			return x.finish()
+			return
 		case tokRaw:
 			x.text(z.textTag, func() string { return rawText(z.text, z.textTag) })
 		case tokEnd:
@@ -134,7 +141,14 @@ type htmlExtractor struct {
 	baseSet bool
 	inTitle bool
 	inStyle bool
+	// nested reads the document of an <iframe srcdoc> into the extractor,
+	// with the same tokenizer; depth counts the srcdoc levels.
+	nested func(doc string)
+	depth  int
 }
+
+// maxSrcdocDepth bounds <iframe srcdoc> documents inside srcdoc documents.
+const maxSrcdocDepth = 3
 
 type htmlRef struct {
 	raw     string
@@ -226,8 +240,19 @@ func (x *htmlExtractor) start(tag string, selfClosing, hasAttrs bool, attr func(
 	}
 	switch tag {
 	case "base":
-		if v, ok := attr("href"); ok && !x.baseSet {
+		if v, ok := attr("href"); ok && !x.baseSet && x.depth == 0 {
 			x.baseRaw, x.baseSet = v, true
+		}
+	case "iframe":
+		// An iframe srcdoc document's URLs resolve against this document's
+		// base (about:srcdoc inherits it), and a browser loads them.
+		if v, ok := attr("srcdoc"); ok && x.nested != nil && x.depth < maxSrcdocDepth {
+			title, inTitle, inStyle, refresh := x.out.Title, x.inTitle, x.inStyle, x.out.Refresh
+			x.depth++
+			x.inTitle, x.inStyle = false, false
+			x.nested(v)
+			x.depth--
+			x.out.Title, x.inTitle, x.inStyle, x.out.Refresh = title, inTitle, inStyle, refresh
 		}
 	case "a", "area":
 		if v, ok := attr("href"); ok {

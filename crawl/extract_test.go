@@ -2,6 +2,7 @@ package crawl
 
 import (
 	"fmt"
+	"html"
 	"net/url"
 	"reflect"
 	"strings"
@@ -254,5 +255,30 @@ func TestExtractCSSMixedContent(t *testing.T) {
 	want = []string{"https://h.example/d.png", "http://h.example/d.png", "https://h.example/e.png", "http://h.example/e.png", "http://h.example/g.woff"}
 	if !reflect.DeepEqual(links.Requisites, want) {
 		t.Errorf("https page:\n got %q\nwant %q", links.Requisites, want)
+	}
+}
+
+// The document of an <iframe srcdoc> is read too (its URLs resolve
+// against the page's base); its title, base and refresh are its own.
+func TestExtractHTMLSrcdoc(t *testing.T) {
+	page, _ := url.Parse("http://h.example/a/")
+	doc := `<title>Page</title><iframe srcdoc="<title>embed</title><base href=/elsewhere/><meta http-equiv=refresh content='0;url=/x'><img src=embed.png><style>.a{background:url(bg.png)}</style><iframe srcdoc='&lt;img src=deeper.png&gt;'></iframe>"></iframe><img src=after.png>`
+	links, err := ExtractHTML(page, strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"http://h.example/a/embed.png", "http://h.example/a/bg.png", "http://h.example/a/deeper.png", "http://h.example/a/after.png"}
+	if !reflect.DeepEqual(links.Requisites, want) || links.Title != "Page" || links.Refresh != "" {
+		t.Errorf("requisites %q, title %q, refresh %q; want %q, Page, none", links.Requisites, links.Title, links.Refresh, want)
+	}
+	// maxSrcdocDepth levels are read, no more.
+	for levels, want := range map[int]int{maxSrcdocDepth: 1, maxSrcdocDepth + 1: 0} {
+		nest := `<img src=deep.png>`
+		for range levels {
+			nest = `<iframe srcdoc="` + html.EscapeString(nest) + `"></iframe>`
+		}
+		if links, _ := ExtractHTML(page, strings.NewReader(nest)); len(links.Requisites) != want {
+			t.Errorf("srcdoc %d levels deep: %q, want %d", levels, links.Requisites, want)
+		}
 	}
 }

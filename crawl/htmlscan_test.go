@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/url"
@@ -18,15 +19,28 @@ import (
 // is told that scripting is off: the content of <noscript> is markup.
 func extractHTMLTokenizer(pageURL *url.URL, body io.Reader) (Links, error) {
 	x := newHTMLExtractor(pageURL, DefaultMaxLinksPerPage)
+	var err error
+	x.nested = func(doc string) {
+		if e := tokenizeHTML(x, strings.NewReader(doc)); e != nil && err == nil {
+			err = e
+		}
+	}
+	if e := tokenizeHTML(x, body); e != nil || err != nil {
+		return Links{}, cmp.Or(e, err)
+	}
+	return x.finish(), nil
+}
+
+func tokenizeHTML(x *htmlExtractor, body io.Reader) error {
 	z := html.NewTokenizer(body)
 	for {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
 			if err := z.Err(); err != io.EOF {
-				return Links{}, err
+				return err
 			}
-			return x.finish(), nil
+			return nil
 		case html.TextToken:
 			x.text("", func() string { return string(z.Text()) })
 		case html.EndTagToken:
@@ -84,6 +98,7 @@ func FuzzScanMatchesTokenizer(f *testing.F) {
 		`<img src="http://h.example/a.png" srcset="http://h.example:80/b.png 2x"><a href=/x><img src=/x>`,
 		`<img src="` + strings.Repeat("a", 70000) + `.png"><img src=` + strings.Repeat("b", 5000),
 		`<img src=a.png<img src=b.png <a href="unterminated`,
+		`<iframe srcdoc="<img src=sd.png><base href=/other/><title>no</title><iframe srcdoc='&lt;img src=sd2.png&gt;'>"></iframe><title>yes</title><img src=after.png>`,
 		strings.Repeat(`<img src=/i/x.png><a href=/p>`, 2000),
 	} {
 		f.Add(s)
