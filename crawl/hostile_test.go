@@ -207,7 +207,8 @@ func TestHeadTooLarge(t *testing.T) {
 	srv := startHostile(t, map[string]func(net.Conn){
 		"/": func(c net.Conn) {
 			var b strings.Builder
-			b.WriteString("<html><head><title>hostile</title></head><body>")
+			// The icon is named, so no /favicon.ico request adds to the counts.
+			b.WriteString("<html><head><title>hostile</title><link rel=icon href=/ok.png></head><body>")
 			for _, p := range []string{"/line.png", "/lines.png", "/continue.png", "/interim.png", "/ok.png"} {
 				fmt.Fprintf(&b, `<img src="%s">`, p)
 			}
@@ -335,7 +336,7 @@ func TestDrainCutsSlowFetch(t *testing.T) {
 	var once sync.Once
 	body := strings.Repeat("s", 1<<20)
 	srv := startHostile(t, map[string]func(net.Conn){
-		"/": respond("text/html", `<html><body><img src="/slow.bin"></body></html>`),
+		"/": respond("text/html", `<html><head><link rel=icon href="/slow.bin"></head><body><img src="/slow.bin"></body></html>`),
 		"/slow.bin": func(c net.Conn) {
 			once.Do(func() { close(started) })
 			drip(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body)), body, 20*time.Millisecond)(c)
@@ -540,7 +541,7 @@ func TestGzipBombSheetsShareBudget(t *testing.T) {
 	bomb := z.Bytes()
 	handlers := map[string]func(net.Conn){}
 	var page strings.Builder
-	page.WriteString("<html><head><title>bombs</title>")
+	page.WriteString(`<html><head><title>bombs</title><link rel=icon href="/s/0.css">`)
 	for i := range sheets {
 		p := fmt.Sprintf("/s/%d.css", i)
 		fmt.Fprintf(&page, `<link rel=stylesheet href="%s">`, p)
