@@ -306,7 +306,7 @@ func TestResponseTotalBounds(t *testing.T) {
 	h := crawlHostile(t, context.Background(), crawl.Options{
 		Seeds: []string{srv.url("/drip.bin"), srv.url("/endless.bin")},
 		Transport: crawl.TransportOptions{
-			ResponseTimeout: 700 * time.Millisecond,
+			ResponseTimeout: 1500 * time.Millisecond, // the head comes at once; the body would take 1000 s
 			IdleReadTimeout: time.Minute,
 			MaxSize:         1 << 20,
 		},
