@@ -242,6 +242,9 @@ func (t *Transport) send(req *http.Request, ex *exchange) (*http.Response, *recC
 		if ctx.Err() != nil {
 			return nil, nil, nil, ctx.Err()
 		}
+		if c.cut.Load() {
+			return nil, nil, nil, ErrCut // whatever the cut did to the write or read
+		}
 		return nil, nil, nil, err
 	}
 }

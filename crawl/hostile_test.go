@@ -306,7 +306,7 @@ func TestResponseTotalBounds(t *testing.T) {
 	h := crawlHostile(t, context.Background(), crawl.Options{
 		Seeds: []string{srv.url("/drip.bin"), srv.url("/endless.bin")},
 		Transport: crawl.TransportOptions{
-			ResponseTimeout: 700 * time.Millisecond,
+			ResponseTimeout: 1500 * time.Millisecond, // the head comes at once; the body would take 1000 s
 			IdleReadTimeout: time.Minute,
 			MaxSize:         1 << 20,
 		},
@@ -336,7 +336,7 @@ func TestDrainCutsSlowFetch(t *testing.T) {
 	var once sync.Once
 	body := strings.Repeat("s", 1<<20)
 	srv := startHostile(t, map[string]func(net.Conn){
-		"/": respond("text/html", `<html><body><img src="/slow.bin"></body></html>`),
+		"/": respond("text/html", `<html><head><link rel=icon href="/slow.bin"></head><body><img src="/slow.bin"></body></html>`),
 		"/slow.bin": func(c net.Conn) {
 			once.Do(func() { close(started) })
 			drip(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body)), body, 20*time.Millisecond)(c)
@@ -541,7 +541,7 @@ func TestGzipBombSheetsShareBudget(t *testing.T) {
 	bomb := z.Bytes()
 	handlers := map[string]func(net.Conn){}
 	var page strings.Builder
-	page.WriteString("<html><head><title>bombs</title><link rel=icon href=/s/0.css>") // no /favicon.ico to count
+	page.WriteString(`<html><head><title>bombs</title><link rel=icon href="/s/0.css">`)
 	for i := range sheets {
 		p := fmt.Sprintf("/s/%d.css", i)
 		fmt.Fprintf(&page, `<link rel=stylesheet href="%s">`, p)

@@ -391,7 +391,7 @@ func (e *Exchange) inflate() []byte {
 	}
 	// Not kept while waiting: uncounted, it is what the budget bounds.
 	out, dst, *e.decoded = nil, nil, nil
-	e.ReleaseBudget()
+	e.releaseBudget()
 	e.take(e.parseLimit)
 	return gunzipLimited(dst, b, e.parseLimit)
 }
@@ -401,8 +401,8 @@ func (e *Exchange) take(n int64) {
 	e.held = n
 }
 
-// ReleaseBudget gives back what decoding took of the inflate budget.
-func (e *Exchange) ReleaseBudget() {
+// releaseBudget gives back what decoding took of the inflate budget.
+func (e *Exchange) releaseBudget() {
 	if e.held > 0 {
 		e.budget.Release(e.held)
 		e.held = 0
@@ -460,7 +460,7 @@ func putBuffer(b *[]byte) {
 // ReleaseContent recycles the memory of Content, which must not be used
 // afterwards.
 func (e *Exchange) ReleaseContent() {
-	e.ReleaseBudget()
+	e.releaseBudget()
 	putBuffer(e.kept)
 	putBuffer(e.decoded)
 	e.kept, e.decoded = nil, nil

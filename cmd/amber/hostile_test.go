@@ -94,7 +94,7 @@ func TestHostileMessages(t *testing.T) {
 				}
 				switch req.URL.Path {
 				case "/":
-					body := `<html><head><title>t</title></head><body><img src="/head.png"></body></html>`
+					body := `<html><head><title>t</title><link rel=icon href="/head.png"></head><body><img src="/head.png"></body></html>`
 					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 				case "/head.png":
 					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Big: %s%s\r\n\r\n", huge, huge)
@@ -175,7 +175,7 @@ func TestInterruptCutsSlowFetch(t *testing.T) {
 				}
 				switch req.URL.Path {
 				case "/":
-					page := `<html><head><title>slow</title></head><body><img src="/slow.bin"></body></html>`
+					page := `<html><head><title>slow</title><link rel=icon href="/slow.bin"></head><body><img src="/slow.bin"></body></html>`
 					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(page), page)
 				case "/slow.bin":
 					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", len(body))
