@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,5 +165,39 @@ func TestEmptyFiles(t *testing.T) {
 		if msg := fs.Findings[0].Message; !strings.Contains(msg, "no records") {
 			t.Errorf("%s: %q", name, msg)
 		}
+	}
+}
+
+// TestFindingsBounded: an index of thousands of bad lines lists the first
+// maxFindings findings and counts the rest, so memory does not grow per
+// line; the counts stay exact.
+func TestFindingsBounded(t *testing.T) {
+	dir, _ := collection(t)
+	const bad = 3 * maxFindings
+	var b strings.Builder
+	for i := range bad {
+		fmt.Fprintf(&b, "com,example)/%06d 20240101000000 {\"url\": \"http://example.com/%06d\", \"offset\": \"%d\", \"filename\": \"nosuch.warc.gz\"}\n", i, i, i)
+	}
+	writeFile(t, filepath.Join(dir, cdxjName), []byte(b.String()))
+	writeManifest(t, dir, allListed...)
+	rep := verifyFile(t, dir)
+	var idx *FileSummary
+	for i := range rep.Files {
+		if rep.Files[i].Kind == "index" {
+			idx = &rep.Files[i]
+		}
+	}
+	if idx == nil {
+		t.Fatal("no index summary")
+	}
+	if len(idx.Findings) != maxFindings+1 {
+		t.Errorf("%d findings listed, want %d and one that counts the rest", len(idx.Findings), maxFindings+1)
+	}
+	if idx.Errors < bad {
+		t.Errorf("%d errors counted, want at least %d", idx.Errors, bad)
+	}
+	last := idx.Findings[len(idx.Findings)-1]
+	if want := fmt.Sprintf("%d more errors and 0 more warnings in this file are not listed", idx.Errors-maxFindings); last.Severity != Error || !strings.Contains(last.Message, want) {
+		t.Errorf("last finding %+v, want one saying %q", last, want)
 	}
 }

@@ -71,7 +71,15 @@ type FileSummary struct {
 	Findings []Finding `json:"findings"`
 	// Duration is the time spent on the file, by one worker.
 	Duration time.Duration `json:"durationNs"`
+
+	// Findings past maxFindings are counted, not kept: a crafted file
+	// (an index of millions of bad lines) must not cost memory per line.
+	unlistedErrors, unlistedWarnings int
 }
+
+// maxFindings is how many findings a file's summary lists; the rest are
+// counted in Errors and Warnings and summed up in one more finding.
+const maxFindings = 1000
 
 // MBPerSecond is the file's read throughput in megabytes (10^6 bytes) per
 // second of its worker's time.
@@ -102,7 +110,29 @@ func (s *FileSummary) add(f Finding) {
 	} else {
 		s.Warnings++
 	}
+	if len(s.Findings) >= maxFindings {
+		if f.Severity == Error {
+			s.unlistedErrors++
+		} else {
+			s.unlistedWarnings++
+		}
+		return
+	}
 	s.Findings = append(s.Findings, f)
+}
+
+// closeFindings adds the finding that counts those not listed, if any.
+func (s *FileSummary) closeFindings() {
+	if s.unlistedErrors+s.unlistedWarnings == 0 {
+		return
+	}
+	sev := Warning
+	if s.unlistedErrors > 0 {
+		sev = Error
+	}
+	s.Findings = append(s.Findings, Finding{Severity: sev, File: s.File, Offset: -1,
+		Message: fmt.Sprintf("%d more errors and %d more warnings in this file are not listed (the first %d findings are)", s.unlistedErrors, s.unlistedWarnings, maxFindings)})
+	s.unlistedErrors, s.unlistedWarnings = 0, 0
 }
 
 func (s *FileSummary) errorf(offset int64, format string, args ...any) {
@@ -274,7 +304,9 @@ func Paths(ctx context.Context, paths []string, opts Options) (*Report, error) {
 		seen[f] = true
 	}
 	checkRevisits(rep.Files, fileFacts)
-	for i, s := range rep.Files {
+	for i := range rep.Files {
+		rep.Files[i].closeFindings()
+		s := rep.Files[i]
 		if s.Findings == nil {
 			rep.Files[i].Findings = []Finding{} // [] rather than null in JSON
 		}

@@ -627,7 +627,7 @@ func (s *headScanner) endLine(line []byte) {
 		return
 	}
 	s.lines++
-	if line[0] == ' ' || line[0] == '\t' {
+	if (line[0] == ' ' || line[0] == '\t') && s.lines > 2 {
 		// A folded line continues the field before it.
 		v := " " + strings.TrimSpace(string(line))
 		switch s.last {
