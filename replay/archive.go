@@ -58,6 +58,7 @@ type Archive struct {
 
 	captures map[string][]*Capture // by lookup key, oldest first
 	n        int                   // captures indexed
+	max      int                   // captures the index may hold
 	strs     map[string]string     // one copy of each URL, mime, digest, file name
 	byDigest map[string][]*Capture // non-revisit captures, by payload digest
 	pages    []Page
@@ -83,14 +84,26 @@ func (a *Archive) Pages() []Page { return a.pages }
 // Len is the number of captures indexed.
 func (a *Archive) Len() int { return a.n }
 
-// maxCaptures bounds the index held in memory: about 200 bytes a capture
-// with its page (50 MB at the limit), so a small file whose index inflates to gigabytes
-// of lines is refused with a message instead of filling memory. A year
-// of nightly crawls of a few front pages is well under it.
-const maxCaptures = 250_000
+// DefaultMaxCaptures bounds the index held in memory unless
+// Options.MaxCaptures says otherwise: about 200 bytes a capture with its
+// page (50 MB at the limit), so a small file whose index inflates to
+// gigabytes of lines is refused with a message instead of filling memory.
+// A year of nightly crawls of a few front pages is well under it.
+const DefaultMaxCaptures = 250_000
 
-// errTooManyCaptures is returned by Open for an index past maxCaptures.
-var errTooManyCaptures = fmt.Errorf("the index lists more than %d captures, more than amber replay holds in memory", maxCaptures)
+// Options configure Open. Zero values mean the documented default.
+type Options struct {
+	// MaxCaptures is the most captures the index may list; default
+	// DefaultMaxCaptures. Memory grows by about 200 bytes a capture.
+	MaxCaptures int
+}
+
+// TooManyCapturesError is returned by Open for an index past the limit.
+type TooManyCapturesError struct{ Max int }
+
+func (e *TooManyCapturesError) Error() string {
+	return fmt.Sprintf("the index lists more than %d captures, more than amber replay holds in memory (--max-captures raises the limit, at about 200 bytes a capture)", e.Max)
+}
 
 // maxPagesBytes bounds pages.jsonl, read whole into memory.
 const maxPagesBytes = 32 << 20
@@ -122,8 +135,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // matches.
 func key(u string) string { return warc.SURT(u) }
 
-func newArchive(title string) *Archive {
-	return &Archive{Title: title, captures: map[string][]*Capture{}, byDigest: map[string][]*Capture{}, strs: map[string]string{}}
+func newArchive(title string, o Options) *Archive {
+	if o.MaxCaptures <= 0 {
+		o.MaxCaptures = DefaultMaxCaptures
+	}
+	return &Archive{Title: title, max: o.MaxCaptures, captures: map[string][]*Capture{}, byDigest: map[string][]*Capture{}, strs: map[string]string{}}
 }
 
 // intern returns the archive's copy of s: file names and mime types
@@ -140,8 +156,8 @@ func (a *Archive) add(l warc.CDXJLine) error {
 	if l.URL == "" || l.Filename == "" {
 		return nil
 	}
-	if a.n >= maxCaptures {
-		return errTooManyCaptures
+	if a.n >= a.max {
+		return &TooManyCapturesError{Max: a.max}
 	}
 	t, err := time.Parse(tsLayout, padTimestamp(l.Timestamp))
 	if err != nil {
@@ -210,29 +226,35 @@ func padTimestamp(ts string) string {
 	return ts + earliest[len(ts):]
 }
 
-// Open opens a collection directory, a WACZ file, or a WARC file.
-func Open(p string) (*Archive, error) {
+// Open opens a collection directory, a WACZ file, or a WARC file, with the
+// default options.
+func Open(p string) (*Archive, error) { return OpenWith(p, Options{}) }
+
+// OpenWith opens a collection directory, a WACZ file, or a WARC file.
+func OpenWith(p string, o Options) (*Archive, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case fi.IsDir():
-		return OpenDir(p)
+		return openDir(p, o)
 	case strings.HasSuffix(strings.ToLower(p), ".wacz"):
-		return OpenWACZ(p)
+		return openWACZ(p, o)
 	}
-	return OpenWARC(p)
+	return openWARC(o, p)
 }
 
 // OpenDir opens a collection directory: its indexes/index.cdxj (built
 // from archive/*.warc.gz when missing) and pages/pages.jsonl.
-func OpenDir(dir string) (*Archive, error) {
+func OpenDir(dir string) (*Archive, error) { return openDir(dir, Options{}) }
+
+func openDir(dir string, o Options) (*Archive, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	a := newArchive(filepath.Base(abs))
+	a := newArchive(filepath.Base(abs), o)
 	archiveDir := filepath.Join(dir, warc.ArchiveDir)
 	a.open = func(name string) (io.ReaderAt, io.Closer, error) {
 		if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
@@ -340,9 +362,11 @@ func (a *Archive) indexWARC(path string) error {
 }
 
 // OpenWARC opens WARC files by themselves, indexing them first.
-func OpenWARC(paths ...string) (*Archive, error) {
+func OpenWARC(paths ...string) (*Archive, error) { return openWARC(Options{}, paths...) }
+
+func openWARC(o Options, paths ...string) (*Archive, error) {
 	byName := map[string]string{}
-	a := newArchive(filepath.Base(paths[0]))
+	a := newArchive(filepath.Base(paths[0]), o)
 	for _, p := range paths {
 		name := filepath.Base(p)
 		if other, dup := byName[name]; dup && other != p {
@@ -371,7 +395,9 @@ func OpenWARC(paths ...string) (*Archive, error) {
 // OpenWACZ opens a WACZ file. Its WARC files are read in place when they
 // are stored uncompressed in the zip, as WACZ requires; a deflated one is
 // read from its start for every record.
-func OpenWACZ(p string) (*Archive, error) {
+func OpenWACZ(p string) (*Archive, error) { return openWACZ(p, Options{}) }
+
+func openWACZ(p string, o Options) (*Archive, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -386,7 +412,7 @@ func OpenWACZ(p string) (*Archive, error) {
 		f.Close()
 		return nil, fmt.Errorf("replay: %s: %w", p, err)
 	}
-	a := newArchive(strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)))
+	a := newArchive(strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)), o)
 	a.closers = append(a.closers, f)
 	warcs := map[string]*zip.File{}
 	var indexes []*zip.File

@@ -30,7 +30,7 @@
 // 127.0.0.1, localhost, [::1] or Handler.Hosts get 403 (DNS rebinding).
 //
 // The index of captures (from indexes/*.cdxj, or built from the WARC files
-// when there is none) is held in memory, up to 250,000 captures; WARC
+// when there is none) is held in memory, up to 250,000 captures (Options.MaxCaptures); WARC
 // records are read at their offsets on demand, from the collection
 // directory or straight out of a WACZ file.
 package replay

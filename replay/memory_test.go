@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -212,4 +213,30 @@ func TestMemoryIndexBombChild(t *testing.T) {
 		t.Fatalf("%s opened with %d captures", p, a.Len())
 	}
 	fmt.Printf("refused: %v\n", err)
+}
+
+// TestMaxCaptures: the capture limit is the caller's to raise (amber
+// replay --max-captures), and an index past it is refused with a typed
+// error naming the limit.
+func TestMaxCaptures(t *testing.T) {
+	p := filepath.Join("..", "testdata", "damaged", "good.warc.gz")
+	a, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := a.Len()
+	a.Close()
+	if n < 2 {
+		t.Fatalf("%s indexes %d captures", p, n)
+	}
+	_, err = OpenWith(p, Options{MaxCaptures: n - 1})
+	var tm *TooManyCapturesError
+	if !errors.As(err, &tm) || tm.Max != n-1 || !strings.Contains(err.Error(), "--max-captures") {
+		t.Fatalf("limit %d on %d captures: %v", n-1, n, err)
+	}
+	a, err = OpenWith(p, Options{MaxCaptures: n})
+	if err != nil {
+		t.Fatalf("limit %d on %d captures: %v", n, n, err)
+	}
+	a.Close()
 }

@@ -20,8 +20,9 @@ import (
 
 // replayOptions are the flags of amber replay.
 type replayOptions struct {
-	port  int      // TCP port on 127.0.0.1; 0 picks a free one
-	hosts []string // host names answered besides 127.0.0.1, localhost and [::1]
+	port        int      // TCP port on 127.0.0.1; 0 picks a free one
+	hosts       []string // host names answered besides 127.0.0.1, localhost and [::1]
+	maxCaptures int      // the most captures the index may list; default replay.DefaultMaxCaptures
 }
 
 func newReplayCommand(g *globalOptions) *cobra.Command {
@@ -47,7 +48,8 @@ turned off. Nothing needs a network connection or any other program.
 
 A page or style sheet larger than 8 MiB decoded (a gzip bomb), or one that
 arrives while 32 MiB are already being rewritten, is served as archived,
-not rewritten; an index of more than 250,000 captures is refused.
+not rewritten; an index of more than 250,000 captures is refused unless
+--max-captures N allows more (about 200 bytes of memory a capture).
 
 The server listens on 127.0.0.1 only and runs until interrupted (Ctrl-C).
 It answers only requests addressed to 127.0.0.1, localhost or [::1] (any
@@ -68,6 +70,7 @@ EXIT STATUS
 		},
 	}
 	cmd.Flags().IntVarP(&opts.port, "port", "p", 0, "port to listen on at 127.0.0.1 (default: any free port)")
+	cmd.Flags().IntVar(&opts.maxCaptures, "max-captures", replay.DefaultMaxCaptures, "refuse an index of more than `N` captures (memory: about 200 bytes a capture)")
 	cmd.Flags().StringArrayVar(&opts.hosts, "host", nil, "also answer requests for host `NAME` (repeatable; default: only 127.0.0.1, localhost, [::1])")
 	return cmd
 }
@@ -93,7 +96,7 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 	if err := refuseIrregular(path); err != nil {
 		return err
 	}
-	a, err := replay.Open(path)
+	a, err := replay.OpenWith(path, replay.Options{MaxCaptures: opts.maxCaptures})
 	if err != nil {
 		return fmt.Errorf("cannot replay %s: %w", path, err)
 	}
