@@ -39,3 +39,18 @@ func TestBolt(t *testing.T) {
 		},
 	})
 }
+
+func BenchmarkMemory(b *testing.B) {
+	frontiertest.Bench(b, func(b *testing.B) frontier.Frontier { return frontier.NewMemory(nil) })
+}
+
+func BenchmarkBolt(b *testing.B) {
+	frontiertest.Bench(b, func(b *testing.B) frontier.Frontier {
+		f, err := frontier.OpenBolt(filepath.Join(b.TempDir(), "crawl.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		return f
+	})
+}

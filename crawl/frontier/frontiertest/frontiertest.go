@@ -624,3 +624,53 @@ func testClosed(t *testing.T, b Backend) {
 		t.Errorf("Counts after Close: %v", err)
 	}
 }
+
+// Bench measures a backend at the crawl's own pace: each iteration adds a
+// page's links (20 new URLs, 80 known), claims 100 entries, extends them
+// and finishes them with a digest each, as one worker does. Reported per
+// URL finished.
+func Bench(b *testing.B, open func(b *testing.B) frontier.Frontier) {
+	f := open(b)
+	if _, err := f.Begin(ctx, false); err != nil {
+		b.Fatal(err)
+	}
+	data := []byte(strings.Repeat("x", 100))
+	n := 0
+	var known []frontier.Entry
+	b.ReportAllocs()
+	b.ResetTimer()
+	urls := 0
+	for b.Loop() {
+		es := make([]frontier.Entry, 0, 100)
+		for range 20 {
+			n++
+			e := frontier.Entry{Key: fmt.Sprintf("https://example.com/article/%d", n), Data: data, Requisite: n%2 == 0}
+			es = append(es, e)
+			if len(known) < 80 {
+				known = append(known, e)
+			}
+		}
+		es = append(es, known...)
+		if _, err := f.Add(ctx, es); err != nil {
+			b.Fatal(err)
+		}
+		ls, err := f.Claim(ctx, "w1", 100, ttl)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ls, err = f.Extend(ctx, ls, ttl); err != nil {
+			b.Fatal(err)
+		}
+		os := make([]frontier.Outcome, len(ls))
+		ds := make([]frontier.DigestRef, len(ls))
+		for i, l := range ls {
+			os[i] = frontier.Outcome{Lease: l}
+			ds[i] = frontier.DigestRef{Digest: "sha1:" + l.Key, RecordID: "<urn:uuid:x>", URI: l.Key, Date: "2026-12-01T12:00:00Z"}
+		}
+		if err := f.Finish(ctx, os, ds); err != nil {
+			b.Fatal(err)
+		}
+		urls += len(ls)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(urls, 1)), "ns/url")
+}
