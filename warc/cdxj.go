@@ -497,12 +497,19 @@ func Indexed(h Header) bool {
 // IndexLine builds the CDXJ line of a record from its header and the first
 // bytes of its block (enough to hold the HTTP header, for responses and
 // revisits). Offset and Length are left for the caller.
+//
+// A head longer than the bytes given (a response with thousands of header
+// lines) still gives its status, and its Content-Type if that comes within
+// them.
 func IndexLine(h Header, head []byte, filename string) CDXJLine {
 	var hh *HTTPHeader
 	if strings.HasPrefix(mediaType(h.Get("Content-Type")), "application/http") {
-		if headLen, _ := HTTPHeadEnd(head); headLen >= 0 {
-			if p, err := ParseHTTPHeader(head[:headLen]); err == nil {
-				hh = &p
+		var s headScanner
+		s.write(head)
+		if s.err == nil && s.lines >= 1 {
+			hh = &HTTPHeader{StartLine: s.startLine, StatusCode: s.status}
+			if s.ctype != "" {
+				hh.Fields = Header{{Name: "Content-Type", Value: s.ctype}}
 			}
 		}
 	}

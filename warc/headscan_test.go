@@ -64,3 +64,20 @@ func FuzzHeadScanner(f *testing.F) {
 		}
 	})
 }
+
+// TestIndexLineLongHead: a head longer than the bytes IndexLine is given
+// still gives the status, and the Content-Type when it comes early.
+func TestIndexLineLongHead(t *testing.T) {
+	h := Header{{"WARC-Type", "response"}, {"WARC-Target-URI", "http://example.com/"}, {"Content-Type", "application/http;msgtype=response"}}
+	head := []byte("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n")
+	for range 10000 {
+		head = append(head, "X-Filler: 1\r\n"...)
+	}
+	l := IndexLine(h, head[:httpHeadLimit], "f.warc.gz")
+	if l.Status != "404" || l.Mime != "text/plain" {
+		t.Errorf("status %q, mime %q; want 404, text/plain", l.Status, l.Mime)
+	}
+	if l := IndexLine(h, []byte("HTTP/1.1 200"), "f.warc.gz"); l.Status != "" {
+		t.Errorf("a start line cut short gave status %q", l.Status)
+	}
+}

@@ -44,7 +44,8 @@ records before the damage are indexed.
 EXIT STATUS
   0  every file was indexed
   1  a file is damaged (the records before the damage are indexed)
-  2  usage error: bad flag, missing or nonexistent FILE`,
+  2  usage error: bad flag, missing or nonexistent FILE, or one that is
+     neither a regular file nor a directory (a FIFO, a device)`,
 		Args: argsAtLeast(1, "FILE (a WARC file, a directory of WARC files or a collection)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIndex(cmd.Context(), g, opts, args)

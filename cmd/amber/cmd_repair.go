@@ -51,7 +51,8 @@ entry in datapackage.json.
 EXIT STATUS
   0  nothing was dropped: the new file holds every record of FILE
   1  records (or bytes that were not zero padding) were dropped
-  2  usage error: bad flag, FILE missing or unreadable, OUT exists
+  2  usage error: bad flag, FILE missing, unreadable or not a regular file
+     (a FIFO, a device), OUT exists
   130  interrupted`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {

@@ -32,7 +32,8 @@ waits for nothing: while a run is going, it says so.
 
 EXIT STATUS
   0  the status was shown
-  1  the collection could not be read
+  1  the collection could not be read (e.g. its crawl state is damaged:
+     the message says what to do)
   2  usage error: no such directory, or not a collection`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {

@@ -64,7 +64,8 @@ is in a fixed order (paths in the order given, files by name).
 EXIT STATUS
   0  no damage found (warnings allowed, unless --strict)
   1  damage found (or warnings, with --strict)
-  2  usage error: bad flag, missing or nonexistent PATH
+  2  usage error: bad flag, missing or nonexistent PATH, or one that is
+     neither a regular file nor a directory (a FIFO, a device)
   130  interrupted`,
 		Args: argsAtLeast(1, "PATH (a collection, a WARC file or a directory of WARC files)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
