@@ -277,6 +277,9 @@ func (r *Redis) Begin(ctx context.Context, recrawl bool) (CrawlInfo, error) {
 
 // Add implements Frontier.
 func (r *Redis) Add(ctx context.Context, entries []Entry) (int, error) {
+	if r.closed.Load() {
+		return 0, ErrClosed
+	}
 	n := 0
 	for len(entries) > 0 {
 		chunk := entries[:min(len(entries), addChunk)]

@@ -233,15 +233,42 @@ func TestRedisOpenErrors(t *testing.T) {
 	}
 }
 
-// TestRedisFatal: an error of the data, not of the connection, is fatal.
-func TestRedisFatal(t *testing.T) {
+// TestRedisErrorClasses: a server turned read-only (a failover) gives
+// transient errors; an error of the data, not of the server, is fatal.
+func TestRedisErrorClasses(t *testing.T) {
 	s := startRedis(t)
 	ctx := context.Background()
-	f := openRedis(t, s, "fatal", nil)
-	if err := s.client(t).Set(ctx, "amber:{fatal}:meta", "not a hash", 0).Err(); err != nil {
+	c := s.client(t)
+	f := openRedis(t, s, "errors", nil)
+	if _, err := f.Begin(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.Begin(ctx, false)
+	// A replica of a master that is not there: writes are refused.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := l.Addr().(*net.TCPAddr)
+	l.Close()
+	if err := c.Do(ctx, "REPLICAOF", "127.0.0.1", gone.Port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Add(ctx, []frontier.Entry{{Key: "a"}})
+	if !frontier.IsTransient(err) || !redis.IsReadOnlyError(err) {
+		t.Fatalf("Add on a read-only replica: %v, want a transient READONLY error", err)
+	}
+	t.Log(err)
+	if err := c.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.Add(ctx, []frontier.Entry{{Key: "a"}}); err != nil || n != 1 {
+		t.Fatalf("Add once promoted: %d %v", n, err)
+	}
+
+	if err := c.Set(ctx, "amber:{errors}:meta", "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Begin(ctx, false)
 	if err == nil || frontier.IsTransient(err) {
 		t.Fatalf("Begin on a clobbered key: %v, want a fatal error", err)
 	}
@@ -377,4 +404,94 @@ func BenchmarkRedisMemory(b *testing.B) {
 	}
 	b.ReportMetric(perQueued, "B/queued-URL")
 	b.ReportMetric(perDone, "B/done-URL")
+}
+
+// TestRedisWorkers: several clients, as worker processes would be, share
+// one crawl; some die holding leases, whose entries the others take when
+// they expire. Every key is recorded done once, by one worker.
+func TestRedisWorkers(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	clock := frontiertest.NewClock()
+	const n, workers, ttl = 300, 4, time.Minute
+	seed := openRedis(t, s, "workers", clock.Now)
+	if _, err := seed.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var es []frontier.Entry
+	for i := range n {
+		es = append(es, frontier.Entry{Key: fmt.Sprint("u", i), Requisite: i%4 == 0})
+	}
+	if _, err := seed.Add(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	recorded := map[string]string{}
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		worker := fmt.Sprint("w", w)
+		f := openRedis(t, s, "workers", clock.Now)
+		wg.Go(func() {
+			for round := 0; ; round++ {
+				ls, err := f.Claim(ctx, worker, 5, ttl)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(ls) == 0 {
+					c, err := f.Counts(ctx)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if c.Queued == 0 && c.Leased == 0 {
+						return
+					}
+					clock.Advance(ttl) // let the dead leases expire
+					continue
+				}
+				if round%7 == 3 {
+					continue // "dies" holding these leases
+				}
+				var os []frontier.Outcome
+				for _, l := range ls {
+					os = append(os, frontier.Outcome{Lease: l})
+				}
+				err = f.Finish(ctx, os, nil)
+				lost := map[string]bool{}
+				var le *frontier.LeaseError
+				if errors.As(err, &le) {
+					for _, k := range le.Keys {
+						lost[k] = true
+					}
+				} else if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				for _, l := range ls {
+					if lost[l.Key] {
+						continue
+					}
+					if by, ok := recorded[l.Key]; ok {
+						errs <- fmt.Errorf("%s recorded by %s and %s", l.Key, by, worker)
+					}
+					recorded[l.Key] = worker
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(recorded) != n {
+		t.Errorf("%d keys recorded, want %d", len(recorded), n)
+	}
+	if c, err := seed.Counts(ctx); err != nil || c != (frontier.Counts{Done: n}) {
+		t.Errorf("counts %+v %v, want %d done", c, err, n)
+	}
 }
