@@ -1,0 +1,561 @@
+package frontier_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/amber-archiver/amber/crawl/frontier"
+	"github.com/amber-archiver/amber/crawl/frontier/frontiertest"
+)
+
+// redisServer is a redis-server this test started, on a free port of
+// 127.0.0.1, with its data in a directory of the test's.
+type redisServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	args []string
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// startRedis starts a redis-server with append-only persistence, or
+// skips the test if there is none (fails with AMBER_REDIS_REQUIRED=1). It
+// is stopped when the test ends.
+func startRedis(t testing.TB, extra ...string) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("AMBER_REDIS_REQUIRED") == "1" {
+			t.Fatalf("redis-server not found, and AMBER_REDIS_REQUIRED=1: %v", err)
+		}
+		t.Skipf("redis-server not found (install the Debian package redis-server): %v", err)
+	}
+	s := &redisServer{port: freePort(t), dir: t.TempDir()}
+	s.args = append([]string{bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "yes", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}, extra...)
+	s.start(t)
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+
+// start starts the server, again after stop with the same data, and waits
+// until it answers.
+func (s *redisServer) start(t testing.TB) {
+	t.Helper()
+	s.cmd = exec.Command(s.args[0], s.args[1:]...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	s.done = done
+	go func(cmd *exec.Cmd) { cmd.Wait(); close(done) }(s.cmd)
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), MaxRetries: -1, DisableIdentity: true})
+	defer c.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if c.Ping(context.Background()).Err() == nil {
+			return
+		}
+		select {
+		case <-done:
+			t.Fatalf("redis-server exited at start:\n%s", s.log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server did not answer on port %d within 30 s:\n%s", s.port, s.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop stops the server this test started (by its PID) and waits for it.
+func (s *redisServer) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func (s *redisServer) log() string {
+	b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+	return string(b)
+}
+
+func (s *redisServer) client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), DisableIdentity: true})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func openRedis(t testing.TB, s *redisServer, crawlID string, clock frontier.Clock) *frontier.Redis {
+	t.Helper()
+	f, err := frontier.OpenRedis(context.Background(), s.url(), crawlID, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A crashed process does not close; Close after the test all the same.
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestRedis(t *testing.T) {
+	s := startRedis(t)
+	var mu sync.Mutex
+	var n int
+	ids := map[frontier.Frontier]string{}
+	frontiertest.Run(t, frontiertest.Backend{
+		Open: func(t *testing.T, clock frontier.Clock) frontier.Frontier {
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			id := fmt.Sprintf("test%d", n)
+			f := openRedis(t, s, id, clock)
+			ids[f] = id
+			return f
+		},
+		// A new client on the same server and crawl id, as a new process
+		// would open it; the old one is left open, as a crash leaves it.
+		Reopen: func(t *testing.T, old frontier.Frontier, clock frontier.Clock) frontier.Frontier {
+			mu.Lock()
+			defer mu.Unlock()
+			f := openRedis(t, s, ids[old], clock)
+			ids[f] = ids[old]
+			return f
+		},
+	})
+}
+
+// TestRedisKeys checks that a crawl keeps to its key prefix, so that two
+// crawls share a server.
+func TestRedisKeys(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	a := openRedis(t, s, "a", nil)
+	b := openRedis(t, s, "b", nil)
+	for _, f := range []*frontier.Redis{a, b} {
+		if _, err := f.Begin(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Add(ctx, []frontier.Entry{{Key: "http://x/", Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := b.Counts(ctx); err != nil || c != (frontier.Counts{}) {
+		t.Fatalf("crawl b sees %+v %v after an Add to crawl a", c, err)
+	}
+	keys, err := s.client(t).Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "amber:{a}:") && !strings.HasPrefix(k, "amber:{b}:") {
+			t.Errorf("key %q outside the crawls' prefixes", k)
+		}
+	}
+}
+
+func TestRedisOpenErrors(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	c := s.client(t)
+	if err := c.Do(ctx, "ACL", "SETUSER", "amber", "on", ">right-secret", "~*", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	closed := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", s.port)
+	for _, tc := range []struct {
+		url  string
+		want error
+	}{
+		{"http://" + addr + "/0", frontier.ErrRedisURL},
+		{"redis://amber:p4ssw0rd@" + addr + ":x/0", frontier.ErrRedisURL},
+		{"redis://" + addr + "/0?no_such_option=1", frontier.ErrRedisURL},
+		{"redis://" + closed + "/0", frontier.ErrRedisUnreachable},
+		{"redis://amber:p4ssw0rd@" + addr + "/0", frontier.ErrRedisAuth},
+	} {
+		f, err := frontier.OpenRedis(ctx, tc.url, "amber", nil)
+		if err == nil {
+			f.Close()
+			t.Errorf("OpenRedis(%s) succeeded", tc.url)
+			continue
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("OpenRedis(%s): %v, want %v", tc.url, err, tc.want)
+		}
+		if msg := err.Error(); strings.Contains(msg, "p4ssw0rd") || strings.Contains(msg, "\n") {
+			t.Errorf("OpenRedis(%s): %q: a password or more than one line", tc.url, msg)
+		}
+		t.Logf("%s: %v", tc.url, err)
+	}
+	f, err := frontier.OpenRedis(ctx, "redis://amber:right-secret@"+addr+"/0", "amber", nil)
+	if err != nil {
+		t.Fatalf("with the right password: %v", err)
+	}
+	f.Close()
+	if _, err := frontier.OpenRedis(ctx, s.url(), "a{b}", nil); err == nil {
+		t.Error("a crawl id with braces was taken")
+	}
+}
+
+// freePort returns a port of 127.0.0.1 that nothing listens on.
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestRedisTLS opens a rediss:// URL, the server's certificate checked
+// against a CA the test makes (trusted through SSL_CERT_FILE, which Go
+// reads on Linux).
+func TestRedisTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "amber test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", cert)
+	tlsPort := freePort(t)
+	s := startRedis(t, "--tls-port", strconv.Itoa(tlsPort), "--tls-cert-file", cert, "--tls-key-file", keyFile,
+		"--tls-ca-cert-file", cert, "--tls-auth-clients", "no")
+	ctx := context.Background()
+	f, err := frontier.OpenRedis(ctx, fmt.Sprintf("rediss://127.0.0.1:%d/0", tlsPort), "tls", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.Add(ctx, []frontier.Entry{{Key: "a"}}); err != nil || n != 1 {
+		t.Fatalf("Add over TLS: %d %v", n, err)
+	}
+	// The same crawl, seen through the plain port.
+	if c, err := openRedis(t, s, "tls", nil).Counts(ctx); err != nil || c.Queued != 1 {
+		t.Fatalf("counts: %+v %v", c, err)
+	}
+	// A certificate for another name: fatal, not "unreachable".
+	if _, err := frontier.OpenRedis(ctx, fmt.Sprintf("rediss://localhost:%d/0", tlsPort), "tls", nil); err == nil || errors.Is(err, frontier.ErrRedisUnreachable) {
+		t.Fatalf("rediss:// with a certificate for another name: %v, want a certificate error", err)
+	} else {
+		t.Log(err)
+	}
+	// Plain Redis on the TLS port is not a crawl state.
+	if _, err := frontier.OpenRedis(ctx, fmt.Sprintf("redis://127.0.0.1:%d/0", tlsPort), "tls", nil); err == nil {
+		t.Fatal("redis:// to a TLS port opened")
+	} else {
+		t.Log(err)
+	}
+}
+
+// TestRedisErrorClasses: a server turned read-only (a failover) gives
+// transient errors; an error of the data, not of the server, is fatal.
+func TestRedisErrorClasses(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	c := s.client(t)
+	f := openRedis(t, s, "errors", nil)
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	// A replica of a master that is not there: writes are refused.
+	if err := c.Do(ctx, "REPLICAOF", "127.0.0.1", freePort(t)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.Add(ctx, []frontier.Entry{{Key: "a"}})
+	if !frontier.IsTransient(err) || !redis.IsReadOnlyError(err) {
+		t.Fatalf("Add on a read-only replica: %v, want a transient READONLY error", err)
+	}
+	t.Log(err)
+	if err := c.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.Add(ctx, []frontier.Entry{{Key: "a"}}); err != nil || n != 1 {
+		t.Fatalf("Add once promoted: %d %v", n, err)
+	}
+
+	if err := c.Set(ctx, "amber:{errors}:meta", "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Begin(ctx, false)
+	if err == nil || frontier.IsTransient(err) {
+		t.Fatalf("Begin on a clobbered key: %v, want a fatal error", err)
+	}
+	t.Log(err)
+}
+
+// TestRedisRestart: a stopped server gives transient errors, and
+// WithRetry rides over a restart with the data kept (appendonly).
+func TestRedisRestart(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	f := openRedis(t, s, "restart", nil)
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Add(ctx, []frontier.Entry{{Key: "a"}, {Key: "b"}, {Key: "c", Requisite: true}}); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := f.Claim(ctx, "w1", 1, time.Hour)
+	if err != nil || len(ls) != 1 || ls[0].Key != "c" {
+		t.Fatalf("claim: %v %v", ls, err)
+	}
+
+	s.stop()
+	_, err = f.Counts(ctx)
+	if !frontier.IsTransient(err) {
+		t.Fatalf("Counts with the server stopped: %v, want a transient error", err)
+	}
+	t.Log(err)
+	if _, err := f.Add(ctx, []frontier.Entry{{Key: "d"}}); !frontier.IsTransient(err) {
+		t.Fatalf("Add with the server stopped: %v, want a transient error", err)
+	}
+
+	retrying := make(chan struct{}, 100)
+	var logged atomic.Int32
+	rf := frontier.WithRetry(f, frontier.RetryPolicy{Base: 50 * time.Millisecond, Max: 200 * time.Millisecond, Log: func(msg string) {
+		logged.Add(1)
+		t.Log(msg)
+		select {
+		case retrying <- struct{}{}:
+		default:
+		}
+	}})
+	type result struct {
+		c   frontier.Counts
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		if err := rf.Finish(ctx, []frontier.Outcome{{Lease: ls[0]}}, nil); err != nil {
+			got <- result{err: err}
+			return
+		}
+		c, err := rf.Counts(ctx)
+		got <- result{c, err}
+	}()
+	// The call has failed at least once; down for about a second more.
+	<-retrying
+	time.Sleep(time.Second)
+	s.start(t)
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if want := (frontier.Counts{Queued: 2, Done: 1}); r.c != want {
+		t.Fatalf("counts after the restart: %+v, want %+v", r.c, want)
+	}
+	if logged.Load() < 2 { // a retry, and the recovery
+		t.Fatalf("%d log lines, want the retries and the recovery", logged.Load())
+	}
+}
+
+// BenchmarkRedisMemory measures the server's memory per queued URL and
+// per finished URL: 100,000 entries with ~60-byte keys and 100-byte data.
+// Run with: go test -run '^$' -bench RedisMemory -benchtime 1x ./crawl/frontier/
+func BenchmarkRedisMemory(b *testing.B) {
+	s := startRedis(b, "--appendonly", "no") // the AOF buffer is not the data's
+	ctx := context.Background()
+	c := s.client(b)
+	const n = 100_000
+	data := []byte(strings.Repeat("d", 100))
+	used := func() float64 {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(strings.NewReader(info))
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "used_memory:"); ok {
+				f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				return f
+			}
+		}
+		b.Fatal("no used_memory in INFO memory")
+		return 0
+	}
+	var perQueued, perDone float64
+	for i := range b.N {
+		if err := c.FlushDB(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
+		f := openRedis(b, s, fmt.Sprint("bench", i), nil)
+		if _, err := f.Begin(ctx, false); err != nil {
+			b.Fatal(err)
+		}
+		before := used()
+		es := make([]frontier.Entry, n)
+		for j := range es {
+			es[j] = frontier.Entry{Key: fmt.Sprintf("https://www.example-news.org/2026/12/01/article-%07d.html", j), Data: data}
+		}
+		if _, err := f.Add(ctx, es); err != nil {
+			b.Fatal(err)
+		}
+		queued := used()
+		for {
+			ls, err := f.Claim(ctx, "w1", 1000, time.Hour)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(ls) == 0 {
+				break
+			}
+			os := make([]frontier.Outcome, len(ls))
+			for j, l := range ls {
+				os[j] = frontier.Outcome{Lease: l}
+			}
+			if err := f.Finish(ctx, os, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		done := used()
+		perQueued, perDone = (queued-before)/n, (done-before)/n
+	}
+	b.ReportMetric(perQueued, "B/queued-URL")
+	b.ReportMetric(perDone, "B/done-URL")
+}
+
+// TestRedisWorkers: several clients, as worker processes would be, share
+// one crawl; some die holding leases, whose entries the others take when
+// they expire. Every key is recorded done once, by one worker.
+func TestRedisWorkers(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	clock := frontiertest.NewClock()
+	const n, workers, ttl = 300, 4, time.Minute
+	seed := openRedis(t, s, "workers", clock.Now)
+	if _, err := seed.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var es []frontier.Entry
+	for i := range n {
+		es = append(es, frontier.Entry{Key: fmt.Sprint("u", i), Requisite: i%4 == 0})
+	}
+	if _, err := seed.Add(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	recorded := map[string]string{}
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		worker := fmt.Sprint("w", w)
+		f := openRedis(t, s, "workers", clock.Now)
+		wg.Go(func() {
+			for round := 0; ; round++ {
+				ls, err := f.Claim(ctx, worker, 5, ttl)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(ls) == 0 {
+					c, err := f.Counts(ctx)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if c.Queued == 0 && c.Leased == 0 {
+						return
+					}
+					clock.Advance(ttl) // let the dead leases expire
+					continue
+				}
+				if round%7 == 3 {
+					continue // "dies" holding these leases
+				}
+				var os []frontier.Outcome
+				for _, l := range ls {
+					os = append(os, frontier.Outcome{Lease: l})
+				}
+				err = f.Finish(ctx, os, nil)
+				lost := map[string]bool{}
+				var le *frontier.LeaseError
+				if errors.As(err, &le) {
+					for _, k := range le.Keys {
+						lost[k] = true
+					}
+				} else if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				for _, l := range ls {
+					if lost[l.Key] {
+						continue
+					}
+					if by, ok := recorded[l.Key]; ok {
+						errs <- fmt.Errorf("%s recorded by %s and %s", l.Key, by, worker)
+					}
+					recorded[l.Key] = worker
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(recorded) != n {
+		t.Errorf("%d keys recorded, want %d", len(recorded), n)
+	}
+	if c, err := seed.Counts(ctx); err != nil || c != (frontier.Counts{Done: n}) {
+		t.Errorf("counts %+v %v, want %d done", c, err, n)
+	}
+}
