@@ -2,6 +2,7 @@ package frontier
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,8 +175,9 @@ func redactURL(raw string) string {
 func isTransient(err error) bool {
 	var ne net.Error
 	var oe *net.OpError
+	var ce *tls.CertificateVerificationError
 	switch {
-	case errors.Is(err, redis.ErrClosed):
+	case errors.Is(err, redis.ErrClosed), errors.As(err, &ce): // a certificate does not fix itself
 		return false
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),

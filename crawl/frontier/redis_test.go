@@ -3,8 +3,15 @@ package frontier_test
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -46,14 +53,8 @@ func startRedis(t testing.TB, extra ...string) *redisServer {
 		}
 		t.Skipf("redis-server not found (install the Debian package redis-server): %v", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &redisServer{port: port, dir: t.TempDir()}
-	s.args = append([]string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+	s := &redisServer{port: freePort(t), dir: t.TempDir()}
+	s.args = append([]string{bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "yes", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}, extra...)
 	s.start(t)
 	t.Cleanup(s.stop)
@@ -192,12 +193,7 @@ func TestRedisOpenErrors(t *testing.T) {
 	if err := c.Do(ctx, "ACL", "SETUSER", "amber", "on", ">right-secret", "~*", "+@all").Err(); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
+	closed := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	addr := fmt.Sprintf("127.0.0.1:%d", s.port)
 	for _, tc := range []struct {
 		url  string
@@ -233,6 +229,94 @@ func TestRedisOpenErrors(t *testing.T) {
 	}
 }
 
+// freePort returns a port of 127.0.0.1 that nothing listens on.
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// testCert is a self-signed certificate for 127.0.0.1 and its key (PEM),
+// made once per test binary: Go reads the system roots (SSL_CERT_FILE)
+// once per process, so every run of TestRedisTLS must trust the same one.
+var testCert = sync.OnceValues(func() ([2][]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return [2][]byte{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "amber test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return [2][]byte{}, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return [2][]byte{}, err
+	}
+	return [2][]byte{
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
+	}, nil
+})
+
+// TestRedisTLS opens a rediss:// URL, the server's certificate checked
+// against a CA the test makes (trusted through SSL_CERT_FILE, which Go
+// reads on Linux).
+func TestRedisTLS(t *testing.T) {
+	pems, err := testCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(cert, pems[0], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pems[1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", cert)
+	tlsPort := freePort(t)
+	s := startRedis(t, "--tls-port", strconv.Itoa(tlsPort), "--tls-cert-file", cert, "--tls-key-file", keyFile,
+		"--tls-ca-cert-file", cert, "--tls-auth-clients", "no")
+	ctx := context.Background()
+	f, err := frontier.OpenRedis(ctx, fmt.Sprintf("rediss://127.0.0.1:%d/0", tlsPort), "tls", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.Add(ctx, []frontier.Entry{{Key: "a"}}); err != nil || n != 1 {
+		t.Fatalf("Add over TLS: %d %v", n, err)
+	}
+	// The same crawl, seen through the plain port.
+	if c, err := openRedis(t, s, "tls", nil).Counts(ctx); err != nil || c.Queued != 1 {
+		t.Fatalf("counts: %+v %v", c, err)
+	}
+	// A certificate for another name: fatal, not "unreachable".
+	if _, err := frontier.OpenRedis(ctx, fmt.Sprintf("rediss://localhost:%d/0", tlsPort), "tls", nil); err == nil || errors.Is(err, frontier.ErrRedisUnreachable) {
+		t.Fatalf("rediss:// with a certificate for another name: %v, want a certificate error", err)
+	} else {
+		t.Log(err)
+	}
+	// Plain Redis on the TLS port is not a crawl state.
+	if _, err := frontier.OpenRedis(ctx, fmt.Sprintf("redis://127.0.0.1:%d/0", tlsPort), "tls", nil); err == nil {
+		t.Fatal("redis:// to a TLS port opened")
+	} else {
+		t.Log(err)
+	}
+}
+
 // TestRedisErrorClasses: a server turned read-only (a failover) gives
 // transient errors; an error of the data, not of the server, is fatal.
 func TestRedisErrorClasses(t *testing.T) {
@@ -244,16 +328,10 @@ func TestRedisErrorClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A replica of a master that is not there: writes are refused.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := c.Do(ctx, "REPLICAOF", "127.0.0.1", freePort(t)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	gone := l.Addr().(*net.TCPAddr)
-	l.Close()
-	if err := c.Do(ctx, "REPLICAOF", "127.0.0.1", gone.Port).Err(); err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.Add(ctx, []frontier.Entry{{Key: "a"}})
+	_, err := f.Add(ctx, []frontier.Entry{{Key: "a"}})
 	if !frontier.IsTransient(err) || !redis.IsReadOnlyError(err) {
 		t.Fatalf("Add on a read-only replica: %v, want a transient READONLY error", err)
 	}
