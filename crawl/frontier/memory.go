@@ -1,6 +1,7 @@
 package frontier
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -149,7 +150,10 @@ func (m *Memory) expire(now time.Time) {
 			delete(m.leases, k)
 		}
 	}
-	slices.SortFunc(back, func(a, b *item) int { return a.lease.Expires.Compare(b.lease.Expires) })
+	// Leases of one claim expire together: those keep their claim order.
+	slices.SortFunc(back, func(a, b *item) int {
+		return cmp.Or(a.lease.Expires.Compare(b.lease.Expires), cmp.Compare(a.lease.Token, b.lease.Token))
+	})
 	for i := len(back) - 1; i >= 0; i-- {
 		m.requeueFront(back[i])
 	}

@@ -64,13 +64,22 @@ local function requeue(k, it)
 end
 
 -- expire puts the entries whose leases expired by now back at the front
--- of their queues, the oldest lease first.
+-- of their queues, the oldest lease first, and leases that expire
+-- together (one claim's) in the order claimed.
 local function expire(now)
-  local ks = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', now)
-  for i = #ks, 1, -1 do
+  local ks = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', now, 'WITHSCORES')
+  local back = {}
+  for i = 1, #ks, 2 do
     local it = get(ks[i])
-    if it and it.st == 'L' then requeue(ks[i], it) else redis.call('ZREM', K_LEASES, ks[i]) end
+    if it and it.st == 'L' then
+      it.key, it.exp, it.tok = ks[i], tonumber(ks[i + 1]), tonumber(it.token)
+      back[#back + 1] = it
+    else
+      redis.call('ZREM', K_LEASES, ks[i])
+    end
   end
+  table.sort(back, function(a, b) if a.exp ~= b.exp then return a.exp < b.exp end return a.tok < b.tok end)
+  for i = #back, 1, -1 do requeue(back[i].key, back[i]) end
 end
 
 -- held returns the state of a lease still held at now, or nil.
