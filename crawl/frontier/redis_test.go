@@ -419,8 +419,9 @@ func TestRedisRestart(t *testing.T) {
 	}
 }
 
-// BenchmarkRedisMemory measures the server's memory per queued URL and
-// per finished URL: 100,000 entries with ~60-byte keys and 100-byte data.
+// BenchmarkRedisMemory measures the server's memory per queued URL, per
+// finished URL and per indexed payload digest: 100,000 entries with
+// 60-byte keys and 100-byte data, finished with one digest each.
 // Run with: go test -run '^$' -bench RedisMemory -benchtime 1x ./crawl/frontier/
 func BenchmarkRedisMemory(b *testing.B) {
 	s := startRedis(b, "--appendonly", "no") // the AOF buffer is not the data's
@@ -443,12 +444,14 @@ func BenchmarkRedisMemory(b *testing.B) {
 		b.Fatal("no used_memory in INFO memory")
 		return 0
 	}
-	var perQueued, perDone float64
+	var perQueued, perDone, perDigest float64
 	for i := range b.N {
 		if err := c.FlushDB(ctx).Err(); err != nil {
 			b.Fatal(err)
 		}
-		f := openRedis(b, s, fmt.Sprint("bench", i), nil)
+		id := fmt.Sprint("bench", i)
+		f := openRedis(b, s, id, nil)
+		rounds := 0
 		if _, err := f.Begin(ctx, false); err != nil {
 			b.Fatal(err)
 		}
@@ -470,18 +473,31 @@ func BenchmarkRedisMemory(b *testing.B) {
 				break
 			}
 			os := make([]frontier.Outcome, len(ls))
+			ds := make([]frontier.DigestRef, len(ls))
 			for j, l := range ls {
 				os[j] = frontier.Outcome{Lease: l}
+				ds[j] = frontier.DigestRef{
+					Digest:   fmt.Sprintf("sha1:%032d", j+len(ls)*rounds),
+					RecordID: fmt.Sprintf("<urn:uuid:%036d>", j+len(ls)*rounds),
+					URI:      l.Key,
+					Date:     "2026-12-01T12:00:00Z",
+				}
 			}
-			if err := f.Finish(ctx, os, nil); err != nil {
+			rounds++
+			if err := f.Finish(ctx, os, ds); err != nil {
 				b.Fatal(err)
 			}
 		}
+		digests, err := c.MemoryUsage(ctx, "amber:{"+id+"}:digests", 0).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
 		done := used()
-		perQueued, perDone = (queued-before)/n, (done-before)/n
+		perQueued, perDone, perDigest = (queued-before)/n, (done-before-float64(digests))/n, float64(digests)/n
 	}
 	b.ReportMetric(perQueued, "B/queued-URL")
 	b.ReportMetric(perDone, "B/done-URL")
+	b.ReportMetric(perDigest, "B/digest")
 }
 
 // TestRedisWorkers: several clients, as worker processes would be, share
