@@ -190,7 +190,8 @@ func TestRedisOpenErrors(t *testing.T) {
 	s := startRedis(t)
 	ctx := context.Background()
 	c := s.client(t)
-	if err := c.Do(ctx, "ACL", "SETUSER", "amber", "on", ">right-secret", "~*", "+@all").Err(); err != nil {
+	// The user README-REDIS.md suggests.
+	if err := c.Do(ctx, "ACL", "SETUSER", "amber", "on", ">right-secret", "~amber:*", "+@all", "-@dangerous").Err(); err != nil {
 		t.Fatal(err)
 	}
 	closed := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -222,6 +223,15 @@ func TestRedisOpenErrors(t *testing.T) {
 	f, err := frontier.OpenRedis(ctx, "redis://amber:right-secret@"+addr+"/0", "amber", nil)
 	if err != nil {
 		t.Fatalf("with the right password: %v", err)
+	}
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Add(ctx, []frontier.Entry{{Key: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ls, err := f.Claim(ctx, "w1", 1, time.Minute); err != nil || len(ls) != 1 {
+		t.Fatalf("claim as user amber: %v %v", ls, err)
 	}
 	f.Close()
 	if _, err := frontier.OpenRedis(ctx, s.url(), "a{b}", nil); err == nil {
