@@ -82,7 +82,26 @@ var (
 	ErrRedisAuth = errors.New("frontier: Redis refused the credentials")
 )
 
-var redisKeyNames = []string{"meta", "url", "data", "req", "pages", "leases", "failed", "digests", "robots", "runs", "pageseq"}
+// The fixed keys of a crawl, in the order of every script's KEYS (the
+// prelude in redis_lua.go names them in the same order).
+const (
+	keyMeta = iota
+	keyURL
+	keyData
+	keyReq
+	keyPages
+	keyLeases
+	keyFailed
+	keyDigests
+	keyRobots
+	keyRuns
+	keyPageSeq
+)
+
+var redisKeyNames = [...]string{
+	keyMeta: "meta", keyURL: "url", keyData: "data", keyReq: "req", keyPages: "pages", keyLeases: "leases",
+	keyFailed: "failed", keyDigests: "digests", keyRobots: "robots", keyRuns: "runs", keyPageSeq: "pageseq",
+}
 
 // addChunk is how many entries one Add script takes at most, so that one
 // Add of many seeds does not block the server for long.
@@ -131,7 +150,7 @@ func OpenRedis(ctx context.Context, rawURL, crawlID string, clock Clock) (*Redis
 }
 
 func (r *Redis) ping(ctx context.Context) error {
-	schema, err := r.c.HGet(ctx, r.keys[0], "schema").Result()
+	schema, err := r.c.HGet(ctx, r.keys[keyMeta], "schema").Result()
 	switch {
 	case err == nil || errors.Is(err, redis.Nil):
 	case ctx.Err() != nil:
@@ -448,12 +467,6 @@ func (r *Redis) hget(ctx context.Context, op string, key int, field string) (str
 	}
 	return v, true, nil
 }
-
-const (
-	keyDigests = 7
-	keyRobots  = 8
-	keyRuns    = 9
-)
 
 // LookupDigest implements Frontier.
 func (r *Redis) LookupDigest(ctx context.Context, digest string) (DigestRef, bool, error) {
