@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -598,4 +599,79 @@ func TestRedisWorkers(t *testing.T) {
 	if c, err := seed.Counts(ctx); err != nil || c != (frontier.Counts{Done: n}) {
 		t.Errorf("counts %+v %v, want %d done", c, err, n)
 	}
+	checkCounters(t, s, "workers")
+}
+
+var stateRE = regexp.MustCompile(`^([QLDX])([0-9]+)`)
+
+// checkCounters compares the counters Counts reads with a count of the
+// URL states themselves (the layout documented on frontier.Redis).
+func checkCounters(t *testing.T, s *redisServer, crawlID string) {
+	t.Helper()
+	ctx := context.Background()
+	c := s.client(t)
+	prefix := "amber:{" + crawlID + "}:"
+	meta, err := c.HGetAll(ctx, prefix+"meta").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := c.HGetAll(ctx, prefix+"url").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := map[string]int{}
+	for _, v := range states {
+		m := stateRE.FindStringSubmatch(v)
+		if m == nil {
+			t.Fatalf("URL state %q", v)
+		}
+		if m[2] == meta["crawl"] {
+			counted[strings.ToLower(m[1])]++
+		}
+	}
+	for _, st := range []string{"q", "l", "d", "x"} {
+		if got, _ := strconv.Atoi(meta[st]); got != counted[st] {
+			t.Errorf("counter %s is %d, but %d URLs of crawl %s are in that state", st, got, counted[st], meta["crawl"])
+		}
+	}
+	if n, err := c.ZCard(ctx, prefix+"failed").Result(); err != nil || int(n) != counted["x"] {
+		t.Errorf("%d keys in the failed set, %d failed URLs (%v)", n, counted["x"], err)
+	}
+}
+
+// TestRedisAddChunks: one Add larger than a script takes is queued whole,
+// its duplicates across chunks once.
+func TestRedisAddChunks(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	f := openRedis(t, s, "chunks", nil)
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var es []frontier.Entry
+	for i := range 1200 {
+		es = append(es, frontier.Entry{Key: fmt.Sprint("u", i%1000)})
+	}
+	if n, err := f.Add(ctx, es); err != nil || n != 1000 {
+		t.Fatalf("Add of 1200 entries, 1000 keys: %d %v", n, err)
+	}
+	ls, err := f.Claim(ctx, "w1", 2000, time.Minute)
+	if err != nil || len(ls) != 1000 || ls[0].Key != "u0" || ls[999].Key != "u999" {
+		t.Fatalf("claimed %d (%v)", len(ls), err)
+	}
+	var os []frontier.Outcome
+	for i, l := range ls {
+		o := frontier.Outcome{Lease: l}
+		if i%10 == 0 {
+			o.Failed = "404"
+		}
+		os = append(os, o)
+	}
+	if err := f.Finish(ctx, os, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.Counts(ctx); err != nil || c != (frontier.Counts{Done: 900, Failed: 100}) {
+		t.Fatalf("counts %+v %v", c, err)
+	}
+	checkCounters(t, s, "chunks")
 }
