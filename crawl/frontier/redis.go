@@ -34,9 +34,9 @@ const redisSchema = "1"
 //	meta             hash: crawl (number), recrawl, schema, token (the
 //	                 last lease token), q l d x (URLs of the current crawl
 //	                 queued, leased, done, failed)
-//	url              hash: key → state, crawl, requisite flag, lease token
-//	                 and worker, failure reason (packed; see redis_lua.go)
-//	data             hash: key → entry data, while queued or leased
+//	url              hash: key → state, crawl, requisite flag, entry data
+//	                 (while queued or leased), lease token and worker,
+//	                 failure reason (packed; see redis_lua.go)
 //	req, pages       lists: the two queues, in claim order
 //	leases           sorted set: leased key, scored by expiry (Unix ms)
 //	failed           sorted set: failed keys of the current crawl (score 0,
@@ -87,7 +87,6 @@ var (
 const (
 	keyMeta = iota
 	keyURL
-	keyData
 	keyReq
 	keyPages
 	keyLeases
@@ -99,7 +98,7 @@ const (
 )
 
 var redisKeyNames = [...]string{
-	keyMeta: "meta", keyURL: "url", keyData: "data", keyReq: "req", keyPages: "pages", keyLeases: "leases",
+	keyMeta: "meta", keyURL: "url", keyReq: "req", keyPages: "pages", keyLeases: "leases",
 	keyFailed: "failed", keyDigests: "digests", keyRobots: "robots", keyRuns: "runs", keyPageSeq: "pageseq",
 }
 

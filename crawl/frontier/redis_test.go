@@ -675,3 +675,56 @@ func TestRedisAddChunks(t *testing.T) {
 	}
 	checkCounters(t, s, "chunks")
 }
+
+// TestRedisPacking: entry data and worker names of any bytes survive the
+// packed URL state through claim, extension, release and expiry.
+func TestRedisPacking(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	clock := frontiertest.NewClock()
+	f := openRedis(t, s, "packing", clock.Now)
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("7 12 r \x00\xff\n L1r 3 4 ")
+	const worker = "host 12 3 w"
+	if _, err := f.Add(ctx, []frontier.Entry{{Key: "k 1", Data: data, Requisite: true}, {Key: "k2"}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, ls []frontier.Lease) {
+		t.Helper()
+		if len(ls) != 2 || ls[0].Key != "k 1" || string(ls[0].Data) != string(data) || !ls[0].Requisite || ls[1].Key != "k2" || len(ls[1].Data) != 0 || ls[1].Requisite {
+			t.Fatalf("%s: %+v", what, ls)
+		}
+	}
+	ls, err := f.Claim(ctx, worker, 2, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("claimed", ls)
+	if ls, err = f.Extend(ctx, ls, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Release(ctx, ls); err != nil {
+		t.Fatal(err)
+	}
+	if ls, err = f.Claim(ctx, worker, 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	check("claimed after release", ls)
+	clock.Advance(time.Minute)
+	if ls, err = f.Claim(ctx, "other", 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	check("claimed after expiry", ls)
+	if err := f.Finish(ctx, []frontier.Outcome{{Lease: ls[0], Page: &frontier.Page{URL: "k 1"}}, {Lease: ls[1], Failed: "a reason\nof two lines"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := f.Failures(ctx, 10); err != nil || len(fs) != 1 || fs[0].Reason != "a reason\nof two lines" {
+		t.Fatalf("failures %+v %v", fs, err)
+	}
+	if ps, err := f.Pages(ctx, "other"); err != nil || len(ps) != 1 || ps[0].URL != "k 1" || ps[0].Seq != 1 {
+		t.Fatalf("pages %+v %v", ps, err)
+	}
+	checkCounters(t, s, "packing")
+}
