@@ -47,8 +47,9 @@ const redisSchema = "1"
 //	pageseq          hash: outbox key → the last page seq
 //	outbox:<worker>  sorted set: the worker's pages, scored by seq
 //
-// Each method is one Lua script or one command, so every multi-key step
-// is atomic on the server, and workers never race a read against a write.
+// Each method is one Lua script or one command (Add: one script per 500
+// entries), so every multi-key step is atomic on the server, and workers
+// never race a read against a write.
 //
 // Time: leases expire by the Clock of the worker that calls, passed to
 // the scripts in milliseconds, never by the server's clock. The workers'
