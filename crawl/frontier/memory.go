@@ -150,11 +150,9 @@ func (m *Memory) expire(now time.Time) {
 			delete(m.leases, k)
 		}
 	}
+	// Leases of one claim expire together: those keep their claim order.
 	slices.SortFunc(back, func(a, b *item) int {
-		if c := a.lease.Expires.Compare(b.lease.Expires); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.lease.Token, b.lease.Token) // claimed first, first back
+		return cmp.Or(a.lease.Expires.Compare(b.lease.Expires), cmp.Compare(a.lease.Token, b.lease.Token))
 	})
 	for i := len(back) - 1; i >= 0; i-- {
 		m.requeueFront(back[i])

@@ -34,9 +34,9 @@ const redisSchema = "1"
 //	meta             hash: crawl (number), recrawl, schema, token (the
 //	                 last lease token), q l d x (URLs of the current crawl
 //	                 queued, leased, done, failed)
-//	url              hash: key → state, crawl, requisite flag, lease token
-//	                 and worker, failure reason (packed; see redis_lua.go)
-//	data             hash: key → entry data, while queued or leased
+//	url              hash: key → state, crawl, requisite flag, entry data
+//	                 (while queued or leased), lease token and worker,
+//	                 failure reason (packed; see redis_lua.go)
 //	req, pages       lists: the two queues, in claim order
 //	leases           sorted set: leased key, scored by expiry (Unix ms)
 //	failed           sorted set: failed keys of the current crawl (score 0,
@@ -47,8 +47,9 @@ const redisSchema = "1"
 //	pageseq          hash: outbox key → the last page seq
 //	outbox:<worker>  sorted set: the worker's pages, scored by seq
 //
-// Each method is one Lua script or one command, so every multi-key step
-// is atomic on the server, and workers never race a read against a write.
+// Each method is one Lua script or one command (Add: one script per 500
+// entries), so every multi-key step is atomic on the server, and workers
+// never race a read against a write.
 //
 // Time: leases expire by the Clock of the worker that calls, passed to
 // the scripts in milliseconds, never by the server's clock. The workers'
@@ -82,7 +83,25 @@ var (
 	ErrRedisAuth = errors.New("frontier: Redis refused the credentials")
 )
 
-var redisKeyNames = []string{"meta", "url", "data", "req", "pages", "leases", "failed", "digests", "robots", "runs", "pageseq"}
+// The fixed keys of a crawl, in the order of every script's KEYS (the
+// prelude in redis_lua.go names them in the same order).
+const (
+	keyMeta = iota
+	keyURL
+	keyReq
+	keyPages
+	keyLeases
+	keyFailed
+	keyDigests
+	keyRobots
+	keyRuns
+	keyPageSeq
+)
+
+var redisKeyNames = [...]string{
+	keyMeta: "meta", keyURL: "url", keyReq: "req", keyPages: "pages", keyLeases: "leases",
+	keyFailed: "failed", keyDigests: "digests", keyRobots: "robots", keyRuns: "runs", keyPageSeq: "pageseq",
+}
 
 // addChunk is how many entries one Add script takes at most, so that one
 // Add of many seeds does not block the server for long.
@@ -131,7 +150,7 @@ func OpenRedis(ctx context.Context, rawURL, crawlID string, clock Clock) (*Redis
 }
 
 func (r *Redis) ping(ctx context.Context) error {
-	schema, err := r.c.HGet(ctx, r.keys[0], "schema").Result()
+	schema, err := r.c.HGet(ctx, r.keys[keyMeta], "schema").Result()
 	switch {
 	case err == nil || errors.Is(err, redis.Nil):
 	case ctx.Err() != nil:
@@ -448,12 +467,6 @@ func (r *Redis) hget(ctx context.Context, op string, key int, field string) (str
 	}
 	return v, true, nil
 }
-
-const (
-	keyDigests = 7
-	keyRobots  = 8
-	keyRuns    = 9
-)
 
 // LookupDigest implements Frontier.
 func (r *Redis) LookupDigest(ctx context.Context, digest string) (DigestRef, bool, error) {

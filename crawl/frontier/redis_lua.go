@@ -10,12 +10,14 @@ import "github.com/redis/go-redis/v9"
 //
 // A URL's state is one field of the "url" hash, its value packed as
 //
-//	Q<crawl>[r]                 queued (r: as a requisite)
-//	L<crawl>[r] <token> <worker> leased; the expiry is its score in "leases"
-//	D<crawl>                    done
-//	X<crawl> <reason>           failed
+//	Q<crawl>[r] <data>                       queued (r: as a requisite)
+//	L<crawl>[r] <token> <len> <worker><data> leased to worker (len bytes);
+//	                                         the expiry is its score in "leases"
+//	D<crawl>                                 done
+//	X<crawl> <reason>                        failed
 //
-// and its entry data, while it is queued or leased, a field of "data".
+// so that the entry data, kept while the URL is queued or leased, does
+// not cost a second copy of the key.
 // The queues are the lists "req" and "pages"; like the memory backend's,
 // they may hold keys that were claimed meanwhile or moved to the
 // requisites, which Claim skips. The counters q, l, d, x of the "meta"
@@ -23,8 +25,8 @@ import "github.com/redis/go-redis/v9"
 
 // luaPrelude is prepended to every script.
 const luaPrelude = `
-local K_META, K_URL, K_DATA, K_REQ, K_PAGES, K_LEASES, K_FAILED, K_DIGESTS, K_ROBOTS, K_RUNS, K_PAGESEQ =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local K_META, K_URL, K_REQ, K_PAGES, K_LEASES, K_FAILED, K_DIGESTS, K_ROBOTS, K_RUNS, K_PAGESEQ =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 
 local function fmtint(n) return string.format('%d', n) end
 
@@ -34,10 +36,12 @@ local function parse(v)
   if not st then error('amber frontier: bad url state ' .. v) end
   local it = {st = st, crawl = crawl, req = false}
   if st == 'Q' then
-    it.req = rest == 'r'
+    local r, data = string.match(rest, '^(r?) (.*)$')
+    it.req, it.data = r == 'r', data
   elseif st == 'L' then
-    local r, token, worker = string.match(rest, '^(r?) (%d+) (.*)$')
-    it.req, it.token, it.worker = r == 'r', token, worker
+    local r, token, n, tail = string.match(rest, '^(r?) (%d+) (%d+) (.*)$')
+    n = tonumber(n)
+    it.req, it.token, it.worker, it.data = r == 'r', token, string.sub(tail, 1, n), string.sub(tail, n + 1)
   elseif st == 'X' then
     it.reason = string.sub(rest, 2)
   end
@@ -57,20 +61,29 @@ local function flag(it) if it.req then return 'r' end return '' end
 
 -- requeue puts a leased entry back at the front of its queue.
 local function requeue(k, it)
-  redis.call('HSET', K_URL, k, 'Q' .. it.crawl .. flag(it))
+  redis.call('HSET', K_URL, k, 'Q' .. it.crawl .. flag(it) .. ' ' .. it.data)
   if it.req then redis.call('LPUSH', K_REQ, k) else redis.call('LPUSH', K_PAGES, k) end
   redis.call('ZREM', K_LEASES, k)
   count(1, -1, 0, 0)
 end
 
 -- expire puts the entries whose leases expired by now back at the front
--- of their queues, the oldest lease first.
+-- of their queues, the oldest lease first, and leases that expire
+-- together (one claim's) in the order claimed.
 local function expire(now)
-  local ks = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', now)
-  for i = #ks, 1, -1 do
+  local ks = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', now, 'WITHSCORES')
+  local back = {}
+  for i = 1, #ks, 2 do
     local it = get(ks[i])
-    if it and it.st == 'L' then requeue(ks[i], it) else redis.call('ZREM', K_LEASES, ks[i]) end
+    if it and it.st == 'L' then
+      it.key, it.exp, it.tok = ks[i], tonumber(ks[i + 1]), tonumber(it.token)
+      back[#back + 1] = it
+    else
+      redis.call('ZREM', K_LEASES, ks[i])
+    end
   end
+  table.sort(back, function(a, b) if a.exp ~= b.exp then return a.exp < b.exp end return a.tok < b.tok end)
+  for i = #back, 1, -1 do requeue(back[i].key, back[i]) end
 end
 
 -- held returns the state of a lease still held at now, or nil.
@@ -128,13 +141,12 @@ for i = 2, #ARGV, 3 do
   end
   if add then
     if req then
-      redis.call('HSET', K_URL, k, 'Q' .. crawl .. 'r')
+      redis.call('HSET', K_URL, k, 'Q' .. crawl .. 'r ' .. data)
       redis.call('RPUSH', K_REQ, k)
     else
-      redis.call('HSET', K_URL, k, 'Q' .. crawl)
+      redis.call('HSET', K_URL, k, 'Q' .. crawl .. ' ' .. data)
       redis.call('RPUSH', K_PAGES, k)
     end
-    redis.call('HSET', K_DATA, k, data)
     n = n + 1
   end
 end
@@ -155,12 +167,12 @@ for _, q in ipairs({{K_REQ, true}, {K_PAGES, false}}) do
     local it = get(k)
     if it and it.st == 'Q' and it.req == q[2] then
       local token = fmtint(redis.call('HINCRBY', K_META, 'token', 1))
-      redis.call('HSET', K_URL, k, 'L' .. it.crawl .. flag(it) .. ' ' .. token .. ' ' .. worker)
+      redis.call('HSET', K_URL, k, 'L' .. it.crawl .. flag(it) .. ' ' .. token .. ' ' .. #worker .. ' ' .. worker .. it.data)
       redis.call('ZADD', K_LEASES, exp, k)
       local r = 0
       if it.req then r = 1 end
       out[#out + 1] = k
-      out[#out + 1] = redis.call('HGET', K_DATA, k) or ''
+      out[#out + 1] = it.data
       out[#out + 1] = r
       out[#out + 1] = token
       got = got + 1
@@ -214,7 +226,6 @@ for i = 3, 2 + 5 * n, 5 do
     lost[#lost + 1] = k
   else
     redis.call('ZREM', K_LEASES, k)
-    redis.call('HDEL', K_DATA, k)
     dl = dl - 1
     if reason == '' then
       redis.call('HSET', K_URL, k, 'D' .. it.crawl)
@@ -250,7 +261,6 @@ for i = 3, 2 + n do
     dd = dd + 1
   elseif it.st == 'Q' then
     redis.call('HSET', K_URL, k, 'D' .. it.crawl)
-    redis.call('HDEL', K_DATA, k)
     dq, dd = dq - 1, dd + 1
   end
 end

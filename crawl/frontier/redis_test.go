@@ -10,12 +10,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,7 +191,8 @@ func TestRedisOpenErrors(t *testing.T) {
 	s := startRedis(t)
 	ctx := context.Background()
 	c := s.client(t)
-	if err := c.Do(ctx, "ACL", "SETUSER", "amber", "on", ">right-secret", "~*", "+@all").Err(); err != nil {
+	// The user README-REDIS.md suggests.
+	if err := c.Do(ctx, "ACL", "SETUSER", "amber", "on", ">right-secret", "~amber:*", "+@all", "-@dangerous").Err(); err != nil {
 		t.Fatal(err)
 	}
 	closed := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -223,6 +225,15 @@ func TestRedisOpenErrors(t *testing.T) {
 	if err != nil {
 		t.Fatalf("with the right password: %v", err)
 	}
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Add(ctx, []frontier.Entry{{Key: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ls, err := f.Claim(ctx, "w1", 1, time.Minute); err != nil || len(ls) != 1 {
+		t.Fatalf("claim as user amber: %v %v", ls, err)
+	}
 	f.Close()
 	if _, err := frontier.OpenRedis(ctx, s.url(), "a{b}", nil); err == nil {
 		t.Error("a crawl id with braces was taken")
@@ -239,14 +250,13 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// TestRedisTLS opens a rediss:// URL, the server's certificate checked
-// against a CA the test makes (trusted through SSL_CERT_FILE, which Go
-// reads on Linux).
-func TestRedisTLS(t *testing.T) {
-	dir := t.TempDir()
+// testCert is a self-signed certificate for 127.0.0.1 and its key (PEM),
+// made once per test binary: Go reads the system roots (SSL_CERT_FILE)
+// once per process, so every run of TestRedisTLS must trust the same one.
+var testCert = sync.OnceValues(func() ([2][]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return [2][]byte{}, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "amber test"},
@@ -256,17 +266,32 @@ func TestRedisTLS(t *testing.T) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return [2][]byte{}, err
 	}
 	kder, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
+		return [2][]byte{}, err
+	}
+	return [2][]byte{
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}),
+	}, nil
+})
+
+// TestRedisTLS opens a rediss:// URL, the server's certificate checked
+// against a CA the test makes (trusted through SSL_CERT_FILE, which Go
+// reads on Linux).
+func TestRedisTLS(t *testing.T) {
+	pems, err := testCert()
+	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
 	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(cert, pems[0], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, pems[1], 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SSL_CERT_FILE", cert)
@@ -405,8 +430,9 @@ func TestRedisRestart(t *testing.T) {
 	}
 }
 
-// BenchmarkRedisMemory measures the server's memory per queued URL and
-// per finished URL: 100,000 entries with ~60-byte keys and 100-byte data.
+// BenchmarkRedisMemory measures the server's memory per queued URL, per
+// finished URL and per indexed payload digest: 100,000 entries with
+// 60-byte keys and 100-byte data, finished with one digest each.
 // Run with: go test -run '^$' -bench RedisMemory -benchtime 1x ./crawl/frontier/
 func BenchmarkRedisMemory(b *testing.B) {
 	s := startRedis(b, "--appendonly", "no") // the AOF buffer is not the data's
@@ -429,12 +455,14 @@ func BenchmarkRedisMemory(b *testing.B) {
 		b.Fatal("no used_memory in INFO memory")
 		return 0
 	}
-	var perQueued, perDone float64
+	var perQueued, perDone, perDigest float64
 	for i := range b.N {
 		if err := c.FlushDB(ctx).Err(); err != nil {
 			b.Fatal(err)
 		}
-		f := openRedis(b, s, fmt.Sprint("bench", i), nil)
+		id := fmt.Sprint("bench", i)
+		f := openRedis(b, s, id, nil)
+		rounds := 0
 		if _, err := f.Begin(ctx, false); err != nil {
 			b.Fatal(err)
 		}
@@ -456,18 +484,31 @@ func BenchmarkRedisMemory(b *testing.B) {
 				break
 			}
 			os := make([]frontier.Outcome, len(ls))
+			ds := make([]frontier.DigestRef, len(ls))
 			for j, l := range ls {
 				os[j] = frontier.Outcome{Lease: l}
+				ds[j] = frontier.DigestRef{
+					Digest:   fmt.Sprintf("sha1:%032d", j+len(ls)*rounds),
+					RecordID: fmt.Sprintf("<urn:uuid:%036d>", j+len(ls)*rounds),
+					URI:      l.Key,
+					Date:     "2026-12-01T12:00:00Z",
+				}
 			}
-			if err := f.Finish(ctx, os, nil); err != nil {
+			rounds++
+			if err := f.Finish(ctx, os, ds); err != nil {
 				b.Fatal(err)
 			}
 		}
+		digests, err := c.MemoryUsage(ctx, "amber:{"+id+"}:digests", 0).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
 		done := used()
-		perQueued, perDone = (queued-before)/n, (done-before)/n
+		perQueued, perDone, perDigest = (queued-before)/n, (done-before-float64(digests))/n, float64(digests)/n
 	}
 	b.ReportMetric(perQueued, "B/queued-URL")
 	b.ReportMetric(perDone, "B/done-URL")
+	b.ReportMetric(perDigest, "B/digest")
 }
 
 // TestRedisWorkers: several clients, as worker processes would be, share
@@ -558,4 +599,132 @@ func TestRedisWorkers(t *testing.T) {
 	if c, err := seed.Counts(ctx); err != nil || c != (frontier.Counts{Done: n}) {
 		t.Errorf("counts %+v %v, want %d done", c, err, n)
 	}
+	checkCounters(t, s, "workers")
+}
+
+var stateRE = regexp.MustCompile(`^([QLDX])([0-9]+)`)
+
+// checkCounters compares the counters Counts reads with a count of the
+// URL states themselves (the layout documented on frontier.Redis).
+func checkCounters(t *testing.T, s *redisServer, crawlID string) {
+	t.Helper()
+	ctx := context.Background()
+	c := s.client(t)
+	prefix := "amber:{" + crawlID + "}:"
+	meta, err := c.HGetAll(ctx, prefix+"meta").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := c.HGetAll(ctx, prefix+"url").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := map[string]int{}
+	for _, v := range states {
+		m := stateRE.FindStringSubmatch(v)
+		if m == nil {
+			t.Fatalf("URL state %q", v)
+		}
+		if m[2] == meta["crawl"] {
+			counted[strings.ToLower(m[1])]++
+		}
+	}
+	for _, st := range []string{"q", "l", "d", "x"} {
+		if got, _ := strconv.Atoi(meta[st]); got != counted[st] {
+			t.Errorf("counter %s is %d, but %d URLs of crawl %s are in that state", st, got, counted[st], meta["crawl"])
+		}
+	}
+	if n, err := c.ZCard(ctx, prefix+"failed").Result(); err != nil || int(n) != counted["x"] {
+		t.Errorf("%d keys in the failed set, %d failed URLs (%v)", n, counted["x"], err)
+	}
+}
+
+// TestRedisAddChunks: one Add larger than a script takes is queued whole,
+// its duplicates across chunks once.
+func TestRedisAddChunks(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	f := openRedis(t, s, "chunks", nil)
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var es []frontier.Entry
+	for i := range 1200 {
+		es = append(es, frontier.Entry{Key: fmt.Sprint("u", i%1000)})
+	}
+	if n, err := f.Add(ctx, es); err != nil || n != 1000 {
+		t.Fatalf("Add of 1200 entries, 1000 keys: %d %v", n, err)
+	}
+	ls, err := f.Claim(ctx, "w1", 2000, time.Minute)
+	if err != nil || len(ls) != 1000 || ls[0].Key != "u0" || ls[999].Key != "u999" {
+		t.Fatalf("claimed %d (%v)", len(ls), err)
+	}
+	var os []frontier.Outcome
+	for i, l := range ls {
+		o := frontier.Outcome{Lease: l}
+		if i%10 == 0 {
+			o.Failed = "404"
+		}
+		os = append(os, o)
+	}
+	if err := f.Finish(ctx, os, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.Counts(ctx); err != nil || c != (frontier.Counts{Done: 900, Failed: 100}) {
+		t.Fatalf("counts %+v %v", c, err)
+	}
+	checkCounters(t, s, "chunks")
+}
+
+// TestRedisPacking: entry data and worker names of any bytes survive the
+// packed URL state through claim, extension, release and expiry.
+func TestRedisPacking(t *testing.T) {
+	s := startRedis(t)
+	ctx := context.Background()
+	clock := frontiertest.NewClock()
+	f := openRedis(t, s, "packing", clock.Now)
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("7 12 r \x00\xff\n L1r 3 4 ")
+	const worker = "host 12 3 w"
+	if _, err := f.Add(ctx, []frontier.Entry{{Key: "k 1", Data: data, Requisite: true}, {Key: "k2"}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, ls []frontier.Lease) {
+		t.Helper()
+		if len(ls) != 2 || ls[0].Key != "k 1" || string(ls[0].Data) != string(data) || !ls[0].Requisite || ls[1].Key != "k2" || len(ls[1].Data) != 0 || ls[1].Requisite {
+			t.Fatalf("%s: %+v", what, ls)
+		}
+	}
+	ls, err := f.Claim(ctx, worker, 2, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("claimed", ls)
+	if ls, err = f.Extend(ctx, ls, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Release(ctx, ls); err != nil {
+		t.Fatal(err)
+	}
+	if ls, err = f.Claim(ctx, worker, 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	check("claimed after release", ls)
+	clock.Advance(time.Minute)
+	if ls, err = f.Claim(ctx, "other", 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	check("claimed after expiry", ls)
+	if err := f.Finish(ctx, []frontier.Outcome{{Lease: ls[0], Page: &frontier.Page{URL: "k 1"}}, {Lease: ls[1], Failed: "a reason\nof two lines"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fs, err := f.Failures(ctx, 10); err != nil || len(fs) != 1 || fs[0].Reason != "a reason\nof two lines" {
+		t.Fatalf("failures %+v %v", fs, err)
+	}
+	if ps, err := f.Pages(ctx, "other"); err != nil || len(ps) != 1 || ps[0].URL != "k 1" || ps[0].Seq != 1 {
+		t.Fatalf("pages %+v %v", ps, err)
+	}
+	checkCounters(t, s, "packing")
 }
