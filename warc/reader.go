@@ -801,3 +801,22 @@ func OpenFile(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// ReadSmallFile reads a whole file that is expected to be small (a JSON
+// manifest, pages.jsonl): through OpenFile, so a FIFO or a device is
+// refused rather than blocked on, and refusing one over limit bytes.
+func ReadSmallFile(path string, limit int64) ([]byte, error) {
+	f, err := OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("warc: %s: more than %d bytes", path, limit)
+	}
+	return b, nil
+}
