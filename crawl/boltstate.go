@@ -75,8 +75,8 @@ var ErrLocked = errors.New("crawl: state file is in use by another process")
 // bbolt at all) is refused with a *DamagedStateError: before it is used,
 // its size is checked against its meta page, every page of every bucket is
 // walked and bbolt's consistency check (free list, page references) runs.
-// On a state of 200,000 URLs and as many digests (a 112 MB file) this
-// costs ~0.16 s.
+// On a state of 200,000 URLs and as many digests (a 113 MB file) this
+// costs 0.06 s (0.16 s on a loaded machine).
 func OpenBoltState(path string) (_ *BoltState, err error) {
 	// A file of 0 bytes is new too: bbolt writes its first pages.
 	fi, statErr := os.Stat(path)
