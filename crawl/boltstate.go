@@ -75,12 +75,20 @@ var ErrLocked = errors.New("crawl: state file is in use by another process")
 // bbolt at all) is refused with a *DamagedStateError: before it is used,
 // its size is checked against its meta page, every page of every bucket is
 // walked and bbolt's consistency check (free list, page references) runs.
-// On a state of 200,000 URLs and as many digests (a 112 MB file) this
-// costs ~0.16 s.
+// On a state of 200,000 URLs and as many digests (a 113 MB file) this
+// costs 0.06 s (0.16 s on a loaded machine).
 func OpenBoltState(path string) (_ *BoltState, err error) {
 	// A file of 0 bytes is new too: bbolt writes its first pages.
 	fi, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist) || statErr == nil && fi.Size() == 0
+	if !created {
+		// Proved sound read-only first: bbolt opening a damaged file for
+		// writing may panic while it holds the file (and its lock) mapped,
+		// beyond any way to let go of it.
+		if err := checkBoltFile(path); err != nil {
+			return nil, err
+		}
+	}
 	var db *bolt.DB
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -100,15 +108,7 @@ func OpenBoltState(path string) (_ *BoltState, err error) {
 		return nil, fmt.Errorf("crawl: state %s: %w", path, err)
 	}
 	if err != nil {
-		// invalid database, version mismatch, checksum error, file size
-		// too small: what bbolt says of a file it cannot open.
 		return nil, damaged(path, err)
-	}
-	if !created {
-		if err := checkBolt(db, path); err != nil {
-			closeQuietly(db)
-			return nil, damaged(path, err)
-		}
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bMeta, bURLs, bFresh, bFreshR, bClaimed, bDigests, bPages, bRuns, bRobots} {
@@ -129,6 +129,51 @@ func OpenBoltState(path string) (_ *BoltState, err error) {
 	// they come within 2 ms of each other.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	return &BoltState{db: db, path: path, created: created}, nil
+}
+
+// checkBoltFile opens the state file read-only, without loading its free
+// list, and proves it sound (checkBolt). A file refused is closed again,
+// its mapping and lock let go of, even when bbolt panicked on it.
+func checkBoltFile(path string) (err error) {
+	var db *bolt.DB
+	var file *os.File // bbolt's: closed by hand if bolt.Open itself panics
+	release := func() {
+		if db != nil {
+			closeQuietly(db)
+		} else if file != nil {
+			file.Close()
+		}
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			release()
+			err = damaged(path, p)
+		}
+	}()
+	db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second, ReadOnly: true,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		}})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return ErrLocked
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("crawl: state %s: %w", path, err)
+	}
+	if err != nil {
+		// invalid database, version mismatch, checksum error, file size
+		// too small: what bbolt says of a file it cannot open.
+		return damaged(path, err)
+	}
+	if err := checkBolt(db, path); err != nil {
+		release()
+		return damaged(path, err)
+	}
+	return db.Close()
 }
 
 // Created reports whether the state file was created when it was opened:

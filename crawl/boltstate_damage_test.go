@@ -242,3 +242,31 @@ func TestBoltStateDamageSweep(t *testing.T) {
 		t.Error("no variant was refused")
 	}
 }
+
+// TestBoltStateDamagedReleased: a damaged state refused at open leaves
+// the file closed and unlocked, whatever failed (an error of bbolt's, a
+// panic inside bolt.Open, the check): opening it again in the same
+// process is refused as damaged again, not as locked.
+func TestBoltStateDamagedReleased(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	fillState(t, good, 2000)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := pageSize * 2; off < len(data); off += 3 * pageSize {
+		for _, variant := range [][]byte{data[:off], flip(data, off+9, 8)} {
+			p := filepath.Join(dir, "v.db")
+			if err := os.WriteFile(p, variant, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			first := useState(p)
+			second := useState(p)
+			if errors.Is(first, ErrLocked) || errors.Is(second, ErrLocked) {
+				t.Fatalf("offset %d: %v, then %v: a failed open kept the file locked", off, first, second)
+			}
+			os.Remove(p)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/amber-archiver/amber/warc"
@@ -27,7 +26,7 @@ type resource struct {
 }
 
 func readDataPackage(path string) (*dataPackage, error) {
-	b, err := os.ReadFile(path)
+	b, err := warc.ReadSmallFile(path, maxDatapackage)
 	if err != nil {
 		return nil, err
 	}

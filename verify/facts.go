@@ -174,8 +174,8 @@ func checkRevisits(summaries []FileSummary, facts []*warcFacts) {
 				}
 			}
 			if !found {
-				summaries[i].add(Finding{Severity: Warning, Offset: rv.offset, RecordID: rv.id, TargetURI: rv.uri,
-					Message: fmt.Sprintf("revisit of %s with payload digest %s: the record it stands for is not found in the checked files", rv.refURI, rv.digestRaw)})
+				summaries[i].add(Finding{Severity: Warning, Offset: rv.offset, RecordID: rv.id, TargetURI: clipURI(rv.uri),
+					Message: fmt.Sprintf("revisit of %s with payload digest %s: the record it stands for is not found in the checked files", clipURI(rv.refURI), clip(rv.digestRaw))})
 			}
 		}
 	}

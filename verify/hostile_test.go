@@ -201,3 +201,19 @@ func TestFindingsBounded(t *testing.T) {
 		t.Errorf("last finding %+v, want one saying %q", last, want)
 	}
 }
+
+// TestManifestFIFO: a collection whose datapackage.json is a FIFO is
+// reported, not blocked on.
+func TestManifestFIFO(t *testing.T) {
+	dir, _ := collection(t)
+	manifest := filepath.Join(dir, "datapackage.json")
+	os.Remove(manifest)
+	mkfifo(t, manifest)
+	done := make(chan struct{})
+	unblockAfter(t, manifest, done)
+	defer close(done)
+	rep := verifyFile(t, dir)
+	if all := dump(findings(rep)); !strings.Contains(all, "datapackage.json is a named pipe (FIFO), not a regular file") || !rep.Damaged(false) {
+		t.Errorf("findings:\n%s", all)
+	}
+}

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"crypto/sha1"
 	"fmt"
 	"path/filepath"
@@ -93,5 +94,42 @@ func TestOddHeadsAccepted(t *testing.T) {
 	rep = verifyFile(t, bad)
 	if fs := rep.Files[0]; fs.Errors != 1 || !strings.Contains(dump(fs.Findings), "payload digest mismatch") {
 		t.Errorf("a wrong payload digest after a long head: %d errors:\n%s", fs.Errors, dump(fs.Findings))
+	}
+}
+
+// TestLongFieldAccepted: a WARC header field longer than the reader's line
+// buffer (a 200 KB target URI, which a hostile page's link can make) is a
+// warning naming it, and the record is kept by repair and indexed.
+func TestLongFieldAccepted(t *testing.T) {
+	dir := t.TempDir()
+	w, err := warc.NewWriter(warc.WriterOptions{Dir: dir, Info: []warc.Field{{Name: "software", Value: "amber-test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := "http://example.com/?q=" + strings.Repeat("a", 200<<10)
+	b := w.NewRecord(warc.TypeResource, time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	b.AddField("WARC-Target-URI", uri)
+	b.AddField("Content-Type", "text/plain")
+	b.Write([]byte("hello"))
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, w.Files()[0])
+	rep := verifyFile(t, p)
+	fs := rep.Files[0]
+	if fs.Errors != 0 || fs.Warnings != 1 || fs.Records != 2 || !strings.Contains(fs.Findings[0].Message, "field WARC-Target-URI is 204839 bytes long") {
+		t.Errorf("%d records, %d errors, %d warnings:\n%s", fs.Records, fs.Errors, fs.Warnings, dump(fs.Findings))
+	}
+	lines, err := warc.IndexWARC(p)
+	if err != nil || len(lines) != 1 || lines[0].URL != uri {
+		t.Errorf("index: %d lines, %v", len(lines), err)
+	}
+	out := filepath.Join(dir, "repaired.warc.gz")
+	r, err := warc.Repair(context.Background(), p, out)
+	if err != nil || r.Records != 2 || r.Lost() {
+		t.Errorf("repair: %+v, %v", r, err)
 	}
 }

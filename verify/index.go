@@ -86,7 +86,7 @@ func checkIndexes(ctx context.Context, missingName string, idx []index, facts ma
 			fd := Finding{Severity: Error, File: f.path, Offset: e.offset,
 				Message: fmt.Sprintf("no line in %s for this record: replay cannot find it", indexNames(cdxjs))}
 			if h, err := headerAt(f.src, e.offset, int(e.nth)); err == nil {
-				fd.RecordID, fd.TargetURI = h.Get("WARC-Record-ID"), targetURI(h)
+				fd.RecordID, fd.TargetURI = clipURI(h.Get("WARC-Record-ID")), findingURI(h)
 				fd.Message = fmt.Sprintf("no line in %s for this %s record: replay cannot find it", indexNames(cdxjs), h.Get("WARC-Type"))
 			}
 			s.add(fd)
@@ -163,7 +163,7 @@ func checkLine(s *FileSummary, at int64, lineNo int, text string, facts map[stri
 		return
 	}
 	fail := func(format string, args ...any) {
-		s.add(Finding{Severity: Error, Offset: at, TargetURI: l.URL,
+		s.add(Finding{Severity: Error, Offset: at, TargetURI: clipURI(l.URL),
 			Message: fmt.Sprintf("line %d: ", lineNo) + fmt.Sprintf(format, args...)})
 	}
 	if l.Filename == "" {
@@ -217,7 +217,7 @@ func checkLine(s *FileSummary, at int64, lineNo int, text string, facts map[stri
 	}
 	var diffs []string
 	if badURI {
-		diffs = append(diffs, fmt.Sprintf("url %s where the record has WARC-Target-URI %s", l.URL, targetURI(h)))
+		diffs = append(diffs, fmt.Sprintf("url %s where the record has WARC-Target-URI %s", clipURI(l.URL), findingURI(h)))
 	}
 	if badTS {
 		diffs = append(diffs, fmt.Sprintf("timestamp %s where the record has WARC-Date %s", l.Timestamp, h.Get("WARC-Date")))
@@ -225,6 +225,6 @@ func checkLine(s *FileSummary, at int64, lineNo int, text string, facts map[stri
 	if badDigest {
 		diffs = append(diffs, fmt.Sprintf("digest %s where the record has WARC-Payload-Digest %s", l.Digest, h.Get("WARC-Payload-Digest")))
 	}
-	s.add(Finding{Severity: Error, Offset: at, RecordID: h.Get("WARC-Record-ID"), TargetURI: l.URL,
+	s.add(Finding{Severity: Error, Offset: at, RecordID: clipURI(h.Get("WARC-Record-ID")), TargetURI: clipURI(l.URL),
 		Message: fmt.Sprintf("line %d: says %s (record at offset %d of %s)", lineNo, strings.Join(diffs, ", "), l.Offset, l.Filename)})
 }

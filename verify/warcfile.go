@@ -156,7 +156,7 @@ func (c *checker) add(sev Severity, format string, args ...any) {
 
 func (c *checker) finding(sev Severity, rec *warc.Record, msg string) Finding {
 	return Finding{Severity: sev, Offset: rec.Offset, Message: msg,
-		RecordID: rec.Header.Get("WARC-Record-ID"), TargetURI: targetURI(rec.Header)}
+		RecordID: clipURI(rec.Header.Get("WARC-Record-ID")), TargetURI: findingURI(rec.Header)}
 }
 
 // targetURI is WARC-Target-URI without the angle brackets WARC/1.0 writers
@@ -165,6 +165,21 @@ func targetURI(h warc.Header) string {
 	u := h.Get("WARC-Target-URI")
 	if len(u) > 1 && u[0] == '<' && u[len(u)-1] == '>' {
 		u = u[1 : len(u)-1]
+	}
+	return u
+}
+
+// maxFindingURI bounds the target URI a finding names: a finding is one
+// line, and a crafted URI can be a megabyte long.
+const maxFindingURI = 2000
+
+// findingURI is targetURI, cut to maxFindingURI bytes for a finding.
+func findingURI(h warc.Header) string { return clipURI(targetURI(h)) }
+
+// clipURI cuts a URI to maxFindingURI bytes for a finding.
+func clipURI(u string) string {
+	if len(u) > maxFindingURI {
+		u = u[:maxFindingURI] + fmt.Sprintf("...(%d bytes)", len(u))
 	}
 	return u
 }
@@ -185,7 +200,7 @@ func (c *checker) framing(err error) (stop int64) {
 	}
 	f := Finding{Severity: Error, Offset: fe.Offset, Message: msg}
 	if c.rec != nil && c.rec.Offset == fe.Offset {
-		f.RecordID, f.TargetURI = c.rec.Header.Get("WARC-Record-ID"), targetURI(c.rec.Header)
+		f.RecordID, f.TargetURI = clipURI(c.rec.Header.Get("WARC-Record-ID")), findingURI(c.rec.Header)
 	}
 	c.s.add(f)
 	return stop

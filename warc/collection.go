@@ -126,7 +126,7 @@ type PageEntry struct {
 // first when the file is new.
 func (c *Collection) AddPages(pages []PageEntry) error {
 	p := filepath.Join(c.Dir, PagesPath)
-	old, err := os.ReadFile(p)
+	old, err := ReadSmallFile(p, 1<<30)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -169,7 +169,7 @@ type Resource struct {
 
 // ReadDatapackage reads dir/datapackage.json.
 func ReadDatapackage(dir string) (*Datapackage, error) {
-	b, err := os.ReadFile(filepath.Join(dir, DatapackagePath))
+	b, err := ReadSmallFile(filepath.Join(dir, DatapackagePath), 64<<20)
 	if err != nil {
 		return nil, err
 	}

@@ -460,7 +460,7 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 		}
 		return fail(format, args...)
 	}
-	start, end, err := r.readLine()
+	start, end, err := r.readLine(textBufferSize)
 	if err != nil {
 		if errors.Is(err, errLineTooLong) {
 			return nil, notWARC("no WARC version line in the first %d bytes", textBufferSize)
@@ -489,10 +489,10 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 	// field then slices: one allocation per header, not one per line.
 	r.lines = append(r.lines[:0], start, end)
 	for n := 2; ; n++ {
-		start, end, err := r.readLine()
+		start, end, err := r.readLine(maxHeaderBytes - len(r.rawHead))
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
-				return nil, fail("header line %d longer than %d bytes", n, textBufferSize)
+				return nil, fail("WARC header longer than %d bytes (in line %d)", maxHeaderBytes, n)
 			}
 			if err == io.EOF {
 				if r.gz != nil {
@@ -535,6 +535,10 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 		if !validValue(value) {
 			rec.Problems = append(rec.Problems, &SyntaxError{Line: n, Msg: fmt.Sprintf("field %s has control characters in its value", name)})
 		}
+		if len(line) > textBufferSize {
+			rec.Problems = append(rec.Problems, &SyntaxError{Line: n, Deviation: true,
+				Msg: fmt.Sprintf("field %s is %d bytes long, more than many WARC readers take in one line (%d)", name, len(line), textBufferSize)})
+		}
 		rec.Header = append(rec.Header, Field{Name: name, Value: strings.Trim(value, " \t")})
 	}
 	cls := rec.Header.Values("Content-Length")
@@ -559,22 +563,37 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 
 var errLineTooLong = errors.New("line too long")
 
-// readLine reads the next line onto r.rawHead and returns where it is
-// there, without its CRLF. A bare LF is accepted as a line end, as other
-// WARC readers do, and noted in r.lfOnly.
-func (r *Reader) readLine() (start, end int, err error) {
-	b, err := r.text.ReadSlice('\n')
-	if err != nil {
+// readLine reads the next line, of at most limit bytes, onto r.rawHead
+// and returns where it is there, without its CRLF. A bare LF is accepted as
+// a line end, as other WARC readers do, and noted in r.lfOnly.
+func (r *Reader) readLine(limit int) (start, end int, err error) {
+	start = len(r.rawHead)
+	for {
+		b, err := r.text.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: gathered, up to limit.
+			if len(r.rawHead)-start+len(b) > limit {
+				r.rawHead = r.rawHead[:start]
+				return 0, 0, errLineTooLong
+			}
+			r.rawHead = append(r.rawHead, b...)
+			continue
+		}
+		if err != nil {
+			partial := len(b) > 0 || len(r.rawHead) > start
+			r.rawHead = r.rawHead[:start]
+			if err == io.EOF && partial {
+				return 0, 0, io.EOF
+			}
+			return 0, 0, err
+		}
+		if len(r.rawHead)-start+len(b) > limit {
+			r.rawHead = r.rawHead[:start]
 			return 0, 0, errLineTooLong
 		}
-		if err == io.EOF && len(b) > 0 {
-			return 0, 0, io.EOF
-		}
-		return 0, 0, err
+		r.rawHead = append(r.rawHead, b...)
+		break
 	}
-	start = len(r.rawHead)
-	r.rawHead = append(r.rawHead, b...)
 	end = len(r.rawHead) - 1
 	if end > start && r.rawHead[end-1] == '\r' {
 		end--
@@ -781,4 +800,23 @@ func OpenFile(path string) (*os.File, error) {
 		return nil, &NotRegularError{Path: path, Mode: fi.Mode()}
 	}
 	return f, nil
+}
+
+// ReadSmallFile reads a whole file that is expected to be small (a JSON
+// manifest, pages.jsonl): through OpenFile, so a FIFO or a device is
+// refused rather than blocked on, and refusing one over limit bytes.
+func ReadSmallFile(path string, limit int64) ([]byte, error) {
+	f, err := OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("warc: %s: more than %d bytes", path, limit)
+	}
+	return b, nil
 }

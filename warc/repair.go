@@ -35,6 +35,9 @@ func RepairOpen(path string) (RepairResult, error) {
 	if res.Path == path {
 		return res, fmt.Errorf("warc: %s is not an .open file", path)
 	}
+	if err := CheckRegular(path); err != nil {
+		return res, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return res, err

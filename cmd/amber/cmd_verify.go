@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -132,7 +133,7 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 			if f.TargetURI != "" {
 				where += " " + f.TargetURI
 			}
-			fmt.Fprintf(stderr, "%s%s: %s\n", prefix, where, f.Message)
+			fmt.Fprintf(stderr, "%s%s: %s\n", prefix, escapeControls(where), escapeControls(f.Message))
 		}
 	}
 	if opts.quiet {
@@ -169,4 +170,21 @@ func verifyPlural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// escapeControls writes control characters (a CR in a crafted URI could
+// forge or hide a line) as \xNN, so that a finding stays one line.
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			fmt.Fprintf(&b, "\\x%02x", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
