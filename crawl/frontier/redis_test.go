@@ -728,3 +728,11 @@ func TestRedisPacking(t *testing.T) {
 	}
 	checkCounters(t, s, "packing")
 }
+
+// BenchmarkRedis runs the worker cycle of frontiertest.Bench against a
+// redis-server on 127.0.0.1 (appendonly, fsync every second: the
+// recommended setting), beside BenchmarkBolt and BenchmarkMemory.
+func BenchmarkRedis(b *testing.B) {
+	s := startRedis(b)
+	frontiertest.Bench(b, func(b *testing.B) frontier.Frontier { return openRedis(b, s, "bench", nil) })
+}
