@@ -161,3 +161,29 @@ func TestSegmentedPayload(t *testing.T) {
 		t.Fatalf("last segment: block %v, payload %v (%s)", b.Status, p.Status, p.Computed)
 	}
 }
+
+// TestEmptyBlockDigestOfRevisit: GNU Wget writes its revisit records with
+// the block digest of an empty block, though the block holds the HTTP
+// head. That is a deviation (the head cannot be checked, nothing is
+// lost); on any other record, or over another block, it is a mismatch.
+func TestEmptyBlockDigestOfRevisit(t *testing.T) {
+	head := "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n"
+	empty := digestOf("sha1", "")
+	tests := []struct {
+		typ, block, digest string
+		want               DigestStatus
+	}{
+		{TypeRevisit, head, empty, DigestDeviation},
+		{TypeRevisit, head, digestOf("sha1", head), DigestMatch},
+		{TypeRevisit, "", empty, DigestMatch},
+		{TypeRevisit, head, digestOf("sha1", "other"), DigestMismatch},
+		{TypeResponse, head, empty, DigestMismatch},
+	}
+	for _, tt := range tests {
+		d := NewRecordDigester(Header{{Name: "WARC-Type", Value: tt.typ}, {Name: "Content-Type", Value: "application/http; msgtype=response"}, {Name: BlockDigestField, Value: tt.digest}})
+		d.Write([]byte(tt.block))
+		if c := d.Block(); c.Status != tt.want || tt.want == DigestDeviation && !strings.Contains(c.Note, "GNU Wget") {
+			t.Errorf("%s of %d bytes with %s: %v (%q), want %v", tt.typ, len(tt.block), tt.digest, c.Status, c.Note, tt.want)
+		}
+	}
+}
