@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -310,7 +309,7 @@ func TestEndlessHeaderPeakRSS(t *testing.T) {
 		}
 	}()
 	dir := filepath.Join(t.TempDir(), "coll")
-	cmd := amberProcess(t, "archive", "-q", "--retries", "0", "-o", dir, "http://"+ln.Addr().String()+"/")
+	cmd, peak := peakProcess(t, "archive", "-q", "--retries", "0", "-o", dir, "http://"+ln.Addr().String()+"/")
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	select {
@@ -322,7 +321,7 @@ func TestEndlessHeaderPeakRSS(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exitDamage || !strings.Contains(out, "response head too large") {
 		t.Errorf("exit %d, want %d with the head error: %s", code, exitDamage, out)
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	rss := peak()
 	t.Logf("peak RSS %d MB (the server offered a %d MB header line)", rss>>20, offered>>20)
 	if rss > 400<<20 {
 		t.Errorf("peak RSS %d MB", rss>>20)

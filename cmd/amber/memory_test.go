@@ -134,3 +134,36 @@ func TestCraftedFilesBoundedMemory(t *testing.T) {
 		}
 	}
 }
+
+// peakProcess starts amber with args as a child process, like
+// amberProcess, and returns with it a function that, once the child has
+// been waited for, gives its own peak resident memory in bytes (VmHWM, not
+// the rusage a vfork child inherits from the test binary).
+func peakProcess(t *testing.T, args ...string) (*exec.Cmd, func() int64) {
+	t.Helper()
+	peak := filepath.Join(t.TempDir(), "peak")
+	cmd := exec.Command("amber-peak", args...)
+	cmd.Env = append(os.Environ(), "AMBER_PEAK_FILE="+peak)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, func() int64 {
+		b, err := os.ReadFile(peak)
+		if err != nil {
+			t.Skipf("no peak memory measured (/proc/self/status): %v", err)
+		}
+		kb, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil {
+			t.Fatalf("VmHWM %q: %v", b, err)
+		}
+		return kb << 10
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -45,13 +44,13 @@ func TestMillionImages(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	const perHost = 10
-	cmd := amberProcess(t, "archive", "--max-urls-per-host", strconv.Itoa(perHost), "-o", dir, srv.URL+"/")
+	cmd, peak := peakProcess(t, "archive", "--max-urls-per-host", strconv.Itoa(perHost), "-o", dir, srv.URL+"/")
 	err := cmd.Wait()
 	out := cmd.Stdout.(*bytes.Buffer).String()
 	if err != nil {
 		t.Fatalf("archive: %v\n%s", err, out)
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	rss := peak() >> 10 // KiB
 	t.Logf("peak RSS %d MiB; %s", rss>>10, strings.TrimSpace(out))
 	// The page and perHost-1 images are admitted; robots.txt is archived
 	// besides. Skipped: every other image, and /favicon.ico (the page names
