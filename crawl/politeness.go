@@ -36,13 +36,14 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			f.ex = rb.Exchange
 			f.Bytes = rb.Exchange.Response.Size()
 		}
-		if loc := resp.Header.Get("Location"); loc != "" {
+		if loc := resp.Header.Get("Location"); loc != "" && req.Context().Value(writeNowKey{}) == nil {
 			// Every redirect hop is crawled as its own request, with its
 			// own politeness and seen-set check, so http.Client must not
 			// follow it. colly offers no hook that runs before it marks
 			// the target as visited, so the header is moved out of the
 			// client's sight; the WARC already holds the response as
-			// received.
+			// received. A robots.txt request (not colly's) keeps it: its
+			// client follows the redirects itself (RFC 9309: five at least).
 			resp.Header[locationHeader] = resp.Header["Location"]
 			delete(resp.Header, "Location")
 		}

@@ -29,6 +29,9 @@ type robotsEntry struct {
 	loaded   atomic.Bool      // once has run
 	group    *robotstxt.Group // nil: everything allowed
 	sitemaps []string
+	// serverError: robots.txt answered 5xx, so every page is disallowed
+	// (RFC 9309 2.3.1.4; a group of the parsed rules would allow them).
+	serverError bool
 }
 
 func newRobotsCache(rt http.RoundTripper, agent string, st State) *robotsCache {
@@ -36,9 +39,11 @@ func newRobotsCache(rt http.RoundTripper, agent string, st State) *robotsCache {
 		state: st,
 		client: &http.Client{
 			Transport: rt,
-			// robots.txt redirects are followed (to 5 hops) as crawlers do.
+			// robots.txt redirects are followed, five of them (RFC 9309
+			// 2.3.1.2), each hop archived by the transport; past that the
+			// last redirect is the answer, which allows everything.
 			CheckRedirect: func(_ *http.Request, via []*http.Request) error {
-				if len(via) >= 5 {
+				if len(via) > robotsRedirects {
 					return http.ErrUseLastResponse
 				}
 				return nil
@@ -49,6 +54,9 @@ func newRobotsCache(rt http.RoundTripper, agent string, st State) *robotsCache {
 	}
 }
 
+// robotsRedirects is how many redirects of a robots.txt are followed.
+const robotsRedirects = 5
+
 // robotsURL is the robots.txt of u's origin.
 func robotsURL(u *url.URL) string {
 	return u.Scheme + "://" + u.Host + "/robots.txt"
@@ -56,7 +64,8 @@ func robotsURL(u *url.URL) string {
 
 // entry returns the host's rules, fetching them on first use. A robots.txt
 // that cannot be fetched, or answers 4xx, allows everything; 5xx disallows
-// everything (the robots exclusion protocol, RFC 9309).
+// everything (the robots exclusion protocol, RFC 9309), for the crawl: it
+// is fetched once per crawl, so a later crawl of the collection asks again.
 func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 	key := u.Scheme + "://" + u.Host
 	rc.mu.Lock()
@@ -77,7 +86,11 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 			}
 		}
 		if r.Status == 0 {
-			return // could not be fetched: everything allowed
+			return // could not be fetched: everything allowed (the pages' own fetches report the error)
+		}
+		if r.Status >= 500 && r.Status < 600 {
+			e.serverError = true
+			return
 		}
 		data, err := robotstxt.FromStatusAndBytes(r.Status, r.Body)
 		if err != nil {
@@ -121,6 +134,9 @@ func (rc *robotsCache) allowed(ctx context.Context, u *url.URL) bool {
 }
 
 func (e *robotsEntry) allows(u *url.URL) bool {
+	if e.serverError {
+		return false
+	}
 	if e.group == nil {
 		return true
 	}
