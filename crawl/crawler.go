@@ -81,6 +81,13 @@ type Options struct {
 	Progress func(Fetch)
 	// Log, if set, receives one JSON line per fetch.
 	Log io.Writer
+	// Cookies are in the crawl's cookie jar from the start (a login or
+	// consent wall passed in a browser: ReadCookiesFile). The jar keeps
+	// what sites set, within a browser's bounds, for this run; cookie
+	// values appear in the request records, as sent, never in logs.
+	Cookies []Cookie
+	// NoCookies sends no cookies and keeps none.
+	NoCookies bool
 }
 
 // workersPerRequest is how many workers the crawl runs per request it may
@@ -315,8 +322,16 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		colly.AllowURLRevisit(), // the state's seen set decides
 	)
 	// colly's jar would send back whatever a site sets; this one keeps
-	// to a browser's bounds.
-	c.SetCookieJar(newBoundedJar())
+	// to a browser's bounds, and starts with the cookies the user gave.
+	if opts.NoCookies {
+		c.DisableCookies()
+	} else {
+		jar := newBoundedJar()
+		for _, ck := range opts.Cookies {
+			jar.SetCookies(ck.URL, []*http.Cookie{ck.Cookie})
+		}
+		c.SetCookieJar(jar)
+	}
 	c.ParseHTTPErrorResponse = true // a 404 is a capture, not an error
 	c.SetRequestTimeout(0)          // the transport's timeouts apply instead
 	c.WithTransport(tr)

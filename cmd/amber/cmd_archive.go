@@ -48,6 +48,8 @@ type archiveOptions struct {
 	insecure       bool
 	quiet          bool
 	stopGrace      time.Duration
+	cookiesFile    string
+	noCookies      bool
 	timeouts       crawl.TransportOptions
 }
 
@@ -147,6 +149,8 @@ EXIT STATUS
 	f.StringVar(&opts.digest, "digest", "sha1", "digest algorithm for records: sha1 (base32), sha256 or sha512 (hex)")
 	f.BoolVar(&opts.insecure, "insecure", false, "archive HTTPS sites whose certificate does not verify")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print nothing but errors")
+	f.StringVar(&opts.cookiesFile, "cookies", "", "start with the cookies of `FILE` (Netscape cookies.txt, as wget, curl and browser extensions export it)")
+	f.BoolVar(&opts.noCookies, "no-cookies", false, "send no cookies and keep none (by default the cookies sites set are sent back to them, within a browser's bounds)")
 	f.DurationVar(&opts.stopGrace, "stop-grace", 10*time.Second, "time the first Ctrl-C gives the requests in flight before they are cut (and fetched again on resume)")
 	f.DurationVar(&opts.timeouts.ConnectTimeout, "connect-timeout", 10*time.Second, "time to connect (TCP and TLS)")
 	f.DurationVar(&opts.timeouts.ResponseHeaderTimeout, "header-timeout", 30*time.Second, "time to wait for response headers")
@@ -248,6 +252,21 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	if len(urls) == 0 {
 		return nil, usageError("missing URL to archive (give URLs or --seeds FILE)")
+	}
+	var cookies []crawl.Cookie
+	if opts.cookiesFile != "" {
+		if opts.noCookies {
+			return nil, usageError("--cookies and --no-cookies cannot be used together")
+		}
+		f, err := os.Open(opts.cookiesFile)
+		if err != nil {
+			return nil, usageError("--cookies: %v", err)
+		}
+		cookies, err = crawl.ReadCookiesFile(f)
+		f.Close()
+		if err != nil {
+			return nil, usageError("--cookies %s: %v", opts.cookiesFile, err)
+		}
 	}
 
 	start := time.Now()
@@ -368,6 +387,8 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		DrainGrace:     max(opts.stopGrace, time.Nanosecond), // crawl.Options: 0 means the default
 		Progress:       prog.fetched,
 		Log:            logFile,
+		Cookies:        cookies,
+		NoCookies:      opts.noCookies,
 	}, w)
 	prog.stop()
 

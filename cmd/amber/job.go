@@ -33,6 +33,8 @@ type jobFile struct {
 	WACZ           *bool          `yaml:"wacz"`
 	Digest         *string        `yaml:"digest"`
 	Quiet          *bool          `yaml:"quiet"`
+	Cookies        *string        `yaml:"cookies"`
+	NoCookies      *bool          `yaml:"no_cookies"`
 }
 
 // applyJob reads --job and sets every option whose flag was not given.
@@ -96,6 +98,8 @@ func applyJob(cmd *cobra.Command, opts *archiveOptions) error {
 	setBool("wacz", &opts.wacz, j.WACZ)
 	setStr("digest", &opts.digest, j.Digest)
 	setBool("quiet", &opts.quiet, j.Quiet)
+	setStr("cookies", &opts.cookiesFile, j.Cookies)
+	setBool("no-cookies", &opts.noCookies, j.NoCookies)
 	if len(j.Seeds) == 0 && j.SeedsFile == nil && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
 		return usageError("--job %s: no seeds", opts.job)
 	}
