@@ -43,11 +43,17 @@ func OpenRecordAt(r io.Reader, offset int64) (RecordReader, error) {
 func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
 	head := make([]byte, sniffSize)
 	n, err := io.ReadFull(r, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, err
-	}
 	head = head[:n]
-	r = io.MultiReader(bytes.NewReader(head), r)
+	switch err {
+	case nil:
+		r = io.MultiReader(bytes.NewReader(head), r)
+	case io.EOF, io.ErrUnexpectedEOF:
+		r = bytes.NewReader(head)
+	default:
+		// A read error (a zip entry's checksum) comes after the bytes
+		// before it, where the record reader would have met it.
+		r = io.MultiReader(bytes.NewReader(head), errReader{err})
+	}
 	text := sniffText(head)
 	arc := IsARC(text)
 	if !arc && base > 0 && !bytes.HasPrefix(text, []byte("WARC/")) {
@@ -87,3 +93,7 @@ func sniffText(head []byte) []byte {
 
 // InputOffset returns how many bytes of the file the reader has consumed.
 func (r *ARCReader) InputOffset() int64 { return r.offset() }
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }

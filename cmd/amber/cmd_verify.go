@@ -142,7 +142,7 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 	for _, fs := range rep.Files {
 		count := ""
 		switch fs.Kind {
-		case "warc":
+		case "warc", "arc":
 			count = verifyPlural(fs.Records, "record") + ", "
 		case "index":
 			count = verifyPlural(fs.Lines, "line") + ", "
