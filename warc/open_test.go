@@ -2,9 +2,12 @@ package warc
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha1"
 	"encoding/base32"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -79,4 +82,39 @@ func TestIndexARC(t *testing.T) {
 func sha1b32(s string) string {
 	sum := sha1.Sum([]byte(s))
 	return base32.StdEncoding.EncodeToString(sum[:])
+}
+
+// TestOpenRecordsBigFirstMember: an ARC file whose first gzip member is
+// larger than what OpenRecords reads ahead is still told by its content.
+func TestOpenRecordsBigFirstMember(t *testing.T) {
+	noise := make([]byte, 3*sniffSize)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range noise {
+		noise[i] = byte('a' + rng.IntN(26)) // compresses poorly
+	}
+	big := []arcRecord{{"http://example.com/big", "93.184.216.34", "19961104142103", "text/plain", string(noise)}}
+	var file bytes.Buffer
+	zw := gzip.NewWriter(&file)
+	zw.Write([]byte("filedesc://big.arc 0.0.0.0 19961104142103 text/plain " + fmt.Sprint(len(noise)+9) + "\n1 0 big " + string(noise) + "\n\n"))
+	zw.Close()
+	rest, _ := buildARC(t, 1, true, big)
+	if file.Len() <= sniffSize {
+		t.Fatalf("first member of %d bytes, want more than %d", file.Len(), sniffSize)
+	}
+	file.Write(rest)
+	r, err := OpenRecords(bytes.NewReader(file.Bytes()))
+	if _, ok := r.(*ARCReader); !ok || err != nil {
+		t.Fatalf("OpenRecords gave %T, %v", r, err)
+	}
+	n := 0
+	for ; ; n++ {
+		if _, err := r.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("record %d: %v", n, err)
+		}
+	}
+	if n != 3 { // the big version block, the small one, the record
+		t.Errorf("%d records, want 3", n)
+	}
 }
