@@ -4,8 +4,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/amber-archiver/amber/warc"
 )
 
 // TestReplayARC: the hand-built ARC files of testdata/others are indexed
@@ -46,5 +49,41 @@ func TestReplayARC(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReplayARCCollection: a collection without an index is indexed from
+// the ARC files in its archive/ too.
+func TestReplayARCCollection(t *testing.T) {
+	dir := t.TempDir()
+	archive := filepath.Join(dir, warc.ArchiveDir)
+	if err := os.Mkdir(archive, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "others", "arc-v2.arc.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(archive, "arc-v2.arc.gz"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Len() != 4 {
+		t.Errorf("%d captures, want 4", a.Len())
+	}
+	srv := httptest.NewServer(NewHandler(a))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/19961104142103id_/http://example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "<html>hello</html>\r\n\r" {
+		t.Errorf("%d %q", resp.StatusCode, body)
 	}
 }
