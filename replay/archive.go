@@ -281,6 +281,12 @@ func openDir(dir string, o Options) (*Archive, error) {
 		files, _ := filepath.Glob(filepath.Join(archiveDir, "*.warc.gz"))
 		plain, _ := filepath.Glob(filepath.Join(archiveDir, "*.warc"))
 		files = append(files, plain...)
+		arcs, _ := filepath.Glob(filepath.Join(archiveDir, "*.arc*"))
+		for _, f := range arcs {
+			if strings.HasSuffix(f, ".arc") || strings.HasSuffix(f, ".arc.gz") {
+				files = append(files, f)
+			}
+		}
 		if len(files) == 0 {
 			return nil, fmt.Errorf("replay: %s: not a collection: no %s and no WARC files in %s", dir, warc.IndexPath, archiveDir)
 		}
@@ -318,7 +324,7 @@ func (a *Archive) indexWARC(path string) error {
 		return err
 	}
 	defer f.Close()
-	r, err := warc.NewReader(f)
+	r, err := warc.OpenRecords(f) // a WARC file or an ARC file
 	if err != nil {
 		return fmt.Errorf("replay: %s: %w", path, err)
 	}

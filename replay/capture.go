@@ -132,7 +132,8 @@ func (a *Archive) read(c *Capture) (*response, error) {
 	if length <= 0 {
 		length = 1 << 62 // records sharing a gzip member have no length of their own
 	}
-	wr, err := warc.NewReader(io.NewSectionReader(src, c.Offset, length))
+	// The index may point into an ARC file: the bytes at the offset say.
+	wr, err := warc.OpenRecordAt(io.NewSectionReader(src, c.Offset, length), c.Offset)
 	if err != nil {
 		closer.Close()
 		return nil, fmt.Errorf("replay: %s@%d: %w", c.Filename, c.Offset, err)

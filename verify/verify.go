@@ -60,7 +60,7 @@ type Finding struct {
 // FileSummary is the result for one file.
 type FileSummary struct {
 	File string `json:"file"`
-	// Kind is what the file was checked as: "warc", "index" (a CDXJ
+	// Kind is what the file was checked as: "warc", "arc", "index" (a CDXJ
 	// file), "manifest" (datapackage.json) or "file" (size and hash only).
 	Kind     string    `json:"kind"`
 	Records  int       `json:"records"`         // WARC records read
@@ -319,9 +319,11 @@ func Paths(ctx context.Context, paths []string, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-// isWARCName reports whether name looks like a WARC file.
+// isWARCName reports whether name looks like a WARC file, or an ARC file
+// (which verifyWARC tells by its content and checks as ARC).
 func isWARCName(name string) bool {
-	return strings.HasSuffix(name, ".warc") || strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc.gz.open")
+	return strings.HasSuffix(name, ".warc") || strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc.gz.open") ||
+		strings.HasSuffix(name, ".arc") || strings.HasSuffix(name, ".arc.gz")
 }
 
 // plan returns the tasks that verify path p and, for a WACZ, a function

@@ -84,12 +84,17 @@ func verifyWARC(ctx context.Context, src *source, res *resource) (s FileSummary,
 	if strings.HasSuffix(path, ".open") {
 		s.warnf(-1, "still open (.open): a crawl is writing it or was killed; run the same amber archive command to finish it, or amber repair to salvage it")
 	}
-	r, err := warc.NewReader(in)
+	rr, err := warc.OpenRecords(in)
 	if err != nil {
 		s.errorf(0, "read error: %v", err)
 		facts.stoppedAt = 0
 		return s, facts
 	}
+	if ar, ok := rr.(*warc.ARCReader); ok {
+		verifyARC(ctx, &s, ar)
+		return s, facts
+	}
+	r := rr.(*warc.Reader)
 	if size == 0 {
 		// Nothing is lost that was there, but a WARC file kept for years
 		// holds at least its warcinfo record: an empty one is what a

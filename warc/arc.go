@@ -335,7 +335,9 @@ func parseARCHeader(line string, fields int) (arcHeader, error) {
 	}
 	n := fields
 	switch {
-	case fields == 0 && len(parts) == 10:
+	case fields == 0 && len(parts) >= 10 && isARCDate(parts[len(parts)-8]):
+		// Without the version block (a version line; a record read at its
+		// offset), a line is v2 if it has a date where v2 has one.
 		n = 10
 	case fields == 0 || len(parts) < n:
 		n = 5 // a v2 file whose line has v1's fields
@@ -365,4 +367,18 @@ func parseARCHeader(line string, fields int) (arcHeader, error) {
 	}
 	h.length = length
 	return h, nil
+}
+
+// isARCDate reports whether s looks like an archive date: 12 to 14 digits
+// (or more: some writers add fractions).
+func isARCDate(s string) bool {
+	if len(s) < 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

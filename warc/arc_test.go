@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -234,4 +236,32 @@ func FuzzARCReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWriteARCFixtures writes the hand-built ARC files of testdata/others
+// when AMBER_ARC_FIXTURES names the testdata directory:
+//
+//	AMBER_ARC_FIXTURES=$PWD/testdata go test -run WriteARC ./warc
+//
+// The damaged one is there too: testdata/damaged is generated from the
+// table of verify's corpus test.
+func TestWriteARCFixtures(t *testing.T) {
+	dir := os.Getenv("AMBER_ARC_FIXTURES")
+	if dir == "" {
+		t.Skip("AMBER_ARC_FIXTURES not set")
+	}
+	v1, _ := buildARC(t, 1, false, arcV1)
+	v1gz, offs := buildARC(t, 1, true, arcV1)
+	v2gz, _ := buildARC(t, 2, true, arcV1)
+	files := map[string][]byte{
+		"others/arc-v1.arc":              v1,
+		"others/arc-v1.arc.gz":           v1gz,
+		"others/arc-v2.arc.gz":           v2gz,
+		"others/arc-v1-truncated.arc.gz": v1gz[:offs[3]+20],
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -2,9 +2,12 @@ package warc
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"path/filepath"
@@ -431,7 +434,7 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := NewReader(f)
+	r, err := OpenRecords(f)
 	if err != nil {
 		return nil, fmt.Errorf("warc: %s: %w", path, err)
 	}
@@ -449,6 +452,13 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 		if !Indexed(rec.Header) {
 			continue
 		}
+		// ARC records carry no digest: pywb's indexer writes the SHA-1 of
+		// the payload (the bytes after the HTTP head, or the whole content
+		// of a non-HTTP record), bare base32, and so does this.
+		var payload hash.Hash
+		if rec.Version == ARCVersion {
+			payload = sha1.New()
+		}
 		var hh *HTTPHeader
 		if strings.HasPrefix(mediaType(rec.Header.Get("Content-Type")), "application/http") {
 			// The head is streamed, not held: however long it is, the
@@ -456,7 +466,10 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 			var s headScanner
 			for !s.done && s.err == nil {
 				n, err := rec.Body.Read(buf)
-				s.write(buf[:n])
+				rest := s.write(buf[:n])
+				if payload != nil && s.done {
+					payload.Write(rest)
+				}
 				if err == io.EOF || err == io.ErrUnexpectedEOF {
 					break
 				}
@@ -469,9 +482,19 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 				if s.ctype != "" {
 					hh.Fields = Header{{Name: "Content-Type", Value: s.ctype}}
 				}
+			} else {
+				payload = nil // no payload to hash without a head
+			}
+		}
+		if payload != nil {
+			if _, err := io.Copy(payload, rec.Body); err != nil {
+				return lines, fmt.Errorf("warc: %s: %w", path, err)
 			}
 		}
 		l := indexLine(rec.Header, hh, name)
+		if payload != nil {
+			l.Digest = base32.StdEncoding.EncodeToString(payload.Sum(nil))
+		}
 		l.Offset = rec.Offset
 		if err := r.Finish(); err != nil {
 			return lines, fmt.Errorf("warc: %s: %w", path, err)

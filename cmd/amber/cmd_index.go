@@ -35,7 +35,9 @@ rebuilds a lost or damaged indexes/index.cdxj:
   amber index coll/archive -o coll/indexes/index.cdxj
 
 A FILE may be a WARC file (.warc, .warc.gz), a directory of WARC files, or
-a collection directory (its archive/ files). The index goes to stdout
+a collection directory (its archive/ files). ARC files (.arc, .arc.gz, told
+by their content) are indexed as pywb indexes them, with the SHA-1 of each
+payload as its digest. The index goes to stdout
 unless -o is given; -o writes it atomically.
 
 A WARC file that cannot be read to its end is reported on stderr; the
@@ -133,12 +135,13 @@ func warcFilesOf(args []string) ([]string, error) {
 		}
 		n := len(files)
 		for _, e := range entries {
-			if name := e.Name(); e.Type().IsRegular() && (strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc")) {
+			if name := e.Name(); e.Type().IsRegular() && (strings.HasSuffix(name, ".warc.gz") || strings.HasSuffix(name, ".warc") ||
+				strings.HasSuffix(name, ".arc.gz") || strings.HasSuffix(name, ".arc")) {
 				files = append(files, filepath.Join(dir, name))
 			}
 		}
 		if len(files) == n {
-			return nil, usageError("%s: no WARC files (*.warc.gz, *.warc) in it", dir)
+			return nil, usageError("%s: no WARC files (*.warc.gz, *.warc, or ARC: *.arc.gz, *.arc) in it", dir)
 		}
 	}
 	return files, nil

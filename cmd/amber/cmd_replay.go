@@ -30,8 +30,8 @@ func newReplayCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "replay DIR|FILE.wacz|FILE.warc.gz [--port N]",
 		Short: "Browse an archive in a web browser, offline",
-		Long: `Replay serves a collection directory, a WACZ file or a WARC file on
-http://127.0.0.1:PORT/ for a web browser. The first page lists the archived
+		Long: `Replay serves a collection directory, a WACZ file or a WARC file (or an
+ARC file, .arc or .arc.gz) on http://127.0.0.1:PORT/ for a web browser. The first page lists the archived
 pages with their capture times; each opens as it was captured, with a banner
 naming the capture time and the original URL.
 

@@ -44,7 +44,9 @@ URL, timestamp and digest; every response and revisit has a line). A WACZ
 is read from the zip without unpacking it: its entries (names, CRC-32),
 every entry against datapackage.json, datapackage.json against
 datapackage-digest.json, then its WARC files and index as in a collection;
-findings name an entry FILE.wacz!archive/x.warc.gz@OFFSET.
+findings name an entry FILE.wacz!archive/x.warc.gz@OFFSET. An ARC file
+(.arc, .arc.gz, told by its content) carries no digests: its framing is
+checked (header lines, lengths, gzip members), and one warning says so.
 
 Findings go to stderr, one a line:
 
@@ -142,7 +144,7 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 	for _, fs := range rep.Files {
 		count := ""
 		switch fs.Kind {
-		case "warc":
+		case "warc", "arc":
 			count = verifyPlural(fs.Records, "record") + ", "
 		case "index":
 			count = verifyPlural(fs.Lines, "line") + ", "

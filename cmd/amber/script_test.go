@@ -50,6 +50,8 @@ func TestScripts(t *testing.T) {
 			// the files other tools wrote, as $WORK/others/*.
 			for _, dir := range []string{"damaged", "others"} {
 				fixtures, err := filepath.Glob("../../testdata/" + dir + "/*.warc.gz")
+				arcs, _ := filepath.Glob("../../testdata/" + dir + "/*.arc*")
+				fixtures = append(fixtures, arcs...)
 				if err != nil || len(fixtures) == 0 {
 					return fmt.Errorf("no fixtures in testdata/%s: %v", dir, err)
 				}

@@ -1,0 +1,67 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/amber-archiver/amber/warc"
+)
+
+// arcNoDigests is the one finding every ARC file gets: the format has no
+// digests, so verify can only say that the file reads to its end.
+const arcNoDigests = "ARC file: no digests to check; framing only (header lines, lengths, gzip members)"
+
+// verifyARC checks the framing of an ARC file, told from a WARC file by
+// its first bytes: every header line parses, every record's content is as
+// long as its header says, every gzip member is intact. ARC errors are
+// all fatal (a header line has nothing to resynchronise on), so the first
+// one ends the check.
+func verifyARC(ctx context.Context, s *FileSummary, r *warc.ARCReader) {
+	s.Kind = "arc"
+	s.warnf(-1, arcNoDigests)
+	if strings.Contains(s.File, ".gz") && !r.Compressed() {
+		s.warnf(-1, "named .gz but not gzip-compressed")
+	}
+	lastShared := int64(-1)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil {
+			s.Records++
+			if _, err = io.Copy(io.Discard, rec.Body); err == nil {
+				err = r.Finish()
+			}
+			if err == nil {
+				if rec.SharedMember && rec.Offset != lastShared {
+					lastShared = rec.Offset
+					s.add(Finding{Severity: Warning, Offset: rec.Offset, TargetURI: findingURI(rec.Header),
+						Message: fmt.Sprintf("several records share the gzip member at offset %d: they cannot be read from their own offsets, which breaks indexed replay", rec.Offset)})
+				}
+				continue
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var fe *warc.FormatError
+		if !errors.As(err, &fe) {
+			s.errorf(r.InputOffset(), "read error after %d records: %v", s.Records, err)
+			return
+		}
+		f := Finding{Severity: Error, Offset: fe.Offset,
+			Message: fmt.Sprintf("%s; reading stopped there, after %d records", fe.Msg, s.Records)}
+		if rec != nil && rec.Offset == fe.Offset {
+			f.TargetURI = findingURI(rec.Header)
+		}
+		s.add(f)
+		return
+	}
+	if s.Records == 0 {
+		s.errorf(-1, "no records (an ARC file holds at least its filedesc version block)")
+	}
+}
