@@ -144,18 +144,7 @@ func peakProcess(t *testing.T, args ...string) (*exec.Cmd, func() int64) {
 	peak := filepath.Join(t.TempDir(), "peak")
 	cmd := exec.Command("amber-peak", args...)
 	cmd.Env = append(os.Environ(), "AMBER_PEAK_FILE="+peak)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return cmd, func() int64 {
+	return startProgram(t, cmd), func() int64 {
 		b, err := os.ReadFile(peak)
 		if err != nil {
 			t.Skipf("no peak memory measured (/proc/self/status): %v", err)

@@ -170,7 +170,13 @@ func readRecords(t *testing.T, dir string) []warcRec {
 
 // amberProcess starts the amber binary TestMain installed.
 func amberProcess(t *testing.T, args ...string) *exec.Cmd {
-	cmd := exec.Command("amber-program", args...)
+	return startProgram(t, exec.Command("amber-program", args...))
+}
+
+// startProgram starts cmd, one of the programs TestMain installs, with its
+// output in a buffer (cmd.Stdout), and kills it at the end of the test if
+// the test did not wait for it.
+func startProgram(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
