@@ -2,12 +2,14 @@ package replay
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -155,19 +157,130 @@ func (a *Archive) read(c *Capture) (*response, error) {
 		resp.body, resp.length = rec.Body, rec.ContentLength
 		return resp, nil
 	}
-	hr, err := http.ReadResponse(bufio.NewReader(rec.Body), nil)
+	// The head was written by whatever tool made the archive, and may not
+	// parse, or not match its body: keep what was read, to parse it again
+	// leniently.
+	var seen headBuffer
+	br := bufio.NewReader(io.TeeReader(rec.Body, &seen))
+	hr, err := http.ReadResponse(br, nil)
 	if err != nil {
 		if c.Revisit() {
 			return resp, nil // a revisit without HTTP headers: all from the original
 		}
-		resp.Close()
-		return nil, fmt.Errorf("replay: %s@%d: %s: %w", c.Filename, c.Offset, c.URL, err)
+		if seen.full {
+			resp.Close()
+			return nil, fmt.Errorf("replay: %s@%d: %s: %w", c.Filename, c.Offset, c.URL, err)
+		}
+		lr := bufio.NewReader(io.MultiReader(bytes.NewReader(seen.b), rec.Body))
+		status, header, lerr := readHeadLenient(lr)
+		if lerr != nil {
+			resp.Close()
+			return nil, fmt.Errorf("replay: %s@%d: %s: %w", c.Filename, c.Offset, c.URL, err)
+		}
+		// The framing the head claims cannot be trusted: the body is what
+		// the record holds after the head.
+		header.Del("Content-Length")
+		header.Del("Transfer-Encoding")
+		resp.status, resp.header, resp.body = status, header, lr
+		return resp, nil
 	}
 	resp.status, resp.header, resp.body, resp.length = hr.StatusCode, hr.Header, hr.Body, hr.ContentLength
+	if slices.Contains(hr.TransferEncoding, "chunked") && !startsChunked(br) {
+		// A chunked head over a body stored de-chunked (older crawlers
+		// did this): serve the stored bytes as they are.
+		resp.header.Del("Transfer-Encoding")
+		resp.body, resp.length = br, -1
+	}
 	if rec.Header.Get("WARC-Truncated") != "" {
 		resp.length = -1 // the body falls short of its Content-Length
 	}
 	return resp, nil
+}
+
+// maxLenientHead bounds the head kept for a second, lenient parse.
+const maxLenientHead = 1 << 20
+
+// headBuffer keeps the first maxLenientHead bytes written to it.
+type headBuffer struct {
+	b    []byte
+	full bool
+}
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	if room := maxLenientHead - len(h.b); room > 0 {
+		h.b = append(h.b, p[:min(len(p), room)]...)
+	}
+	if len(h.b) >= maxLenientHead {
+		h.full = true
+	}
+	return len(p), nil
+}
+
+// readHeadLenient reads an HTTP response head as browsers and pywb read
+// archived ones: a status line "HTTP/x.y CODE [text]", header lines
+// with any line ends, folded lines joined to the one before, lines that
+// are not fields skipped, up to the first empty line.
+func readHeadLenient(r *bufio.Reader) (int, http.Header, error) {
+	line, err := r.ReadString('\n')
+	if err != nil && line == "" {
+		return 0, nil, err
+	}
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/") {
+		return 0, nil, fmt.Errorf("not an HTTP status line: %q", clip(line))
+	}
+	status, err := strconv.Atoi(f[1])
+	if err != nil || status < 100 || status > 999 {
+		return 0, nil, fmt.Errorf("bad status code in %q", clip(line))
+	}
+	h := http.Header{}
+	last := ""
+	for n := 0; ; n++ {
+		line, err := r.ReadString('\n')
+		trimmed := strings.TrimRight(line, "\r\n")
+		if trimmed == "" || n > 10000 {
+			return status, h, nil // the end of the head (or of the record)
+		}
+		if (trimmed[0] == ' ' || trimmed[0] == '\t') && last != "" {
+			vs := h[last]
+			vs[len(vs)-1] += " " + strings.TrimSpace(trimmed)
+		} else if name, value, ok := strings.Cut(trimmed, ":"); ok && strings.TrimSpace(name) != "" && !strings.ContainsAny(name, " \t") {
+			last = http.CanonicalHeaderKey(name)
+			h.Add(last, strings.TrimSpace(value))
+		}
+		if err != nil {
+			return status, h, nil
+		}
+	}
+}
+
+// startsChunked reports whether what r holds next looks like chunked
+// transfer coding: a chunk-size line (hex digits, maybe an extension), or
+// nothing at all.
+func startsChunked(r *bufio.Reader) bool {
+	b, _ := r.Peek(64)
+	if len(b) == 0 {
+		return true
+	}
+	i := 0
+	for i < len(b) && strings.IndexByte("0123456789abcdefABCDEF", b[i]) >= 0 {
+		i++
+	}
+	if i == 0 || i > 16 {
+		return false
+	}
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	return i == len(b) || b[i] == ';' || b[i] == '\r' || b[i] == '\n'
+}
+
+func clip(s string) string {
+	s = strings.TrimRight(s, "\r\n")
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
 }
 
 // lookup finds the capture to replay for u at t and reads it. It skips a
