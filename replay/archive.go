@@ -59,6 +59,7 @@ type Archive struct {
 	captures map[string][]*Capture // by lookup key, oldest first
 	n        int                   // captures indexed
 	max      int                   // captures the index may hold
+	skipped  int                   // damaged records left out of the index
 	strs     map[string]string     // one copy of each URL, mime, digest, file name
 	byDigest map[string][]*Capture // non-revisit captures, by payload digest
 	pages    []Page
@@ -316,10 +317,13 @@ func openDir(dir string, o Options) (*Archive, error) {
 
 // indexWARC adds the records of the WARC file at path as warc.IndexWARC
 // indexes them, a record at a time, so that the capture limit stops a file
-// of millions of records before its index fills memory. A framing error
-// after some records keeps those (a truncated file replays what it has).
+// of millions of records before its index fills memory. A record whose
+// gzip member is damaged is skipped (Skipped counts it) and the next member
+// read, so one bad record never hides the others; a framing error the
+// reader cannot get past keeps the records before it (a truncated file
+// replays what it has).
 func (a *Archive) indexWARC(path string) error {
-	f, err := os.Open(path)
+	f, err := warc.OpenFile(path) // refuses what is not a regular file
 	if err != nil {
 		return err
 	}
@@ -359,6 +363,11 @@ func (a *Archive) indexWARC(path string) error {
 			}
 		}
 		if err != nil {
+			var fe *warc.FormatError
+			if errors.As(err, &fe) && !fe.Fatal {
+				a.skipped++
+				continue
+			}
 			if added > 0 {
 				return nil
 			}
@@ -366,6 +375,10 @@ func (a *Archive) indexWARC(path string) error {
 		}
 	}
 }
+
+// Skipped is the number of damaged records left out of the index built
+// from WARC files (an index file read as it is skips nothing).
+func (a *Archive) Skipped() int { return a.skipped }
 
 // OpenWARC opens WARC files by themselves, indexing them first.
 func OpenWARC(paths ...string) (*Archive, error) { return openWARC(Options{}, paths...) }

@@ -76,3 +76,27 @@ func TestLenientHeads(t *testing.T) {
 		})
 	}
 }
+
+// TestDamagedRecordSkipped: a WARC file with one damaged gzip member
+// between good ones still opens; the damaged record is left out and
+// counted, and the records after it are served.
+func TestDamagedRecordSkipped(t *testing.T) {
+	a, err := OpenWARC(filepath.Join("..", "testdata", "damaged", "gzip-crc.warc.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Skipped() != 1 {
+		t.Errorf("%d records skipped, want 1", a.Skipped())
+	}
+	srv := httptest.NewServer(NewHandler(a))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/20240506070809mp_/http://example.com/t.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("a record after the damaged one: %d, want 200", resp.StatusCode)
+	}
+}

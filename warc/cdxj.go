@@ -426,8 +426,11 @@ const httpHeadLimit = 64 << 10
 
 // IndexWARC reads the WARC file at path and returns a CDXJ line for every
 // response, revisit and resource record, and every metadata record that is not
-// application/warc-fields (pywb's default selection), in file order. On a
-// framing error it returns the lines of the records before it and the error.
+// application/warc-fields (pywb's default selection), in file order. A
+// record whose gzip member is damaged is skipped and the next member read,
+// so one bad record never hides the others; a damaged stream the reader
+// cannot get past ends the file. The error joins one error per record
+// skipped and the one that ended the file, if any.
 func IndexWARC(path string) ([]CDXJLine, error) {
 	f, err := OpenFile(path)
 	if err != nil {
@@ -440,14 +443,36 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 	}
 	name := filepath.Base(path)
 	var lines []CDXJLine
+	var skipped []error
+	// skip notes a record lost to damage confined to its gzip member; the
+	// reader goes on with the next member, so one bad record never hides
+	// the others. It reports whether the reader can go on.
+	skip := func(err error) bool {
+		var fe *FormatError
+		if errors.As(err, &fe) && !fe.Fatal {
+			skipped = append(skipped, fmt.Errorf("warc: %s: %w (record skipped)", path, err))
+			return true
+		}
+		return false
+	}
+	done := func(err error) ([]CDXJLine, error) {
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("warc: %s: %w", path, err))
+		}
+		return lines, errors.Join(skipped...)
+	}
 	buf := make([]byte, httpHeadLimit)
+records:
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
-			return lines, nil
+			return done(nil)
 		}
 		if err != nil {
-			return lines, fmt.Errorf("warc: %s: %w", path, err)
+			if skip(err) {
+				continue
+			}
+			return done(err)
 		}
 		if !Indexed(rec.Header) {
 			continue
@@ -474,7 +499,10 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 					break
 				}
 				if err != nil {
-					return lines, fmt.Errorf("warc: %s: %w", path, err)
+					if skip(err) {
+						continue records
+					}
+					return done(err)
 				}
 			}
 			if s.done {
@@ -488,7 +516,10 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 		}
 		if payload != nil {
 			if _, err := io.Copy(payload, rec.Body); err != nil {
-				return lines, fmt.Errorf("warc: %s: %w", path, err)
+				if skip(err) {
+					continue records
+				}
+				return done(err)
 			}
 		}
 		l := indexLine(rec.Header, hh, name)
@@ -497,7 +528,10 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 		}
 		l.Offset = rec.Offset
 		if err := r.Finish(); err != nil {
-			return lines, fmt.Errorf("warc: %s: %w", path, err)
+			if skip(err) {
+				continue
+			}
+			return done(err)
 		}
 		l.Length = rec.Length
 		lines = append(lines, l)

@@ -74,7 +74,14 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 		ls, err := warc.IndexWARC(f)
 		lines = append(lines, ls...)
 		if err != nil {
-			fmt.Fprintf(g.stderr, "amber: %v (indexed the %d records before it)\n", err, len(ls))
+			errs := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				errs = j.Unwrap()
+			}
+			for _, e := range errs {
+				fmt.Fprintf(g.stderr, "amber: %v\n", e)
+			}
+			fmt.Fprintf(g.stderr, "amber: %s: damaged; indexed the %d records that could be read\n", f, len(ls))
 			damaged = &exitError{code: exitDamage}
 		}
 	}

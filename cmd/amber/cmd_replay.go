@@ -101,6 +101,9 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 		return fmt.Errorf("cannot replay %s: %w", path, err)
 	}
 	defer a.Close()
+	if n := a.Skipped(); n > 0 {
+		fmt.Fprintf(g.stderr, "amber: %s: %d damaged records left out (amber verify names them); the rest is replayed\n", path, n)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.port)))
 	if err != nil {
 		return usageError("cannot listen on 127.0.0.1:%d: %v", opts.port, err)
