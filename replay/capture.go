@@ -163,6 +163,7 @@ func (a *Archive) read(c *Capture) (*response, error) {
 	var seen headBuffer
 	br := bufio.NewReader(io.TeeReader(rec.Body, &seen))
 	hr, err := http.ReadResponse(br, nil)
+	seen.done = true // the body is not kept
 	if err != nil {
 		if c.Revisit() {
 			return resp, nil // a revisit without HTTP headers: all from the original
@@ -172,7 +173,7 @@ func (a *Archive) read(c *Capture) (*response, error) {
 			return nil, fmt.Errorf("replay: %s@%d: %s: %w", c.Filename, c.Offset, c.URL, err)
 		}
 		lr := bufio.NewReader(io.MultiReader(bytes.NewReader(seen.b), rec.Body))
-		status, header, lerr := readHeadLenient(lr)
+		status, header, lerr := readHeadLenient(lr, maxLenientHead)
 		if lerr != nil {
 			resp.Close()
 			return nil, fmt.Errorf("replay: %s@%d: %s: %w", c.Filename, c.Offset, c.URL, err)
@@ -187,8 +188,8 @@ func (a *Archive) read(c *Capture) (*response, error) {
 	resp.status, resp.header, resp.body, resp.length = hr.StatusCode, hr.Header, hr.Body, hr.ContentLength
 	if slices.Contains(hr.TransferEncoding, "chunked") && !startsChunked(br) {
 		// A chunked head over a body stored de-chunked (older crawlers
-		// did this): serve the stored bytes as they are.
-		resp.header.Del("Transfer-Encoding")
+		// did this): serve the stored bytes as they are (ReadResponse
+		// has taken Transfer-Encoding out of the header already).
 		resp.body, resp.length = br, -1
 	}
 	if rec.Header.Get("WARC-Truncated") != "" {
@@ -200,13 +201,18 @@ func (a *Archive) read(c *Capture) (*response, error) {
 // maxLenientHead bounds the head kept for a second, lenient parse.
 const maxLenientHead = 1 << 20
 
-// headBuffer keeps the first maxLenientHead bytes written to it.
+// headBuffer keeps the first maxLenientHead bytes written to it, until
+// done.
 type headBuffer struct {
 	b    []byte
 	full bool
+	done bool
 }
 
 func (h *headBuffer) Write(p []byte) (int, error) {
+	if h.done {
+		return len(p), nil
+	}
 	if room := maxLenientHead - len(h.b); room > 0 {
 		h.b = append(h.b, p[:min(len(p), room)]...)
 	}
@@ -220,8 +226,24 @@ func (h *headBuffer) Write(p []byte) (int, error) {
 // archived ones: a status line "HTTP/x.y CODE [text]", header lines
 // with any line ends, folded lines joined to the one before, lines that
 // are not fields skipped, up to the first empty line.
-func readHeadLenient(r *bufio.Reader) (int, http.Header, error) {
-	line, err := r.ReadString('\n')
+func readHeadLenient(r *bufio.Reader, limit int) (int, http.Header, error) {
+	// readLine reads a line within what is left of limit: a record whose
+	// "head" never ends is not read into memory.
+	readLine := func() (string, error) {
+		var line []byte
+		for {
+			frag, err := r.ReadSlice('\n')
+			if len(line)+len(frag) > limit {
+				return "", errors.New("HTTP head too long")
+			}
+			line = append(line, frag...)
+			if err != bufio.ErrBufferFull {
+				limit -= len(line)
+				return string(line), err
+			}
+		}
+	}
+	line, err := readLine()
 	if err != nil && line == "" {
 		return 0, nil, err
 	}
@@ -235,10 +257,13 @@ func readHeadLenient(r *bufio.Reader) (int, http.Header, error) {
 	}
 	h := http.Header{}
 	last := ""
-	for n := 0; ; n++ {
-		line, err := r.ReadString('\n')
+	for {
+		line, err := readLine()
+		if err != nil && line == "" {
+			return status, h, nil // the end of the record, or past the limit: the head so far
+		}
 		trimmed := strings.TrimRight(line, "\r\n")
-		if trimmed == "" || n > 10000 {
+		if trimmed == "" {
 			return status, h, nil // the end of the head (or of the record)
 		}
 		if (trimmed[0] == ' ' || trimmed[0] == '\t') && last != "" {

@@ -350,12 +350,34 @@ func dropHints(rel string) string {
 // rewriteRefresh rewrites the URL of <meta http-equiv=refresh
 // content="5; url=...">.
 func (hr *htmlRewriter) rewriteRefresh(v string) string {
-	i := strings.Index(strings.ToLower(v), "url=")
+	i := indexFoldASCII(v, "url=") // on v itself: ToLower may change its length
 	if i < 0 {
 		return v
 	}
 	u := strings.Trim(v[i+4:], ` '"`)
 	return v[:i+4] + hr.rewrite(u, modEmbed)
+}
+
+// indexFoldASCII is strings.Index, ASCII letters matched in any case;
+// lower must be lower-case ASCII.
+func indexFoldASCII(s, lower string) int {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		j := 0
+		for j < len(lower) {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lower[j] {
+				break
+			}
+			j++
+		}
+		if j == len(lower) {
+			return i
+		}
+	}
+	return -1
 }
 
 // writeTag renders a start tag whose attributes were rewritten.

@@ -213,3 +213,19 @@ func TestRewriteHTMLRequisites(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteRefreshInvalidUTF8: the url= of a meta refresh is found in
+// the attribute itself; lower-casing invalid UTF-8 changes its length
+// (each bad byte becomes U+FFFD), which once sliced out of range.
+func TestRewriteRefreshInvalidUTF8(t *testing.T) {
+	hr := &htmlRewriter{urlRewriter: *testRewriter(t, "http://news.example/index.html")}
+	for _, v := range []string{"\xff\xff\xffurl=", "0;\xffURL=/next", "5; Url=/a"} {
+		got := hr.rewriteRefresh(v) // must not panic
+		if i := indexFoldASCII(v, "url="); i < 0 || !strings.HasPrefix(got, v[:i+4]) {
+			t.Errorf("rewriteRefresh(%q) = %q", v, got)
+		}
+	}
+	if indexFoldASCII("no refresh here", "url=") != -1 || indexFoldASCII("x URL=y", "url=") != 2 || indexFoldASCII("u[l=", "u{l=") != -1 {
+		t.Error("indexFoldASCII")
+	}
+}

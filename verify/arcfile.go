@@ -19,7 +19,7 @@ const arcNoDigests = "ARC file: no digests to check; framing only (header lines,
 // long as its header says, every gzip member is intact. ARC errors are
 // all fatal (a header line has nothing to resynchronise on), so the first
 // one ends the check.
-func verifyARC(ctx context.Context, s *FileSummary, r *warc.ARCReader) {
+func verifyARC(ctx context.Context, s *FileSummary, r *warc.ARCReader, facts *warcFacts) {
 	s.Kind = "arc"
 	s.warnf(-1, arcNoDigests)
 	if strings.Contains(s.File, ".gz") && !r.Compressed() {
@@ -33,10 +33,19 @@ func verifyARC(ctx context.Context, s *FileSummary, r *warc.ARCReader) {
 		}
 		if err == nil {
 			s.Records++
-			if _, err = io.Copy(io.Discard, rec.Body); err == nil {
+			// The payload's SHA-1 is what amber index (and pywb) give an
+			// ARC record, so the collection's index is checked against it.
+			var payload warc.DigestCheck
+			var d warc.Digest
+			var ok bool
+			if d, ok, err = warc.ARCPayloadDigest(rec); err == nil {
 				err = r.Finish()
 			}
+			if ok {
+				payload = warc.DigestCheck{Field: warc.PayloadDigestField, Status: warc.DigestMatch, Recorded: d, Computed: d}
+			}
 			if err == nil {
+				facts.add(rec, payload)
 				if rec.SharedMember && rec.Offset != lastShared {
 					lastShared = rec.Offset
 					s.add(Finding{Severity: Warning, Offset: rec.Offset, TargetURI: findingURI(rec.Header),
@@ -53,6 +62,7 @@ func verifyARC(ctx context.Context, s *FileSummary, r *warc.ARCReader) {
 			s.errorf(r.InputOffset(), "read error after %d records: %v", s.Records, err)
 			return
 		}
+		facts.stoppedAt = fe.Offset
 		f := Finding{Severity: Error, Offset: fe.Offset,
 			Message: fmt.Sprintf("%s; reading stopped there, after %d records", fe.Msg, s.Records)}
 		if rec != nil && rec.Offset == fe.Offset {

@@ -193,14 +193,14 @@ func headerAt(src *source, offset int64, nth int) (warc.Header, error) {
 }
 
 // recordAt calls fn with the nth record of the gzip member (or the record
-// of a plain file) at offset.
+// of a plain file) at offset, in a WARC or an ARC file.
 func recordAt(src *source, offset int64, nth int, fn func(*warc.Record) error) error {
 	in, c, err := src.at(offset)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	r, err := warc.NewReader(in)
+	r, err := warc.OpenRecordAt(in, offset) // the file may be an ARC file
 	if err != nil {
 		return err
 	}

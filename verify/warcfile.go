@@ -91,7 +91,7 @@ func verifyWARC(ctx context.Context, src *source, res *resource) (s FileSummary,
 		return s, facts
 	}
 	if ar, ok := rr.(*warc.ARCReader); ok {
-		verifyARC(ctx, &s, ar)
+		verifyARC(ctx, &s, ar, facts)
 		return s, facts
 	}
 	r := rr.(*warc.Reader)

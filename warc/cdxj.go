@@ -484,46 +484,15 @@ records:
 		if rec.Version == ARCVersion {
 			payload = sha1.New()
 		}
-		var hh *HTTPHeader
-		if strings.HasPrefix(mediaType(rec.Header.Get("Content-Type")), "application/http") {
-			// The head is streamed, not held: however long it is, the
-			// status and Content-Type are found in bounded memory.
-			var s headScanner
-			for !s.done && s.err == nil {
-				n, err := rec.Body.Read(buf)
-				rest := s.write(buf[:n])
-				if payload != nil && s.done {
-					payload.Write(rest)
-				}
-				if err == io.EOF || err == io.ErrUnexpectedEOF {
-					break
-				}
-				if err != nil {
-					if skip(err) {
-						continue records
-					}
-					return done(err)
-				}
+		hh, hashed, err := readRecordHead(rec, buf, payload)
+		if err != nil {
+			if skip(err) {
+				continue records
 			}
-			if s.done {
-				hh = &HTTPHeader{StartLine: s.startLine, StatusCode: s.status}
-				if s.ctype != "" {
-					hh.Fields = Header{{Name: "Content-Type", Value: s.ctype}}
-				}
-			} else {
-				payload = nil // no payload to hash without a head
-			}
-		}
-		if payload != nil {
-			if _, err := io.Copy(payload, rec.Body); err != nil {
-				if skip(err) {
-					continue records
-				}
-				return done(err)
-			}
+			return done(err)
 		}
 		l := indexLine(rec.Header, hh, name)
-		if payload != nil {
+		if hashed {
 			l.Digest = base32.StdEncoding.EncodeToString(payload.Sum(nil))
 		}
 		l.Offset = rec.Offset
@@ -536,6 +505,57 @@ records:
 		l.Length = rec.Length
 		lines = append(lines, l)
 	}
+}
+
+// readRecordHead streams the HTTP head of rec's block, if it is an HTTP
+// message, through a headScanner with buf: however long the head, its
+// status and Content-Type are found in bounded memory. With payload, it
+// also hashes the payload (the bytes after the head; the whole block of a
+// record that is no HTTP message) and reports whether it did: a head that
+// does not end leaves no payload to hash.
+func readRecordHead(rec *Record, buf []byte, payload hash.Hash) (hh *HTTPHeader, hashed bool, err error) {
+	if strings.HasPrefix(mediaType(rec.Header.Get("Content-Type")), "application/http") {
+		var s headScanner
+		for !s.done && s.err == nil {
+			n, err := rec.Body.Read(buf)
+			rest := s.write(buf[:n])
+			if payload != nil && s.done {
+				payload.Write(rest)
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				break
+			}
+			if err != nil {
+				return nil, false, err
+			}
+		}
+		if !s.done {
+			return nil, false, nil
+		}
+		hh = &HTTPHeader{StartLine: s.startLine, StatusCode: s.status}
+		if s.ctype != "" {
+			hh.Fields = Header{{Name: "Content-Type", Value: s.ctype}}
+		}
+	}
+	if payload == nil {
+		return hh, false, nil
+	}
+	if _, err := io.Copy(payload, rec.Body); err != nil {
+		return nil, false, err
+	}
+	return hh, true, nil
+}
+
+// ARCPayloadDigest reads the block of rec, an ARC record (which carries
+// no digest), and returns the SHA-1 of its payload, as IndexWARC indexes
+// it; ok is false for a response whose HTTP head does not end.
+func ARCPayloadDigest(rec *Record) (d Digest, ok bool, err error) {
+	h := sha1.New()
+	_, ok, err = readRecordHead(rec, make([]byte, 32<<10), h)
+	if !ok || err != nil {
+		return Digest{}, false, err
+	}
+	return Digest{Algorithm: "sha1", Sum: h.Sum(nil)}, true, nil
 }
 
 // Indexed reports whether a record with header h gets a CDXJ line:

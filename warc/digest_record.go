@@ -71,8 +71,7 @@ const (
 type RecordDigester struct {
 	block      hash.Hash
 	blockCheck DigestCheck
-	revisit    bool  // a revisit record: see emptyBlockDigest
-	blockSize  int64 // bytes written
+	revisit    bool // a revisit record: see emptyBlockDigest
 
 	payloadCheck DigestCheck
 	payload      hash.Hash // nil when the payload is not hashed
@@ -212,7 +211,6 @@ func (d *RecordDigester) Segmented() bool { return d.segment != nil }
 
 // Write feeds the next bytes of the block. It never fails.
 func (d *RecordDigester) Write(p []byte) (int, error) {
-	d.blockSize += int64(len(p))
 	if d.block != nil {
 		d.block.Write(p)
 	}
@@ -233,7 +231,8 @@ func (d *RecordDigester) Block() DigestCheck {
 		c.Computed = Digest{c.Recorded.Algorithm, d.block.Sum(nil)}
 		if !bytes.Equal(c.Computed.Sum, c.Recorded.Sum) {
 			c.Status = DigestMismatch
-			if d.revisit && d.blockSize > 0 && emptyBlockDigest(c.Recorded) {
+			// (A mismatch with the empty digest: the block is not empty.)
+			if d.revisit && emptyBlockDigest(c.Recorded) {
 				c.Status, c.Note = DigestDeviation, emptyBlockNote
 			}
 		}

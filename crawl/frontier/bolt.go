@@ -198,8 +198,11 @@ func expire(tx *bolt.Tx, now time.Time) error {
 	}
 	for i := len(back) - 1; i >= 0; i-- {
 		r, err := getRec(urls, back[i])
-		if err != nil || r == nil {
+		if err != nil {
 			return err
+		}
+		if r == nil || r.State != leased {
+			continue // a lease row without its lease: nothing to put back
 		}
 		r.State, r.Token, r.Worker, r.Expires = queued, 0, "", 0
 		if err := putRec(urls, back[i], r); err != nil {

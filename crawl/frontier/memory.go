@@ -384,7 +384,10 @@ func (m *Memory) Failures(ctx context.Context, max int) ([]Failure, error) {
 	}
 	slices.SortFunc(out, func(a, b Failure) int { return strings.Compare(a.URL, b.URL) })
 	if len(out) > max {
-		out = out[:max]
+		out = out[:0]
+		if max > 0 {
+			out = out[:max]
+		}
 	}
 	return out, nil
 }

@@ -392,14 +392,21 @@ func testConcurrentWorkers(t *testing.T, b Backend) {
 	var mu sync.Mutex
 	finished := map[string]string{}
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	// Errors are collected, not sent on a channel: a backend that hands a
+	// key out twice must fail the test, not block it.
+	var errs []error
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
 	for w := range 8 {
 		worker := fmt.Sprint("w", w)
 		wg.Go(func() {
 			for {
 				ls, err := f.Claim(ctx, worker, 7, ttl)
 				if err != nil {
-					errs <- err
+					fail(err)
 					return
 				}
 				if len(ls) == 0 {
@@ -411,13 +418,13 @@ func testConcurrentWorkers(t *testing.T, b Backend) {
 					found = append(found, page("new-"+ls[0].Key))
 				}
 				if _, err := f.Add(ctx, found); err != nil {
-					errs <- err
+					fail(err)
 					return
 				}
 				if w%2 == 0 {
 					clock.Advance(time.Millisecond)
 					if ls, err = f.Extend(ctx, ls, ttl); err != nil {
-						errs <- err
+						fail(err)
 						return
 					}
 				}
@@ -426,13 +433,13 @@ func testConcurrentWorkers(t *testing.T, b Backend) {
 					os = append(os, frontier.Outcome{Lease: l})
 				}
 				if err := f.Finish(ctx, os, nil); err != nil {
-					errs <- err
+					fail(err)
 					return
 				}
 				mu.Lock()
 				for _, l := range ls {
 					if by, ok := finished[l.Key]; ok {
-						errs <- fmt.Errorf("%s finished by %s and %s", l.Key, by, worker)
+						errs = append(errs, fmt.Errorf("%s finished by %s and %s", l.Key, by, worker))
 					}
 					finished[l.Key] = worker
 				}
@@ -441,8 +448,7 @@ func testConcurrentWorkers(t *testing.T, b Backend) {
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range errs {
 		t.Error(err)
 	}
 	// Every key once: the n added first, and one new-... key for each
