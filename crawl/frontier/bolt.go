@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,8 +27,9 @@ import (
 // are found from the start), digests, robots, pages (worker NUL seq →
 // page), runs.
 type Bolt struct {
-	db  *bolt.DB
-	now Clock
+	db     *bolt.DB
+	now    Clock
+	closed atomic.Bool
 }
 
 // Path is the file the frontier is in.
@@ -690,8 +692,8 @@ func (s *Bolt) Runs(ctx context.Context) ([]RunInfo, error) {
 
 // Close implements Frontier.
 func (s *Bolt) Close() error {
-	if err := s.db.Close(); err != nil {
-		return err
+	if s.closed.Swap(true) {
+		return ErrClosed
 	}
-	return nil
+	return s.db.Close()
 }

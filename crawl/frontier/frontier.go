@@ -70,8 +70,10 @@ type Frontier interface {
 
 	// Recover marks finished the keys found archived in WARC files that a
 	// crashed run of this worker left behind, if they are queued or their
-	// lease has expired (a live lease of another worker is left alone),
-	// and indexes their digests.
+	// lease has expired, and indexes their digests. A live lease is left
+	// alone, whoever holds it: the crashed run's own leases are recovered
+	// once they expire (a restart within the lease time to live may fetch
+	// such a URL again).
 	Recover(ctx context.Context, keys []string, digests []DigestRef) error
 
 	// LookupDigest finds the record a revisit of this payload refers to.

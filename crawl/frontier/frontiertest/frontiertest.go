@@ -629,6 +629,9 @@ func testClosed(t *testing.T, b Backend) {
 	if _, err := f.Counts(ctx); !errors.Is(err, frontier.ErrClosed) {
 		t.Errorf("Counts after Close: %v", err)
 	}
+	if err := f.Close(); !errors.Is(err, frontier.ErrClosed) {
+		t.Errorf("second Close: %v", err)
+	}
 }
 
 // Bench measures a backend at the crawl's own pace: each iteration adds a
