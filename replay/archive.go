@@ -165,9 +165,11 @@ func (a *Archive) add(l warc.CDXJLine) error {
 		return nil
 	}
 	status, _ := strconv.Atoi(l.Status)
-	c := &Capture{URL: a.intern(l.URL), Time: t, Status: status, Mime: a.intern(l.Mime), Digest: a.intern(l.Digest),
+	// Digests are compared in one form: index lines write them bare or
+	// labelled, in base32 or hex, depending on the tool.
+	c := &Capture{URL: a.intern(l.URL), Time: t, Status: status, Mime: a.intern(l.Mime), Digest: a.intern(warc.DigestKey(l.Digest)),
 		Filename: a.intern(l.Filename), Offset: l.Offset, Length: l.Length}
-	k := key(l.URL)
+	k := key(l.LookupURL())
 	a.captures[k] = append(a.captures[k], c)
 	if !c.Revisit() && c.Digest != "" {
 		a.byDigest[c.Digest] = append(a.byDigest[c.Digest], c)
@@ -332,46 +334,26 @@ func (a *Archive) indexWARC(path string) error {
 	if err != nil {
 		return fmt.Errorf("replay: %s: %w", path, err)
 	}
-	name := filepath.Base(path)
-	buf := make([]byte, 64<<10) // enough for an HTTP head, as warc.IndexWARC reads
+	ix := warc.NewIndexer(r, filepath.Base(path))
 	added := 0
 	for {
-		rec, err := r.Next()
-		if err == io.EOF {
+		l, err := ix.Next()
+		var skipped *warc.SkippedError
+		switch {
+		case err == io.EOF:
 			return nil
-		}
-		if err == nil && warc.Indexed(rec.Header) {
-			var head []byte
-			if ct, _, _ := strings.Cut(rec.Header.Get("Content-Type"), ";"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/http") {
-				n, rerr := io.ReadFull(rec.Body, buf)
-				if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
-					err = rerr
-				}
-				head = buf[:n]
-			}
-			if err == nil {
-				l := warc.IndexLine(rec.Header, head, name)
-				l.Offset = rec.Offset
-				if err = r.Finish(); err == nil {
-					l.Length = rec.Length
-					if aerr := a.add(l); aerr != nil {
-						return fmt.Errorf("replay: %s: %w", path, aerr)
-					}
-					added++
-					continue
-				}
-			}
-		}
-		if err != nil {
-			var fe *warc.FormatError
-			if errors.As(err, &fe) && !fe.Fatal {
-				a.skipped++
-				continue
-			}
+		case errors.As(err, &skipped):
+			a.skipped++
+		case err != nil:
 			if added > 0 {
 				return nil
 			}
 			return fmt.Errorf("replay: %s: %w", path, err)
+		default:
+			if err := a.add(l); err != nil {
+				return fmt.Errorf("replay: %s: %w", path, err)
+			}
+			added++
 		}
 	}
 }

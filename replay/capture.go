@@ -89,7 +89,9 @@ func (a *Archive) load(c *Capture) (*response, error) {
 		resp.Close()
 		return nil, err
 	}
-	if resp.status == 0 || resp.header == nil {
+	if resp.status == 0 || resp.header == nil || resp.status == http.StatusNotModified {
+		// A 304 revisit (server-not-modified) replays as the capture it
+		// confirms, which is what the browser asked for.
 		resp.status, resp.header = full.status, full.header
 	}
 	resp.body, resp.length = full.body, full.length
@@ -110,7 +112,17 @@ func (a *Archive) original(c *Capture) *Capture {
 		}
 		return same, d
 	}
-	for _, o := range a.byDigest[c.Digest] {
+	pool := a.byDigest[c.Digest]
+	if c.Digest == "" {
+		// A server-not-modified revisit names no digest: it stands for
+		// the closest earlier capture of its URL.
+		for _, o := range a.captures[key(c.URL)] {
+			if !o.Revisit() && o.Status < 300 {
+				pool = append(pool, o)
+			}
+		}
+	}
+	for _, o := range pool {
 		if best == nil {
 			best = o
 			continue
@@ -338,6 +350,30 @@ func (a *Archive) lookup(u string, t time.Time) (*response, error) {
 }
 
 var errNotArchived = errors.New("not in the archive")
+
+// lookupRequest is lookup for a browser's request: a POST (or any method
+// but GET and HEAD) is looked up by its body too, under the key pywb and
+// warcio.js give it (warc.PostKeyURL), and else as a GET of its URL, so
+// a page that posts the same form as when it was captured gets the answer
+// it got then.
+func (a *Archive) lookupRequest(r *http.Request, target string, t time.Time) (*response, error) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Body == nil {
+		return a.lookup(target, t)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+	if err == nil {
+		if q, ok := warc.PostQuery(r.Method, r.Header.Get("Content-Type"), body); ok {
+			resp, err := a.lookup(warc.PostKeyURL(target, r.Method, q), t)
+			if !errors.Is(err, errNotArchived) {
+				return resp, err
+			}
+		}
+	}
+	return a.lookup(target, t)
+}
+
+// maxRequestBody bounds the request body read to find a POST's capture.
+const maxRequestBody = 256 << 10
 
 // resolve resolves ref against base.
 func resolve(base, ref string) (string, error) {

@@ -573,7 +573,7 @@ func TestIndexWARCAsWarc(t *testing.T) {
 			want++
 			found := false
 			for _, c := range a.captures[key(l.URL)] {
-				if c.Offset == l.Offset && c.Length == l.Length && c.Filename == l.Filename && c.Digest == l.Digest && c.Mime == l.Mime {
+				if c.Offset == l.Offset && c.Length == l.Length && c.Filename == l.Filename && c.Digest == warc.DigestKey(l.Digest) && c.Mime == l.Mime {
 					found = true
 				}
 			}

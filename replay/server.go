@@ -297,7 +297,7 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 		}
 		when = t
 	}
-	resp, err := h.a.lookup(target, when)
+	resp, err := h.a.lookupRequest(r, target, when)
 	if errors.Is(err, errNotArchived) {
 		h.notFound(w, r, ts, target)
 		return

@@ -45,7 +45,7 @@ func verifyARC(ctx context.Context, s *FileSummary, r *warc.ARCReader, facts *wa
 				payload = warc.DigestCheck{Field: warc.PayloadDigestField, Status: warc.DigestMatch, Recorded: d, Computed: d}
 			}
 			if err == nil {
-				facts.add(rec, payload)
+				facts.add(rec, warc.DigestCheck{}, payload)
 				if rec.SharedMember && rec.Offset != lastShared {
 					lastShared = rec.Offset
 					s.add(Finding{Severity: Warning, Offset: rec.Offset, TargetURI: findingURI(rec.Header),

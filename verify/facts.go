@@ -56,7 +56,7 @@ func newWARCFacts(src *source) *warcFacts {
 // add notes a record; payload is the check of its payload digest. A
 // record whose block could not be read whole has no Length: its length is
 // noted as -1, unknown.
-func (f *warcFacts) add(rec *warc.Record, payload warc.DigestCheck) {
+func (f *warcFacts) add(rec *warc.Record, block, payload warc.DigestCheck) {
 	if rec.Offset == f.lastOffset {
 		f.nth++
 	} else {
@@ -75,6 +75,17 @@ func (f *warcFacts) add(rec *warc.Record, payload warc.DigestCheck) {
 		fallthrough
 	default:
 		digest = canonicalDigest(h.Get("WARC-Payload-Digest"))
+	}
+	if digest == "" && typ == "resource" {
+		// A resource's block is its payload: indexers give its digest.
+		switch {
+		case block.Recorded.Algorithm != "":
+			digest = digestKey(block.Recorded)
+		case block.Computed.Algorithm != "":
+			digest = digestKey(block.Computed)
+		default:
+			digest = canonicalDigest(h.Get("WARC-Block-Digest"))
+		}
 	}
 	if warc.Indexed(h) {
 		ts, _ := strconv.ParseInt(warc.CDXJTimestamp(h.Get("WARC-Date")), 10, 64)
@@ -116,10 +127,7 @@ func canonicalDigest(s string) string {
 	if s == "" || s == "-" {
 		return ""
 	}
-	d, err := warc.ParseDigest(s)
-	if err != nil && !strings.Contains(s, ":") {
-		d, err = warc.ParseDigest("sha1:" + s)
-	}
+	d, err := warc.ParseIndexDigest(s)
 	if err != nil {
 		return s
 	}

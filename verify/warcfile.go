@@ -239,7 +239,7 @@ func (c *checker) record(rec *warc.Record) error {
 		// The block is incomplete: its digests say nothing. The record
 		// is still noted, so that the index and revisits referring to it
 		// are not reported as pointing at nothing.
-		c.facts.add(rec, warc.DigestCheck{})
+		c.facts.add(rec, warc.DigestCheck{}, warc.DigestCheck{})
 		if ferr != nil {
 			return ferr
 		}
@@ -273,7 +273,7 @@ func (c *checker) record(rec *warc.Record) error {
 	if d.Segmented() && typ != "continuation" {
 		c.segments[h.Get("WARC-Record-ID")] = d // continuations are kept by digester
 	}
-	c.facts.add(rec, payload)
+	c.facts.add(rec, block, payload)
 	// A CRC error: the digests above tell whether the block is intact.
 	return ferr
 }

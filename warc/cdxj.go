@@ -27,17 +27,20 @@ import (
 //	https://www.Example.com:443/a/b?b=2&a=1 → com,example)/a/b?a=1&b=2
 //
 // It does not strip session ids from paths and queries as the IA
-// canonicalizer also does. A URL it cannot split into host and path (not
-// http, https or ftp) is returned lower-cased.
+// canonicalizer also does. URLs of other schemes get keys as otherKey
+// makes them.
 func SURT(rawURL string) string {
 	s := strings.TrimSpace(rawURL)
 	if i := strings.IndexByte(s, '#'); i >= 0 {
 		s = s[:i]
 	}
+	if s == "" {
+		return "-" // as Python's surt: a key is never empty
+	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	scheme = strings.ToLower(scheme)
 	if !ok || (scheme != "http" && scheme != "https" && scheme != "ftp") {
-		return strings.ToLower(s)
+		return otherKey(s)
 	}
 	authority, pathQuery := rest, ""
 	if i := strings.IndexAny(rest, "/?"); i >= 0 {
@@ -69,7 +72,7 @@ func SURT(rawURL string) string {
 	var b strings.Builder
 	b.WriteString(reverseHost(host))
 	if port != "" {
-		b.WriteString(":" + port)
+		b.WriteString(":" + minimalEscape(port))
 	}
 	b.WriteString(")")
 	b.WriteString(p)
@@ -82,6 +85,53 @@ func SURT(rawURL string) string {
 }
 
 var defaultPorts = map[string]string{"http": "80", "https": "443", "ftp": "21"}
+
+// otherKey is the key of a URL of another scheme, as Python's surt makes
+// it for pywb: "dns:example.org", "urn:uuid:...", "mailto:..." and a
+// "file:///path" keep their scheme and path ("file:/path"); a URL with a
+// host ("whois://host/x", "file://server/share") gets the host form
+// without its scheme. Whatever the input, the key holds no space or
+// control character (they are percent-encoded), so a CDXJ line always
+// splits into its three parts.
+func otherKey(s string) string {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || !isScheme(scheme) {
+		return strings.ToLower(minimalEscape(s))
+	}
+	scheme = strings.ToLower(scheme)
+	if after, ok := strings.CutPrefix(rest, "//"); ok {
+		authority, p := after, ""
+		if i := strings.IndexAny(after, "/?"); i >= 0 {
+			authority, p = after[:i], after[i:]
+		}
+		if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+			authority = authority[i+1:]
+		}
+		if authority == "" {
+			return scheme + ":" + strings.ToLower(minimalEscape(p))
+		}
+		if p == "" {
+			p = "/"
+		}
+		return reverseHost(strings.ToLower(minimalEscape(authority))) + ")" + strings.ToLower(minimalEscape(p))
+	}
+	return scheme + ":" + strings.ToLower(minimalEscape(rest))
+}
+
+// isScheme reports whether s is a URL scheme: a letter, then letters,
+// digits, '+', '-' or '.'.
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
 
 // stripWWW drops a leading "www." or "www<digits>.", as surt's host massage does.
 func stripWWW(host string) string {
@@ -184,20 +234,51 @@ type CDXJLine struct {
 	URL       string
 	Mime      string // media type without parameters; "warc/revisit" for revisits
 	Status    string // HTTP status code; "" when the record has none
-	Digest    string // WARC-Payload-Digest as recorded
+	Digest    string // payload digest as pywb writes it: bare base32 for sha1, "sha256:..." for the others
 	Length    int64  // bytes the record occupies in the file
 	Offset    int64  // offset of the record in the file
 	Filename  string // base name of the WARC file
+	// Method and RequestBody are set for the response to a request other
+	// than a GET: its method and the query its body became (PostQuery),
+	// as warcio.js writes them. Key is then the SURT of PostKeyURL.
+	Method      string
+	RequestBody string
 
 	// Not part of the line: what amber's own bookkeeping needs.
-	RecordID string // WARC-Record-ID
-	Date     string // WARC-Date as recorded
-	Type     string // WARC-Type
+	RecordID      string // WARC-Record-ID
+	Date          string // WARC-Date as recorded
+	Type          string // WARC-Type
+	PayloadDigest string // WARC-Payload-Digest as recorded
+}
+
+// LookupURL is the URL whose SURT keys l: its url, with the request body
+// folded in for a request other than GET.
+func (l CDXJLine) LookupURL() string { return PostKeyURL(l.URL, l.Method, l.RequestBody) }
+
+// IndexDigest renders a WARC-Payload-Digest value as the digest field of
+// a CDXJ line, as pywb's indexer writes it: a sha1 digest bare, in
+// upper-case base32 (whatever encoding the record used), any other
+// digest as recorded, label kept. warcio.js, ReplayWeb.page's indexer,
+// drops every label; a sha1 line of either tool is the same.
+func IndexDigest(recorded string) string {
+	recorded = strings.TrimSpace(recorded)
+	if recorded == "" {
+		return ""
+	}
+	d, err := ParseDigest(recorded)
+	if err != nil {
+		return recorded
+	}
+	if d.Algorithm == "sha1" {
+		return base32.StdEncoding.EncodeToString(d.Sum)
+	}
+	return recorded
 }
 
 // String renders l as pywb's indexer writes it: key, timestamp and a JSON
 // object with string values, in the order url, mime, status, digest, length,
-// offset, filename, empty fields left out.
+// offset, filename (then method and requestBody, for a request other
+// than GET, as warcio.js adds them), empty fields left out.
 func (l CDXJLine) String() string {
 	var b strings.Builder
 	b.WriteString(l.Key)
@@ -224,6 +305,8 @@ func (l CDXJLine) String() string {
 	field("length", strconv.FormatInt(l.Length, 10))
 	field("offset", strconv.FormatInt(l.Offset, 10))
 	field("filename", l.Filename)
+	field("method", l.Method)
+	field("requestBody", l.RequestBody)
 	b.WriteString("}")
 	return b.String()
 }
@@ -290,7 +373,7 @@ func ParseCDXJLine(s string) (CDXJLine, error) {
 		return ""
 	}
 	l := CDXJLine{Key: key, Timestamp: ts, URL: str("url"), Mime: str("mime"), Status: str("status"),
-		Digest: str("digest"), Filename: str("filename")}
+		Digest: str("digest"), Filename: str("filename"), Method: str("method"), RequestBody: str("requestBody")}
 	var err error
 	for _, f := range []struct {
 		name string
@@ -424,13 +507,12 @@ func timestamp14(date string) string {
 // head.
 const httpHeadLimit = 64 << 10
 
-// IndexWARC reads the WARC file at path and returns a CDXJ line for every
-// response, revisit and resource record, and every metadata record that is not
-// application/warc-fields (pywb's default selection), in file order. A
-// record whose gzip member is damaged is skipped and the next member read,
-// so one bad record never hides the others; a damaged stream the reader
-// cannot get past ends the file. The error joins one error per record
-// skipped and the one that ended the file, if any.
+// IndexWARC reads the WARC (or ARC) file at path and returns the CDXJ
+// lines an Indexer gives its records, in file order. A record whose gzip
+// member is damaged is skipped and the next member read, so one bad record
+// never hides the others; a damaged stream the reader cannot get past ends
+// the file. The error joins one error per record skipped and the one that
+// ended the file, if any.
 func IndexWARC(path string) ([]CDXJLine, error) {
 	f, err := OpenFile(path)
 	if err != nil {
@@ -441,69 +523,23 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("warc: %s: %w", path, err)
 	}
-	name := filepath.Base(path)
+	ix := NewIndexer(r, filepath.Base(path))
 	var lines []CDXJLine
-	var skipped []error
-	// skip notes a record lost to damage confined to its gzip member; the
-	// reader goes on with the next member, so one bad record never hides
-	// the others. It reports whether the reader can go on.
-	skip := func(err error) bool {
-		var fe *FormatError
-		if errors.As(err, &fe) && !fe.Fatal {
-			skipped = append(skipped, fmt.Errorf("warc: %s: %w (record skipped)", path, err))
-			return true
-		}
-		return false
-	}
-	done := func(err error) ([]CDXJLine, error) {
-		if err != nil {
-			skipped = append(skipped, fmt.Errorf("warc: %s: %w", path, err))
-		}
-		return lines, errors.Join(skipped...)
-	}
-	buf := make([]byte, httpHeadLimit)
-records:
+	var errs []error
 	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return done(nil)
+		l, err := ix.Next()
+		var skipped *SkippedError
+		switch {
+		case err == io.EOF:
+			return lines, errors.Join(errs...)
+		case errors.As(err, &skipped):
+			errs = append(errs, fmt.Errorf("warc: %s: %w", path, err))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("warc: %s: %w", path, err))
+			return lines, errors.Join(errs...)
+		default:
+			lines = append(lines, l)
 		}
-		if err != nil {
-			if skip(err) {
-				continue
-			}
-			return done(err)
-		}
-		if !Indexed(rec.Header) {
-			continue
-		}
-		// ARC records carry no digest: pywb's indexer writes the SHA-1 of
-		// the payload (the bytes after the HTTP head, or the whole content
-		// of a non-HTTP record), bare base32, and so does this.
-		var payload hash.Hash
-		if rec.Version == ARCVersion {
-			payload = sha1.New()
-		}
-		hh, hashed, err := readRecordHead(rec, buf, payload)
-		if err != nil {
-			if skip(err) {
-				continue records
-			}
-			return done(err)
-		}
-		l := indexLine(rec.Header, hh, name)
-		if hashed {
-			l.Digest = base32.StdEncoding.EncodeToString(payload.Sum(nil))
-		}
-		l.Offset = rec.Offset
-		if err := r.Finish(); err != nil {
-			if skip(err) {
-				continue
-			}
-			return done(err)
-		}
-		l.Length = rec.Length
-		lines = append(lines, l)
 	}
 }
 
@@ -560,8 +596,12 @@ func ARCPayloadDigest(rec *Record) (d Digest, ok bool, err error) {
 
 // Indexed reports whether a record with header h gets a CDXJ line:
 // responses, revisits, and resources and metadata other than
-// application/warc-fields, as pywb indexes them.
+// application/warc-fields, as pywb indexes them; a record without a
+// WARC-Target-URI has no key, and gets none.
 func Indexed(h Header) bool {
+	if targetURI(h) == "" {
+		return false
+	}
 	switch typ := h.Get("WARC-Type"); typ {
 	case "response", "revisit":
 		return true
@@ -597,20 +637,22 @@ func IndexLine(h Header, head []byte, filename string) CDXJLine {
 // head, if it has one that parses (nil otherwise).
 func indexLine(h Header, hh *HTTPHeader, filename string) CDXJLine {
 	typ, ct := h.Get("WARC-Type"), h.Get("Content-Type")
-	url := h.Get("WARC-Target-URI")
-	if strings.HasPrefix(url, "<") && strings.HasSuffix(url, ">") {
-		url = url[1 : len(url)-1]
-	}
+	url := targetURI(h)
 	l := CDXJLine{
-		RecordID:  h.Get("WARC-Record-ID"),
-		Date:      h.Get("WARC-Date"),
-		Type:      typ,
-		Key:       SURT(url),
-		Timestamp: timestamp14(h.Get("WARC-Date")),
-		URL:       url,
-		Mime:      mediaType(ct),
-		Digest:    h.Get("WARC-Payload-Digest"),
-		Filename:  filename,
+		RecordID:      h.Get("WARC-Record-ID"),
+		Date:          h.Get("WARC-Date"),
+		Type:          typ,
+		Key:           SURT(url),
+		Timestamp:     timestamp14(h.Get("WARC-Date")),
+		URL:           url,
+		Mime:          mediaType(ct),
+		Digest:        IndexDigest(h.Get("WARC-Payload-Digest")),
+		Filename:      filename,
+		PayloadDigest: h.Get("WARC-Payload-Digest"),
+	}
+	if typ == TypeResource && l.Digest == "" {
+		// A resource record's block is its payload.
+		l.Digest = IndexDigest(h.Get("WARC-Block-Digest"))
 	}
 	if typ == "response" || typ == "revisit" {
 		l.Mime = ""

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -64,8 +65,10 @@ func FormatDigest(algorithm string, sum []byte) string {
 func (d Digest) String() string { return FormatDigest(d.Algorithm, d.Sum) }
 
 // ParseDigest parses "label:value". The label may be in any case, with or
-// without a hyphen; the value may be base32 (any case, padded or not) or hex.
-// An unknown label yields ErrUnknownAlgorithm, a value of the wrong length or
+// without a hyphen ("sha1", "SHA1", "sha-1"); the value may be hex, base32
+// (any case, padded or not), base64 or base64url (padded or not): the
+// encodings the annotated WARC specification asks readers to accept. An
+// unknown label yields ErrUnknownAlgorithm, a value of the wrong length or
 // alphabet ErrMalformedDigest.
 func ParseDigest(s string) (Digest, error) {
 	label, value, ok := strings.Cut(strings.TrimSpace(s), ":")
@@ -88,7 +91,18 @@ func ParseDigest(s string) (Digest, error) {
 			return Digest{alg, append([]byte(nil), buf[:n]...)}, nil
 		}
 	}
-	return Digest{}, fmt.Errorf("%w: %q is not base32 or hex of a %s sum", ErrMalformedDigest, value, alg)
+	// The lengths differ from those of hex and base32 for every algorithm
+	// amber knows, so a value cannot be read two ways.
+	if t := strings.TrimRight(value, "="); base64.RawStdEncoding.EncodedLen(size) == len(t) {
+		enc := base64.RawStdEncoding
+		if strings.ContainsAny(t, "-_") {
+			enc = base64.RawURLEncoding
+		}
+		if n, err := enc.Decode(buf[:], []byte(t)); err == nil && n == size {
+			return Digest{alg, append([]byte(nil), buf[:n]...)}, nil
+		}
+	}
+	return Digest{}, fmt.Errorf("%w: %q is not hex, base32 or base64 of a %s sum", ErrMalformedDigest, value, alg)
 }
 
 // base32NoPad decodes base32 values whose padding was trimmed.
@@ -115,4 +129,37 @@ func digestSize(label string) (string, int) {
 		return alg, md5.Size
 	}
 	return "", 0
+}
+
+// ParseIndexDigest parses the digest field of a CDXJ line: "label:value",
+// or a bare value as pywb (for sha1) and warcio.js (for every algorithm)
+// write it, whose algorithm is told by its length: sha1 first (32 base32
+// or 40 hex characters), then sha256 and sha512.
+func ParseIndexDigest(s string) (Digest, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, ":") {
+		return ParseDigest(s)
+	}
+	var first error
+	for _, alg := range []string{"sha1", "sha256", "sha512"} {
+		d, err := ParseDigest(alg + ":" + s)
+		if err == nil {
+			return d, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return Digest{}, first
+}
+
+// DigestKey is a digest value in one canonical form (FormatDigest), for
+// comparing digests written in different encodings or labels; a value
+// that does not parse is returned as it is.
+func DigestKey(s string) string {
+	d, err := ParseIndexDigest(s)
+	if err != nil {
+		return strings.TrimSpace(s)
+	}
+	return d.String()
 }

@@ -2,6 +2,7 @@ package warc
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding"
 	"errors"
 	"fmt"
@@ -104,10 +105,15 @@ func NewRecordDigester(h Header) *RecordDigester {
 		blockCheck:   parseDigestField(h, BlockDigestField),
 		payloadCheck: parseDigestField(h, PayloadDigestField),
 	}
-	if d.blockCheck.Status == DigestMatch { // parsed: to be computed
-		d.block, _ = NewHash(d.blockCheck.Recorded.Algorithm)
-	}
 	typ := h.Get("WARC-Type")
+	switch {
+	case d.blockCheck.Status == DigestMatch: // parsed: to be computed
+		d.block, _ = NewHash(d.blockCheck.Recorded.Algorithm)
+	case d.blockCheck.Status == DigestAbsent && d.payloadCheck.Status == DigestAbsent && typ == TypeResource:
+		// Indexers key such a record by the SHA-1 of its block (its
+		// payload): Block gives it as Computed, to check an index line.
+		d.block = sha1.New()
+	}
 	d.revisit = typ == TypeRevisit
 	if d.payloadCheck.Status != DigestMatch {
 		return d
@@ -227,6 +233,9 @@ func (d *RecordDigester) Write(p []byte) (int, error) {
 // been written.
 func (d *RecordDigester) Block() DigestCheck {
 	c := d.blockCheck
+	if c.Status == DigestAbsent && d.block != nil {
+		c.Computed = Digest{"sha1", d.block.Sum(nil)}
+	}
 	if c.Status == DigestMatch {
 		c.Computed = Digest{c.Recorded.Algorithm, d.block.Sum(nil)}
 		if !bytes.Equal(c.Computed.Sum, c.Recorded.Sum) {

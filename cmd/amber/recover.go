@@ -67,8 +67,8 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 				notes = append(notes, fmt.Sprintf("rebuilding the crawl state: %s: %v (its records before the damage are used)", f, err))
 			}
 			for _, line := range l {
-				if line.Type == warc.TypeResponse && line.Digest != "" {
-					digests = append(digests, crawl.DigestRef{Digest: line.Digest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
+				if line.Type == warc.TypeResponse && line.PayloadDigest != "" {
+					digests = append(digests, crawl.DigestRef{Digest: line.PayloadDigest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
 				}
 			}
 			rebuilt++
@@ -97,8 +97,8 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 				o.Page = &crawl.Page{URL: line.URL, Date: date}
 			}
 			outcomes = append(outcomes, o)
-			if line.Type == warc.TypeResponse && line.Digest != "" {
-				digests = append(digests, crawl.DigestRef{Digest: line.Digest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
+			if line.Type == warc.TypeResponse && line.PayloadDigest != "" {
+				digests = append(digests, crawl.DigestRef{Digest: line.PayloadDigest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
 			}
 		}
 	}

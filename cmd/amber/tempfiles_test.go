@@ -70,6 +70,7 @@ func killWhenTemp(t *testing.T, out string, args ...string) bool {
 	for {
 		select {
 		case <-exited:
+			t.Logf("amber %v exited first: %s", args, cmd.Stdout)
 			return false
 		default:
 		}
