@@ -116,7 +116,10 @@ func (c *checker) checkFields(rec *warc.Record) {
 	}
 	for _, name := range []string{"WARC-Target-URI", "WARC-Refers-To-Target-URI"} {
 		if v := h.Get(name); v != "" && strings.ContainsAny(v, " \t") {
-			c.add(Error, "%s %q contains whitespace", name, clip(v))
+			// Not a valid URI, but nothing is lost: tools archiving local
+			// files write such names, and readers take them as written
+			// (amber's index percent-encodes the spaces in the key).
+			c.add(Warning, "%s %q contains whitespace, which a URI may not: readers take it as written", name, clip(v))
 		}
 	}
 	if v := h.Get("WARC-IP-Address"); v != "" {

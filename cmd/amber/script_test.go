@@ -49,7 +49,7 @@ func TestScripts(t *testing.T) {
 			// The damaged WARC fixtures, as $WORK/damaged/*.warc.gz, and
 			// the files other tools wrote, as $WORK/others/*.
 			for _, dir := range []string{"damaged", "others"} {
-				fixtures, err := filepath.Glob("../../testdata/" + dir + "/*.warc.gz")
+				fixtures, err := filepath.Glob("../../testdata/" + dir + "/*.warc*")
 				arcs, _ := filepath.Glob("../../testdata/" + dir + "/*.arc*")
 				fixtures = append(fixtures, arcs...)
 				if err != nil || len(fixtures) == 0 {

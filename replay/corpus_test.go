@@ -1,0 +1,212 @@
+package replay
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/amber-archiver/amber/warc"
+)
+
+// corpusFiles lists every WARC and ARC file of testdata that is not
+// deliberately damaged: amber's own fixtures and the files other tools
+// wrote.
+func corpusFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, dir := range []string{"cdxj", "others"} {
+		entries, err := os.ReadDir(filepath.Join("..", "testdata", dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			n := e.Name()
+			if strings.Contains(n, "truncated") {
+				continue
+			}
+			for _, ext := range []string{".warc", ".warc.gz", ".arc", ".arc.gz"} {
+				if strings.HasSuffix(n, ext) {
+					files = append(files, filepath.Join("..", "testdata", dir, n))
+				}
+			}
+		}
+	}
+	if len(files) < 10 {
+		t.Fatalf("only %d corpus files", len(files))
+	}
+	return files
+}
+
+// TestCorpusIndexAndReplay: for every file of the corpus, every index
+// line amber writes splits into key, timestamp and JSON, reads back as
+// itself, and points at its record (the record at its offset, read from
+// there alone, has its URL and date); and amber replay, given all the
+// files as one archive, answers every indexed GET response with the
+// archived status and the archived payload, byte for byte (id_ mode).
+func TestCorpusIndexAndReplay(t *testing.T) {
+	files := corpusFiles(t)
+	a, err := OpenWARC(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(NewHandler(a))
+	defer srv.Close()
+	client := &http.Client{
+		Transport:     &http.Transport{DisableCompression: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+
+	// The payloads each (key, timestamp) may answer with: several records
+	// can share both (an ARC file and its gzip copy).
+	type capture struct {
+		status int
+		body   []byte
+	}
+	answers := map[string][]capture{}
+	var requests []warc.CDXJLine
+	for _, f := range files {
+		lines, err := warc.IndexWARC(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, l := range lines {
+			s := l.String()
+			parts := strings.SplitN(s, " ", 3)
+			if len(parts) != 3 || strings.ContainsAny(parts[0], " \t\r\n") || len(parts[1]) != 14 || !strings.HasPrefix(parts[2], "{") {
+				t.Errorf("%s: line does not split in key, timestamp and JSON: %q", f, s)
+			}
+			back, err := warc.ParseCDXJLine(s)
+			if err != nil || back.String() != s {
+				t.Errorf("%s: line %q reads back as %q, %v", f, s, back.String(), err)
+			}
+			rec, block := recordAt(t, f, l.Offset, l.Length)
+			if u := strings.Trim(rec.Header.Get("WARC-Target-URI"), "<>"); u != l.URL || warc.CDXJTimestamp(rec.Header.Get("WARC-Date")) != l.Timestamp {
+				t.Errorf("%s@%d: line of %s %s, record of %s %s", f, l.Offset, l.URL, l.Timestamp, u, rec.Header.Get("WARC-Date"))
+			}
+			if l.Status == "" || l.Mime == "warc/revisit" || l.Method != "" {
+				continue
+			}
+			status, body := archivedPayload(t, block)
+			if strconv.Itoa(status) != l.Status {
+				t.Errorf("%s@%d: status %d in the record, %s in the line", f, l.Offset, status, l.Status)
+			}
+			k := l.Key + " " + l.Timestamp
+			if len(answers[k]) == 0 {
+				requests = append(requests, l)
+			}
+			answers[k] = append(answers[k], capture{status, body})
+		}
+	}
+	t.Logf("%d files, %d responses to replay", len(files), len(requests))
+	if len(requests) < 20 {
+		t.Fatalf("only %d responses indexed", len(requests))
+	}
+	for _, l := range requests {
+		resp, err := client.Get(srv.URL + "/" + l.Timestamp + "id_/" + l.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ok := slices.ContainsFunc(answers[l.Key+" "+l.Timestamp], func(c capture) bool {
+			return c.status == resp.StatusCode && bytes.Equal(c.body, got)
+		})
+		if !ok {
+			t.Errorf("%s %s (%s): replay answers %d with %d bytes, not the archived status %s and payload", l.URL, l.Timestamp, l.Filename, resp.StatusCode, len(got), l.Status)
+		}
+	}
+}
+
+// recordAt reads the record at offset of file from those length bytes
+// alone, as a replay tool does from an index line.
+func recordAt(t *testing.T, file string, offset, length int64) (*warc.Record, []byte) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if length <= 0 {
+		t.Fatalf("%s@%d: length %d", file, offset, length)
+	}
+	r, err := warc.OpenRecordAt(io.NewSectionReader(f, offset, length), offset)
+	if err != nil {
+		t.Fatalf("%s@%d: %v", file, offset, err)
+	}
+	rec, err := r.Next()
+	if err != nil {
+		t.Fatalf("%s@%d: %v", file, offset, err)
+	}
+	block, err := io.ReadAll(rec.Body)
+	if err != nil {
+		t.Fatalf("%s@%d: %v", file, offset, err)
+	}
+	return rec, block
+}
+
+// archivedPayload is the status and payload of an archived HTTP response:
+// the body with its transfer encoding removed and its content encoding
+// kept, or the stored bytes after the head when the head's framing does
+// not fit them (a chunked head over a de-chunked body).
+func archivedPayload(t *testing.T, block []byte) (int, []byte) {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(block)), nil)
+	if err != nil {
+		t.Fatalf("archived response does not parse: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err == nil || errors.Is(err, io.ErrUnexpectedEOF) && resp.ContentLength < 0 {
+		return resp.StatusCode, body
+	}
+	_, start := warc.HTTPHeadEnd(block)
+	return resp.StatusCode, block[start:]
+}
+
+// TestReplayPOST: a page's POSTs, archived by warcio.js, replay from their
+// captures when the browser posts the same body again (a form and an XHR
+// with a JSON body); a GET or another body of the same URL does not get
+// them.
+func TestReplayPOST(t *testing.T) {
+	a, err := OpenWARC(filepath.Join("..", "testdata", "others", "warciojs-sha1-plain.warc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := httptest.NewServer(NewHandler(a))
+	defer srv.Close()
+	for _, tt := range []struct {
+		method, path, ctype, body string
+		status                    int
+		want                      string
+	}{
+		{"POST", "/search", "application/x-www-form-urlencoded", "q=amber&", 200, "3 results for amber"},
+		{"POST", "/api/items", "application/json", `{"query":"amber","page":1}`, 200, "found by POST"},
+		{"POST", "/api/items", "application/json", `{"page":1,"query":"amber"}`, 200, "found by POST"}, // same query once flattened
+		{"POST", "/search", "application/x-www-form-urlencoded", "q=other", 404, ""},
+		{"GET", "/search", "", "", 404, ""},
+	} {
+		req, _ := http.NewRequest(tt.method, srv.URL+"/20261201100000id_/https://warcio.example"+tt.path, strings.NewReader(tt.body))
+		if tt.ctype != "" {
+			req.Header.Set("Content-Type", tt.ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || !strings.Contains(string(got), tt.want) {
+			t.Errorf("%s %s %q: %d %q, want %d with %q", tt.method, tt.path, tt.body, resp.StatusCode, got, tt.status, tt.want)
+		}
+	}
+}
