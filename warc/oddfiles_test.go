@@ -56,7 +56,9 @@ func oddFixtures() map[string][]byte {
 	}
 	forms := []form{
 		{"base32", func(alg string, s []byte) string { return alg + ":" + base32.StdEncoding.EncodeToString(s) }},
-		{"base32-lower", func(alg string, s []byte) string { return alg + ":" + strings.ToLower(base32.StdEncoding.EncodeToString(s)) }},
+		{"base32-lower", func(alg string, s []byte) string {
+			return alg + ":" + strings.ToLower(base32.StdEncoding.EncodeToString(s))
+		}},
 		{"hex", func(alg string, s []byte) string { return alg + ":" + hex.EncodeToString(s) }},
 		{"base64", func(alg string, s []byte) string { return alg + ":" + base64.StdEncoding.EncodeToString(s) }},
 		{"base64url", func(alg string, s []byte) string { return alg + ":" + base64.RawURLEncoding.EncodeToString(s) }},
