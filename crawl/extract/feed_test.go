@@ -28,7 +28,7 @@ const jsonFeed = `{"version":"https://jsonfeed.org/version/1.1","title":"Example
 func TestParseFeed(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, url, title, typ string
-		items                      []string
+		items                       []string
 	}{
 		{"rss", rssFeed, "https://news.example/feed.xml", "The Daily Example", "rss",
 			[]string{"https://news.example/2026/one.html", "https://news.example/2026/two.html", "https://news.example/2026/three.html"}},
