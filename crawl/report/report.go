@@ -65,6 +65,25 @@ type Run struct {
 	Crawl  int
 	Seeds  []string
 	Files  []string // base names
+	// Documents are those the run took seeds from (--links-from,
+	// --feed), as its urn:amber:links: records list them.
+	Documents []Document
+}
+
+// Document is a document a run took seeds from.
+type Document struct {
+	URL     string // the document's URL, or file://PATH
+	Kind    string
+	Title   string
+	Error   string // why it gave no links
+	Links   []string
+	Skipped []Skipped
+}
+
+// Skipped is a link a document cites that was not fetched.
+type Skipped struct {
+	URL    string `json:"url"`
+	Reason string `json:"skipped"`
 }
 
 // Options choose what a Collection covers.
@@ -87,6 +106,7 @@ type Collection struct {
 	captures map[string][]capture
 	scanned  map[string]bool // SURT keys looked up in the index
 	logged   map[string]crawl.Fetch
+	logRun   map[string]int // crawl-log name → run
 }
 
 type capture struct {
@@ -125,6 +145,10 @@ func Open(dir string, opts Options) (*Collection, error) {
 		}
 		r.Files = append(r.Files, filepath.Base(f))
 		c.fileRun[filepath.Base(f)] = n
+	}
+	c.logRun = map[string]int{}
+	if err := c.readMetadata(byRun); err != nil {
+		return nil, err
 	}
 	for _, r := range byRun {
 		c.runs = append(c.runs, *r)
@@ -201,41 +225,76 @@ func readWarcinfo(path string) (map[string]string, error) {
 }
 
 // Rows returns one row per seed: of every run (each seed once, in the
-// order first given), or of Options.Run.
+// order first given), or of Options.Run. The seeds of a run are its
+// URLs, then for each document it took seeds from, the document (when it
+// is a URL) and its links; the links it did not fetch are rows with the
+// reason as their failure.
 func (c *Collection) Rows() ([]Row, error) {
 	type seed struct {
-		url string
-		run int
+		url     string
+		run     int
+		failure string // known before looking: skipped, or the document's error
+		skipped bool
 	}
 	var seeds []seed
 	seen := map[string]bool{}
+	add := func(s seed) {
+		k := warc.SURT(s.url)
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		seeds = append(seeds, s)
+	}
 	for _, r := range c.runs {
 		if c.opts.Run != 0 && r.Number != c.opts.Run {
 			continue
 		}
 		for _, s := range r.Seeds {
-			k := warc.SURT(s)
-			if seen[k] {
-				continue
+			add(seed{url: s, run: r.Number})
+		}
+		for _, d := range r.Documents {
+			if isHTTP(d.URL) {
+				add(seed{url: d.URL, run: r.Number, failure: d.Error})
 			}
-			seen[k] = true
-			seeds = append(seeds, seed{s, r.Number})
+			for _, l := range d.Links {
+				add(seed{url: l, run: r.Number})
+			}
+			for _, s := range d.Skipped {
+				add(seed{url: s.URL, run: r.Number, failure: "skipped: " + s.Reason, skipped: true})
+			}
 		}
 	}
-	urls := make([]string, len(seeds))
-	for i, s := range seeds {
-		urls[i] = s.url
+	var urls []string
+	for _, s := range seeds {
+		if !s.skipped {
+			urls = append(urls, s.url)
+		}
 	}
 	res, err := c.Resolve(urls)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]Row, len(seeds))
-	for i, s := range seeds {
-		rows[i] = res[i]
-		rows[i].Run = s.run
+	rows := make([]Row, 0, len(seeds))
+	for _, s := range seeds {
+		var r Row
+		if s.skipped {
+			r = Row{URL: s.url, Failure: s.failure}
+		} else {
+			r, res = res[0], res[1:]
+			if s.failure != "" && r.Failure == "" {
+				r.Failure = s.failure // archived, but not a document amber could read
+			}
+		}
+		r.Run = s.run
+		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+func isHTTP(u string) bool {
+	l := strings.ToLower(u)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 // Resolve finds the capture of each URL (following redirects within the
@@ -429,9 +488,8 @@ func (c *Collection) reason(u string) string {
 // run is known.
 func (c *Collection) readLogs() {
 	c.logged = map[string]crawl.Fetch{}
-	logRun := c.logRuns()
 	for _, p := range c.logs {
-		if r, ok := logRun[filepath.Base(p)]; ok && !c.inRange(r) {
+		if r, ok := c.logRun[filepath.Base(p)]; ok && !c.inRange(r) {
 			continue
 		}
 		f, err := warc.OpenFile(p)
@@ -454,26 +512,94 @@ func (c *Collection) readLogs() {
 	}
 }
 
-// logRuns maps crawl-log names to runs: each run archives its log as a
-// metadata record, urn:amber:log:NAME, in its last WARC file.
-func (c *Collection) logRuns() map[string]int {
-	out := map[string]int{}
+// readMetadata reads the index lines of the metadata records amber
+// archive writes: its crawl logs (urn:amber:log:NAME, mapping each log to
+// its run) and the documents seeds came from (LinksURN).
+func (c *Collection) readMetadata(byRun map[int]*Run) error {
 	f, err := warc.OpenFile(filepath.Join(c.dir, warc.IndexPath))
-	if err != nil {
-		return out
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var links []warc.CDXJLine
 	for sc.Scan() {
-		if !strings.HasPrefix(sc.Text(), "urn:amber:log:") {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "urn:amber:") {
 			continue
 		}
-		if l, err := warc.ParseCDXJLine(sc.Text()); err == nil {
-			out[strings.TrimPrefix(l.URL, "urn:amber:log:")] = c.fileRun[l.Filename]
+		l, err := warc.ParseCDXJLine(line)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(l.URL, "urn:amber:log:"):
+			c.logRun[strings.TrimPrefix(l.URL, "urn:amber:log:")] = c.fileRun[l.Filename]
+		case strings.HasPrefix(l.URL, LinksURN):
+			links = append(links, l)
 		}
 	}
-	return out
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	// In the order they were written.
+	sort.SliceStable(links, func(i, j int) bool {
+		if links[i].Filename != links[j].Filename {
+			return links[i].Filename < links[j].Filename
+		}
+		return links[i].Offset < links[j].Offset
+	})
+	for _, l := range links {
+		r := byRun[c.fileRun[l.Filename]]
+		if r == nil {
+			continue
+		}
+		d, err := c.readLinks(l)
+		if err != nil {
+			d = Document{URL: strings.TrimPrefix(l.URL, LinksURN), Error: "unreadable record: " + err.Error()}
+		}
+		r.Documents = append(r.Documents, d)
+	}
+	return nil
+}
+
+// maxLinksRecord bounds a links record read back.
+const maxLinksRecord = 256 << 20
+
+func (c *Collection) readLinks(l warc.CDXJLine) (Document, error) {
+	rec, f, err := c.openRecord(l)
+	if err != nil {
+		return Document{}, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(rec.Body, maxLinksRecord))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var d Document
+	first := true
+	for sc.Scan() {
+		if first {
+			first = false
+			var h struct{ Document, Kind, Title, Error string }
+			if err := json.Unmarshal(sc.Bytes(), &h); err != nil {
+				return d, err
+			}
+			d = Document{URL: h.Document, Kind: h.Kind, Title: h.Title, Error: h.Error}
+			continue
+		}
+		var s Skipped
+		if json.Unmarshal(sc.Bytes(), &s) != nil || s.URL == "" {
+			continue
+		}
+		if s.Reason != "" {
+			d.Skipped = append(d.Skipped, s)
+		} else {
+			d.Links = append(d.Links, s.URL)
+		}
+	}
+	return d, sc.Err()
 }
 
 // head is what a report needs of a record.
@@ -619,3 +745,10 @@ func (c *Collection) original(h warc.Header, rv capture) (capture, bool) {
 	}
 	return capture{}, false
 }
+
+// LinksURN starts the target URI of the metadata record amber archive
+// writes for each document it took seeds from (--links-from, --feed):
+// LinksURN+DOCUMENT, one JSON line about the document ({"document",
+// "kind", "title", "error"}), then one a link ({"url"}, or {"url",
+// "skipped"} for a link not fetched).
+const LinksURN = "urn:amber:links:"
