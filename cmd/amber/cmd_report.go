@@ -219,6 +219,9 @@ func writeRobustLinks(g *globalOptions, coll *report.Collection, opts reportOpti
 		return err
 	}
 	if opts.output != "" {
+		if err := w.(*os.File).Close(); err != nil {
+			return err
+		}
 		fmt.Fprintf(g.stderr, "amber: %s: annotated %d citations of %d archived links; %d links not archived\n", opts.output, n, len(versions), missing)
 	}
 	if missing > 0 {
