@@ -190,7 +190,7 @@ func crawlCited(ctx context.Context, g *globalOptions, docs citedDocs, recrawl b
 		case err != nil && failed[d.url]:
 			head.Error = "not archived"
 		case err != nil:
-			head.Error = err.Error()
+			head.Error = strings.TrimPrefix(err.Error(), "report: ")
 		case d.feed:
 			feed, ferr := extract.ParseFeed(body, final, seenKey(keepTracking))
 			if ferr != nil {

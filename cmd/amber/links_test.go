@@ -367,7 +367,9 @@ func removeAll(s string, parts []string) string {
 func TestFeedNightly(t *testing.T) {
 	site := newCitedSite(t)
 	dir := filepath.Join(t.TempDir(), "coll")
+	site.mu.Lock()
 	site.items = []string{site.url("/item1"), site.url("/item2"), "/item3"}
+	site.mu.Unlock()
 	if code, out, errs := amberRun(t, "archive", "-q", "-o", dir, "--feed", site.url("/feed.xml")); code != 0 {
 		t.Fatalf("run 1: exit %d %s%s", code, out, errs)
 	}
@@ -455,7 +457,7 @@ func TestLinksBadInput(t *testing.T) {
 	// seed archived, both feeds reported as failed.
 	dir := filepath.Join(tmp, "c2")
 	dead := closedPort(t)
-	code, out, errs = amberRun(t, "archive", "-o", dir, "--retries", "0", "--feed", site.url("/bad-feed.xml"), "--feed", dead, site.url("/b"))
+	code, out, errs = amberRun(t, "archive", "-o", dir, "--retries", "0", "--feed", site.url("/bad-feed.xml"), "--feed", dead, "--feed", site.url("/missing"), site.url("/b"))
 	if code != exitPartial {
 		t.Fatalf("bad feeds: exit %d, want 3\n%s%s", code, out, errs)
 	}
@@ -473,7 +475,8 @@ func TestLinksBadInput(t *testing.T) {
 		got[r.URL] = r
 	}
 	if code != exitPartial || got[site.url("/b")].Status != 200 || !strings.Contains(got[site.url("/bad-feed.xml")].Failure, "not an RSS, Atom or JSON feed") ||
-		got[site.url("/bad-feed.xml")].Status != 200 || !strings.Contains(got[dead].Failure, "refused") {
+		got[site.url("/bad-feed.xml")].Status != 200 || !strings.Contains(got[dead].Failure, "refused") ||
+		got[site.url("/missing")].Failure != site.url("/missing")+": archived with HTTP status 404" {
 		t.Errorf("report: exit %d\n%s", code, out)
 	}
 	if code, _, errs := amberRun(t, "report", filepath.Join(tmp, "nowhere")); code != exitUsage || strings.Count(errs, "\n") != 1 {

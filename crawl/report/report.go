@@ -44,6 +44,17 @@ var (
 	ErrNotArchived   = errors.New("report: not in the collection")
 )
 
+// StatusError is a payload Body does not return: its capture is not a
+// 2xx response (a 404 page is archived, but it is not the document).
+type StatusError struct {
+	URL    string
+	Status int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("report: %s: archived with HTTP status %d", e.URL, e.Status)
+}
+
 // Row is where one seed went.
 type Row struct {
 	Run          int       `json:"run"`                     // the run that had it as a seed
@@ -699,6 +710,9 @@ func (c *Collection) Body(u string, max int64) (body []byte, contentType, final 
 		return nil, "", "", err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, "", "", &StatusError{URL: r.FinalURL, Status: resp.StatusCode}
+	}
 	var rd io.Reader = resp.Body
 	for _, enc := range strings.Split(resp.Header.Get("Content-Encoding"), ",") {
 		switch strings.ToLower(strings.TrimSpace(enc)) {
