@@ -30,6 +30,8 @@ type archiveOptions struct {
 	wacz           bool
 	output         string
 	seedsFile      string
+	linksFrom      []string // --links-from FILE|URL (links.go)
+	feeds          []string // --feed URL
 	scope          string
 	outlinks       bool
 	depth          int
@@ -132,6 +134,8 @@ EXIT STATUS
 	f.BoolVar(&opts.wacz, "wacz", false, "pack the collection into DIR.wacz at the end of the run (as amber pack does)")
 	f.StringVarP(&opts.output, "output", "o", "archive", "collection `DIR`ectory")
 	f.StringVar(&opts.seedsFile, "seeds", "", "read seed URLs from `FILE` (one a line, # comments)")
+	f.StringArrayVar(&opts.linksFrom, "links-from", nil, "archive every http(s) link cited in `FILE|URL` (HTML, bookmarks, Markdown, text; a URL is archived too; repeatable)")
+	f.StringArrayVar(&opts.feeds, "feed", nil, "archive the RSS, Atom or JSON feed at `URL` and each item's link (repeatable)")
 	f.StringVar(&opts.scope, "scope", "page", "page, prefix, host or domain")
 	f.BoolVar(&opts.outlinks, "outlinks", false, "also archive the pages linked from crawled pages, one hop")
 	f.IntVar(&opts.depth, "depth", 0, "most link hops from a seed for prefix/host/domain (0: unlimited)")
@@ -250,8 +254,13 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		}
 		urls = append(urls, more...)
 	}
-	if len(urls) == 0 {
-		return nil, usageError("missing URL to archive (give URLs or --seeds FILE)")
+	docs, err := readCitedDocs(opts)
+	if err != nil {
+		return nil, err
+	}
+	urls = append(urls, docs.seeds()...)
+	if len(urls) == 0 && len(docs.urls) == 0 {
+		return nil, usageError("missing URL to archive (give URLs, --seeds FILE, --links-from or --feed)")
 	}
 	var cookies []crawl.Cookie
 	if opts.cookiesFile != "" {
@@ -292,7 +301,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if err != nil {
 		return nil, err
 	}
-	info, err := st.Begin(opts.recrawl)
+	info, err := st.Begin(opts.recrawl || len(docs.urls) > 0) // documents are fetched again (crawlCited)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +374,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if retries == 0 {
 		retries = -1 // crawl.Options: 0 means the default
 	}
-	res, crawlErr := crawl.Run(ctx, crawl.Options{
+	res, crawlErr := crawlCited(ctx, g, docs, opts.recrawl, opts.keepTracking, crawl.Options{
 		Seeds:          urls,
 		Scope:          scope,
 		Outlinks:       opts.outlinks,
@@ -389,7 +398,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		Log:            logFile,
 		Cookies:        cookies,
 		NoCookies:      opts.noCookies,
-	}, w)
+	}, w, opts.output)
 	prog.stop()
 
 	// Whatever happened, archive the log, close the files and index what

@@ -14,6 +14,8 @@ import (
 type jobFile struct {
 	Seeds          []string       `yaml:"seeds"`
 	SeedsFile      *string        `yaml:"seeds_file"`
+	LinksFrom      []string       `yaml:"links_from"`
+	Feeds          []string       `yaml:"feeds"`
 	Output         *string        `yaml:"output"`
 	Scope          *string        `yaml:"scope"`
 	Outlinks       *bool          `yaml:"outlinks"`
@@ -71,6 +73,12 @@ func applyJob(cmd *cobra.Command, opts *archiveOptions) error {
 	}
 	opts.jobSeeds = j.Seeds
 	setStr("seeds", &opts.seedsFile, j.SeedsFile)
+	if j.LinksFrom != nil && !f.Changed("links-from") {
+		opts.linksFrom = j.LinksFrom
+	}
+	if j.Feeds != nil && !f.Changed("feed") {
+		opts.feeds = j.Feeds
+	}
 	setStr("output", &opts.output, j.Output)
 	setStr("scope", &opts.scope, j.Scope)
 	setBool("outlinks", &opts.outlinks, j.Outlinks)
@@ -100,7 +108,7 @@ func applyJob(cmd *cobra.Command, opts *archiveOptions) error {
 	setBool("quiet", &opts.quiet, j.Quiet)
 	setStr("cookies", &opts.cookiesFile, j.Cookies)
 	setBool("no-cookies", &opts.noCookies, j.NoCookies)
-	if len(j.Seeds) == 0 && j.SeedsFile == nil && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
+	if len(j.Seeds) == 0 && j.SeedsFile == nil && len(opts.linksFrom) == 0 && len(opts.feeds) == 0 && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
 		return usageError("--job %s: no seeds", opts.job)
 	}
 	return nil

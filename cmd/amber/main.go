@@ -152,6 +152,7 @@ on demand that not one bit of the archive has changed since.`,
 		newPackCommand(g),
 		newIndexCommand(g),
 		newReplayCommand(g),
+		newReportCommand(g),
 	)
 	return root
 }
