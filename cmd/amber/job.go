@@ -33,6 +33,7 @@ type jobFile struct {
 	WACZ           *bool          `yaml:"wacz"`
 	Digest         *string        `yaml:"digest"`
 	Quiet          *bool          `yaml:"quiet"`
+	JSON           *bool          `yaml:"json"`
 	Cookies        *string        `yaml:"cookies"`
 	NoCookies      *bool          `yaml:"no_cookies"`
 }
@@ -98,6 +99,7 @@ func applyJob(cmd *cobra.Command, opts *archiveOptions) error {
 	setBool("wacz", &opts.wacz, j.WACZ)
 	setStr("digest", &opts.digest, j.Digest)
 	setBool("quiet", &opts.quiet, j.Quiet)
+	setBool("json", &opts.json, j.JSON)
 	setStr("cookies", &opts.cookiesFile, j.Cookies)
 	setBool("no-cookies", &opts.noCookies, j.NoCookies)
 	if len(j.Seeds) == 0 && j.SeedsFile == nil && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
