@@ -276,6 +276,7 @@ func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
 }
 
 func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls []string) (*archiveSummary, error) {
+	p := opts.printer
 	switch {
 	case opts.concurrency < 1:
 		return nil, usageError("--concurrency must be at least 1")
@@ -352,7 +353,6 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 	defer st.Close()
-	p := opts.printer
 	notes, err := recoverCollection(coll, st, opts.keepTracking)
 	for _, n := range notes {
 		p.E("amber: %s", n)

@@ -94,6 +94,35 @@ func decodeOne(t *testing.T, stdout []byte, v any) {
 	}
 }
 
+// eachRecord calls each with every record of the WARC file f, read with
+// amber's reader.
+func eachRecord(t *testing.T, f string, each func(h warc.Header, block []byte)) {
+	t.Helper()
+	fh, err := os.Open(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	r, err := warc.NewReader(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		block, err := io.ReadAll(rec.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		each(rec.Header, block)
+	}
+}
+
 // warcCounts is what a run's WARC files hold, read back with amber's reader.
 type warcCounts struct {
 	records, responses, revisits, requests int
@@ -106,33 +135,8 @@ type warcCounts struct {
 func countWARC(t *testing.T, files []string, all []string) warcCounts {
 	t.Helper()
 	payloads := map[string]int64{} // record id of a response → its payload size
-	read := func(f string, each func(h warc.Header, block []byte)) {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer fh.Close()
-		r, err := warc.NewReader(fh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			rec, err := r.Next()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			block, err := io.ReadAll(rec.Body)
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			each(rec.Header, block)
-		}
-	}
 	for _, f := range all {
-		read(f, func(h warc.Header, block []byte) {
+		eachRecord(t, f, func(h warc.Header, block []byte) {
 			if h.Get("WARC-Type") == "response" {
 				_, payload, _ := bytes.Cut(block, []byte("\r\n\r\n"))
 				payloads[h.Get("WARC-Record-ID")] = int64(len(payload))
@@ -141,7 +145,7 @@ func countWARC(t *testing.T, files []string, all []string) warcCounts {
 	}
 	var c warcCounts
 	for _, f := range files {
-		read(f, func(h warc.Header, block []byte) {
+		eachRecord(t, f, func(h warc.Header, block []byte) {
 			c.records++
 			switch h.Get("WARC-Type") {
 			case "response":
