@@ -55,11 +55,19 @@ type statusReport struct {
 	Dir       string          `json:"dir"`
 	Running   string          `json:"running,omitempty"`
 	Runs      []crawl.RunInfo `json:"runs"`
-	URLs      *crawl.Counts   `json:"urls,omitempty"`
+	URLs      *statusURLs     `json:"urls,omitempty"`
 	Failures  []string        `json:"failures,omitempty"`
 	WARCFiles int             `json:"warcFiles"`
 	WARCBytes int64           `json:"warcBytes"`
 	Bytes     int64           `json:"bytes"`
+}
+
+// statusURLs counts the URLs of the current crawl by state.
+type statusURLs struct {
+	Queued  int `json:"queued"`
+	Claimed int `json:"claimed"` // being fetched
+	Done    int `json:"done"`
+	Failed  int `json:"failed"`
 }
 
 func runStatus(_ context.Context, opts statusOptions, dir string) error {
@@ -87,7 +95,7 @@ func runStatus(_ context.Context, opts statusOptions, dir string) error {
 			if err != nil {
 				return err
 			}
-			rep.URLs = &c
+			rep.URLs = &statusURLs{Queued: c.Fresh, Claimed: c.Claimed, Done: c.Done, Failed: c.Failed}
 			fails, err := st.Failures(20)
 			if err != nil {
 				return err
@@ -136,7 +144,7 @@ func (rep *statusReport) printText(w io.Writer) {
 	last := rep.Runs[len(rep.Runs)-1]
 	fmt.Fprintf(w, "last run: exit status %d\n", last.Exit)
 	if c := rep.URLs; c != nil {
-		fmt.Fprintf(w, "current crawl: %d done, %d failed, %d queued, %d claimed\n", c.Done, c.Failed, c.Fresh, c.Claimed)
+		fmt.Fprintf(w, "current crawl: %d done, %d failed, %d queued, %d claimed\n", c.Done, c.Failed, c.Queued, c.Claimed)
 	}
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  failed: %s\n", f)
