@@ -64,6 +64,9 @@ type WACZOptions struct {
 	// seed's page (from pages/pages.jsonl and the WARC files' warcinfo
 	// records); a collection with several seeds gets none.
 	MainPageURL, MainPageDate string
+	// Hash, if set, is written every byte of the package PackWACZ writes
+	// (e.g. sha256.New()), so its digest costs no second read.
+	Hash hash.Hash
 }
 
 // WACZDigest is datapackage-digest.json.
@@ -78,6 +81,10 @@ type WACZDigest struct {
 func PackWACZ(dir, out string, opts WACZOptions) (*Datapackage, error) {
 	var dp *Datapackage
 	err := writeAtomic(out, func(w io.Writer) error {
+		if opts.Hash != nil {
+			opts.Hash.Reset()
+			w = io.MultiWriter(w, opts.Hash)
+		}
 		var err error
 		dp, err = WriteWACZ(w, dir, opts)
 		return err

@@ -179,11 +179,15 @@ func TestPackWACZ(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "harbour")
 	testCollection(t, dir, "https://example.org/news/story")
 	out := filepath.Join(t.TempDir(), "harbour.wacz")
-	got, err := PackWACZ(dir, out, WACZOptions{Software: "amber/test"})
+	h := sha256.New()
+	got, err := PackWACZ(dir, out, WACZOptions{Software: "amber/test", Hash: h})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dp := readWACZ(t, out, dir)
+	if b, err := os.ReadFile(out); err != nil || sha256.Sum256(b) != [32]byte(h.Sum(nil)) {
+		t.Errorf("WACZOptions.Hash: %x, the file's sha256 is %x (%v)", h.Sum(nil), sha256.Sum256(b), err)
+	}
 	for k, want := range map[string]string{
 		"title":        "harbour",
 		"created":      "2026-11-25T18:00:00Z",

@@ -49,6 +49,9 @@ type archiveOptions struct {
 	digest         string
 	insecure       bool
 	quiet          bool
+	verbose        bool
+	json           bool
+	printer        printer
 	stopGrace      time.Duration
 	cookiesFile    string
 	noCookies      bool
@@ -110,6 +113,13 @@ A job file (--job) holds the same settings in YAML, e.g.
 
 Flags given on the command line override it.
 
+With --json (json: true in a job file), stdout holds one JSON object at the
+end of the run and nothing else: the counts, bytes, duration, failures, the
+files written and the exit status. stderr is as without --json (failures,
+one a line, even with --quiet); there is no progress line. A run that does
+not start (a usage error, a collection in use) prints no object: stdout
+is empty and the exit status and the one line on stderr say why.
+
 EXIT STATUS
   0   every URL in scope was captured (an HTTP error such as 404 is a capture)
   1   a seed could not be captured (malformed, refused, DNS, TLS, timeout, robots.txt)
@@ -123,6 +133,7 @@ EXIT STATUS
 				return err
 			}
 			g.drainable = true
+			opts.printer = newPrinter(g, opts.json, levelOf(opts.quiet, opts.verbose))
 			_, err := runArchive(cmd.Context(), g, opts, args)
 			return err
 		},
@@ -153,6 +164,8 @@ EXIT STATUS
 	f.StringVar(&opts.digest, "digest", "sha1", "digest algorithm for records: sha1 (base32), sha256 or sha512 (hex)")
 	f.BoolVar(&opts.insecure, "insecure", false, "archive HTTPS sites whose certificate does not verify")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print nothing but errors")
+	f.BoolVarP(&opts.verbose, "verbose", "v", false, "also name the files the run wrote")
+	f.BoolVar(&opts.json, "json", false, "end with one JSON summary object on stdout, and print nothing else there")
 	f.StringVar(&opts.cookiesFile, "cookies", "", "start with the cookies of `FILE` (Netscape cookies.txt, as wget, curl and browser extensions export it)")
 	f.BoolVar(&opts.noCookies, "no-cookies", false, "send no cookies and keep none (by default the cookies sites set are sent back to them, within a browser's bounds)")
 	f.DurationVar(&opts.stopGrace, "stop-grace", 10*time.Second, "time the first Ctrl-C gives the requests in flight before they are cut (and fetched again on resume)")
@@ -163,18 +176,72 @@ EXIT STATUS
 	return cmd
 }
 
-// archiveSummary is what one run did.
+// archiveSummary is what one run did: the object of archive --json.
 type archiveSummary struct {
-	Dir       string
-	Files     []string
-	Pages     int
-	Captures  int
-	Revisits  int
-	Failures  []crawl.Failure
-	Bytes     int64
-	Skipped   int
-	Truncated int
-	Elapsed   time.Duration
+	Dir        string        `json:"dir"`     // the collection
+	Crawl      uint64        `json:"crawl"`   // the crawl the run belongs to
+	Run        uint64        `json:"run"`     // the run's number in the collection (amber status)
+	Resumed    bool          `json:"resumed"` // the run resumed an unfinished crawl
+	Started    time.Time     `json:"started"`
+	Elapsed    time.Duration `json:"durationNs"`
+	NothingNew bool          `json:"nothingNew"` // every seed was archived before; nothing was fetched
+	Responses  int           `json:"responses"`  // response and revisit records written
+	Pages      int           `json:"pages"`      // of which HTML pages (listed in pages.jsonl)
+	Resources  int           `json:"resources"`  // the others
+	Revisits   int           `json:"revisits"`   // of all, stored as revisits
+	Requests   int           `json:"requests"`   // requests sent, every attempt
+	Failed     int           `json:"failed"`     // URLs with no response recorded
+	Skipped    int           `json:"skipped"`
+	Truncated  int           `json:"truncated"`
+	Bytes      int64         `json:"bytes"` // of the responses, as received
+	Failures   []failure     `json:"failures"`
+	Files      archiveFiles  `json:"files"`
+	WACZ       *packSummary  `json:"wacz,omitempty"` // --wacz: the pack's summary
+	Exit       int           `json:"exit"`
+	ExitName   string        `json:"exitName"`
+	Error      string        `json:"error,omitempty"` // the message amber prints on stderr, if any
+
+	warcFiles []string // base names, for the run log
+}
+
+// failure is a URL the run could not capture.
+type failure struct {
+	URL    string `json:"url"`
+	Seed   bool   `json:"seed"`
+	Reason string `json:"reason"` // as the line on stderr says it
+}
+
+// archiveFiles are the files of the collection a run wrote or updated.
+type archiveFiles struct {
+	WARC        []string `json:"warc"`            // the WARC files of this run
+	Log         string   `json:"log,omitempty"`   // its crawl log
+	Index       string   `json:"index,omitempty"` // the collection's, after the run
+	Pages       string   `json:"pages,omitempty"`
+	Datapackage string   `json:"datapackage,omitempty"`
+	WACZ        string   `json:"wacz,omitempty"`
+}
+
+func (s *archiveSummary) printText(w io.Writer) {
+	if s.WACZ != nil {
+		s.WACZ.printText(w)
+	}
+	if s.NothingNew {
+		fmt.Fprintf(w, "nothing new to archive: every seed is in %s already (--recrawl fetches them again)\n", s.Dir)
+		return
+	}
+	fmt.Fprintf(w, "archived %d responses (%d pages, %d resources, %s) into %s in %s; %d failed",
+		s.Responses, s.Pages, s.Resources, formatBytes(s.Bytes), filepath.Join(s.Dir, warc.ArchiveDir),
+		s.Elapsed.Round(time.Millisecond), s.Failed)
+	if s.Revisits > 0 {
+		fmt.Fprintf(w, ", %d unchanged (revisits)", s.Revisits)
+	}
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, ", %d skipped", s.Skipped)
+	}
+	if s.Truncated > 0 {
+		fmt.Fprintf(w, ", %d truncated", s.Truncated)
+	}
+	fmt.Fprintln(w)
 }
 
 // readSeeds returns the URLs of a seeds file: one a line, blank lines and
@@ -213,6 +280,7 @@ func compileAll(flag string, exprs []string) ([]*regexp.Regexp, error) {
 }
 
 func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls []string) (*archiveSummary, error) {
+	p := opts.printer
 	switch {
 	case opts.concurrency < 1:
 		return nil, usageError("--concurrency must be at least 1")
@@ -296,7 +364,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	defer st.Close()
 	notes, err := recoverCollection(coll, st, opts.keepTracking)
 	for _, n := range notes {
-		fmt.Fprintf(g.stderr, "amber: %s\n", n)
+		p.E("amber: %s", n)
 	}
 	if err != nil {
 		return nil, err
@@ -310,8 +378,8 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if err != nil {
 		return nil, err
 	}
-	if info.Resumed && !opts.quiet {
-		fmt.Fprintf(g.stderr, "amber: resuming crawl %d, which an earlier run did not finish (%d URLs were being fetched and are queued again)\n", info.Crawl, info.Requeued)
+	if info.Resumed {
+		p.P("amber: resuming crawl %d, which an earlier run did not finish (%d URLs were being fetched and are queued again)", info.Crawl, info.Requeued)
 	}
 
 	// Bodies above 4 MiB spool here while they are recorded; what a killed
@@ -356,11 +424,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 
-	term := g.rawStderr
-	if term == nil {
-		term = g.stderr
-	}
-	prog := newProgress(term, !opts.quiet && isTerminal(term))
+	prog := newProgress(p.Progress())
 	tr := opts.timeouts
 	tr.InsecureSkipVerify = opts.insecure
 	tr.MaxSize = opts.maxSize
@@ -411,12 +475,26 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		os.Remove(logFile.Name())
 	}
 	closeErr := w.Close()
-	sum := &archiveSummary{Dir: opts.output, Files: w.Files(), Elapsed: time.Since(start)}
+	sum := &archiveSummary{Dir: opts.output, Crawl: info.Crawl, Run: runSeq, Resumed: info.Resumed, Started: run.Started,
+		Elapsed: time.Since(start), Failures: []failure{}, warcFiles: w.Files()}
 	if res != nil {
-		sum.Pages, sum.Captures, sum.Revisits, sum.Failures, sum.Bytes = res.Pages, res.Captures, res.Revisits, res.Failures, res.Bytes
-		sum.Skipped, sum.Truncated = res.Skipped, res.Truncated
+		sum.Pages, sum.Responses, sum.Revisits, sum.Bytes = res.Pages, res.Captures, res.Revisits, res.Bytes
+		sum.Requests, sum.Skipped, sum.Truncated, sum.Failed = res.Requests, res.Skipped, res.Truncated, len(res.Failures)
+		sum.Resources = sum.Responses - sum.Pages
+		sum.NothingNew = res.Requests == 0 && len(res.Failures) == 0 && !info.Resumed
+		for _, f := range res.Failures {
+			sum.Failures = append(sum.Failures, failure{URL: f.URL, Seed: f.Seed, Reason: safeLine(fmt.Sprint(f.Err))})
+		}
+	}
+	sum.Files.WARC = []string{}
+	for _, name := range sum.warcFiles {
+		sum.Files.WARC = append(sum.Files.WARC, filepath.Join(coll.ArchivePath(), name))
+	}
+	if logErr == nil && res != nil && res.Requests > 0 {
+		sum.Files.Log = logFile.Name()
 	}
 	finishErr := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), st, software)
+	sum.Files.Index, sum.Files.Pages, sum.Files.Datapackage = existing(coll.Dir, warc.IndexPath), existing(coll.Dir, warc.PagesPath), existing(coll.Dir, warc.DatapackagePath)
 
 	switch {
 	case crawlErr != nil && !errors.Is(crawlErr, context.Canceled):
@@ -440,37 +518,32 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if opts.wacz && (err == nil || exitCode(err) == exitPartial) {
 		// Packed while the lock is held, so no other run changes the
 		// collection meanwhile; an interrupted run is not packed.
-		if perr := packCollection(ctx, g, opts.output, packOptions{quiet: opts.quiet}); perr != nil {
+		psum, perr := packCollection(ctx, p, opts.output, packOptions{})
+		if psum != nil {
+			psum.setExit(perr)
+			sum.WACZ, sum.Files.WACZ = psum, psum.Output
+		}
+		if perr != nil {
 			err = perr
 		}
 	}
-	run.Ended, run.Files, run.Captures, run.Bytes, run.Failures = time.Now().UTC(), sum.Files, sum.Captures, sum.Bytes, len(sum.Failures)
+	run.Ended, run.Files, run.Captures, run.Bytes, run.Failures = time.Now().UTC(), sum.warcFiles, sum.Responses, sum.Bytes, sum.Failed
 	run.Exit = exitCode(err)
 	if e := st.EndRun(runSeq, run); e != nil && err == nil {
 		err = e
 	}
 
-	for _, f := range sum.Failures {
-		fmt.Fprintf(g.stderr, "amber: %s: %v\n", f.URL, f.Err)
-	}
-	if !opts.quiet {
-		if res != nil && res.Requests == 0 && len(sum.Failures) == 0 && !info.Resumed {
-			fmt.Fprintf(g.stdout, "nothing new to archive: every seed is in %s already (--recrawl fetches them again)\n", opts.output)
-		} else {
-			fmt.Fprintf(g.stdout, "archived %d responses (%d pages, %d resources, %s) into %s in %s; %d failed",
-				sum.Captures, sum.Pages, sum.Captures-sum.Pages, formatBytes(sum.Bytes), filepath.Join(opts.output, warc.ArchiveDir),
-				sum.Elapsed.Round(time.Millisecond), len(sum.Failures))
-			if sum.Revisits > 0 {
-				fmt.Fprintf(g.stdout, ", %d unchanged (revisits)", sum.Revisits)
-			}
-			if sum.Skipped > 0 {
-				fmt.Fprintf(g.stdout, ", %d skipped", sum.Skipped)
-			}
-			if sum.Truncated > 0 {
-				fmt.Fprintf(g.stdout, ", %d truncated", sum.Truncated)
-			}
-			fmt.Fprintln(g.stdout)
+	if res != nil {
+		for _, f := range res.Failures {
+			p.E("amber: %s: %v", f.URL, f.Err)
 		}
+	}
+	for _, f := range sum.Files.WARC {
+		p.V("wrote %s", f)
+	}
+	sum.Exit, sum.ExitName, sum.Error = exitCode(err), exitName(exitCode(err)), errorText(err)
+	if perr := p.S(sum); perr != nil && err == nil {
+		err = perr
 	}
 	return sum, err
 }
@@ -531,6 +604,15 @@ func finishCollection(coll *warc.Collection, files []string, lines []string, has
 	return coll.WriteDatapackage(software, time.Now(), hashes)
 }
 
+// existing is dir/rel if it exists, or "".
+func existing(dir, rel string) string {
+	p := filepath.Join(dir, rel)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
 // formatBytes renders a size in decimal units, as MB/s figures are.
 func formatBytes(n int64) string {
 	switch {
@@ -553,7 +635,8 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// progress draws one live status line on a terminal; elsewhere it is silent.
+// progress draws one live status line on the terminal it is given; given
+// none, it is silent.
 type progress struct {
 	w                   io.Writer
 	live                bool
@@ -565,7 +648,8 @@ type progress struct {
 	quit, finished      chan struct{}
 }
 
-func newProgress(w io.Writer, live bool) *progress {
+func newProgress(w io.Writer) *progress {
+	live := w != nil
 	p := &progress{w: w, live: live, start: time.Now(), quit: make(chan struct{}), finished: make(chan struct{})}
 	if !live {
 		close(p.finished)

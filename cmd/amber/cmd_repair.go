@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,10 +96,7 @@ func runRepair(ctx context.Context, g *globalOptions, opts repairOptions, file s
 		return err
 	}
 	if opts.json {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(repairJSON(rep)); err != nil {
+		if err := writeJSON(g.stdout, repairJSON(rep)); err != nil {
 			return err
 		}
 	} else {

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +16,8 @@ import (
 )
 
 type statusOptions struct {
-	json bool
+	json    bool
+	printer printer
 }
 
 func newStatusCommand(g *globalOptions) *cobra.Command {
@@ -42,7 +43,8 @@ EXIT STATUS
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runStatus(cmd.Context(), g, opts, args[0])
+			opts.printer = newPrinter(g, opts.json, normalLevel)
+			return runStatus(cmd.Context(), opts, args[0])
 		},
 	}
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print one JSON object")
@@ -53,14 +55,22 @@ type statusReport struct {
 	Dir       string          `json:"dir"`
 	Running   string          `json:"running,omitempty"`
 	Runs      []crawl.RunInfo `json:"runs"`
-	URLs      *crawl.Counts   `json:"urls,omitempty"`
+	URLs      *statusURLs     `json:"urls,omitempty"`
 	Failures  []string        `json:"failures,omitempty"`
-	WARCFiles int             `json:"warc_files"`
-	WARCBytes int64           `json:"warc_bytes"`
+	WARCFiles int             `json:"warcFiles"`
+	WARCBytes int64           `json:"warcBytes"`
 	Bytes     int64           `json:"bytes"`
 }
 
-func runStatus(_ context.Context, g *globalOptions, opts statusOptions, dir string) error {
+// statusURLs counts the URLs of the current crawl by state.
+type statusURLs struct {
+	Queued  int `json:"queued"`
+	Claimed int `json:"claimed"` // being fetched
+	Done    int `json:"done"`
+	Failed  int `json:"failed"`
+}
+
+func runStatus(_ context.Context, opts statusOptions, dir string) error {
 	if fi, err := os.Stat(filepath.Join(dir, warc.ArchiveDir)); err != nil || !fi.IsDir() {
 		return usageError("%s is not a collection (no %s directory)", dir, warc.ArchiveDir)
 	}
@@ -85,7 +95,7 @@ func runStatus(_ context.Context, g *globalOptions, opts statusOptions, dir stri
 			if err != nil {
 				return err
 			}
-			rep.URLs = &c
+			rep.URLs = &statusURLs{Queued: c.Fresh, Claimed: c.Claimed, Done: c.Done, Failed: c.Failed}
 			fails, err := st.Failures(20)
 			if err != nil {
 				return err
@@ -106,20 +116,18 @@ func runStatus(_ context.Context, g *globalOptions, opts statusOptions, dir stri
 		}
 		return nil
 	})
-	if opts.json {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	}
-	w := g.stdout
-	fmt.Fprintf(w, "collection %s: %d WARC files, %s (%s in all)\n", dir, rep.WARCFiles, formatBytes(rep.WARCBytes), formatBytes(rep.Bytes))
+	return opts.printer.S(&rep)
+}
+
+func (rep *statusReport) printText(w io.Writer) {
+	fmt.Fprintf(w, "collection %s: %d WARC files, %s (%s in all)\n", rep.Dir, rep.WARCFiles, formatBytes(rep.WARCBytes), formatBytes(rep.Bytes))
 	if rep.Running != "" {
 		fmt.Fprintf(w, "a run is going now: %s (state not shown while it runs)\n", rep.Running)
-		return nil
+		return
 	}
 	if len(rep.Runs) == 0 {
 		fmt.Fprintln(w, "no runs recorded")
-		return nil
+		return
 	}
 	fmt.Fprintf(w, "runs:\n")
 	for i, r := range rep.Runs {
@@ -136,10 +144,9 @@ func runStatus(_ context.Context, g *globalOptions, opts statusOptions, dir stri
 	last := rep.Runs[len(rep.Runs)-1]
 	fmt.Fprintf(w, "last run: exit status %d\n", last.Exit)
 	if c := rep.URLs; c != nil {
-		fmt.Fprintf(w, "current crawl: %d done, %d failed, %d queued, %d claimed\n", c.Done, c.Failed, c.Fresh, c.Claimed)
+		fmt.Fprintf(w, "current crawl: %d done, %d failed, %d queued, %d claimed\n", c.Done, c.Failed, c.Queued, c.Claimed)
 	}
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  failed: %s\n", f)
 	}
-	return nil
 }

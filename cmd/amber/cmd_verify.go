@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ type verifyOptions struct {
 	quiet  bool // print errors only (and warnings with --strict)
 	strict bool // warnings count as damage
 	jobs   int  // files verified at once; 0 means one per CPU
+
+	printer printer
 }
 
 func newVerifyCommand(g *globalOptions) *cobra.Command {
@@ -53,7 +54,8 @@ Findings go to stderr, one a line:
   FILE@OFFSET RECORD-ID TARGET-URI: MESSAGE
 
 warnings prefixed with "warning: ". A summary line per file and a total
-(files, records, bytes, errors, warnings, MB/s) go to stdout. Warnings are
+(files, records, bytes, errors, warnings, MB/s) go to stdout; with --json,
+stdout holds one JSON report instead and stderr is the same. Warnings are
 deviations that lose no data, such as a payload digest taken over chunked
 bytes (as wget writes it), several records in one gzip member, a digest
 algorithm amber does not know, or a revisit whose original is not among the
@@ -72,7 +74,8 @@ EXIT STATUS
   130  interrupted`,
 		Args: argsAtLeast(1, "PATH (a collection, a WARC file or a directory of WARC files)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runVerify(cmd.Context(), g, opts, args)
+			opts.printer = newPrinter(g, opts.json, levelOf(opts.quiet, false))
+			return runVerify(cmd.Context(), opts, args)
 		},
 	}
 	f := cmd.Flags()
@@ -83,7 +86,7 @@ EXIT STATUS
 	return cmd
 }
 
-func runVerify(ctx context.Context, g *globalOptions, opts verifyOptions, paths []string) error {
+func runVerify(ctx context.Context, opts verifyOptions, paths []string) error {
 	if opts.jobs < 0 {
 		return usageError("--jobs must be at least 1, not %d", opts.jobs)
 	}
@@ -98,15 +101,10 @@ func runVerify(ctx context.Context, g *globalOptions, opts verifyOptions, paths 
 	if err != nil {
 		return err
 	}
-	if opts.json {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false) // record ids are <urn:uuid:...>
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		printVerifyReport(g.stdout, g.stderr, rep, opts)
+	p := opts.printer
+	printVerifyFindings(p, rep, !opts.quiet || opts.strict)
+	if err := p.S(verifySummary{rep}); err != nil {
+		return err
 	}
 	if rep.Damaged(opts.strict) {
 		return &exitError{code: exitDamage}
@@ -114,8 +112,13 @@ func runVerify(ctx context.Context, g *globalOptions, opts verifyOptions, paths 
 	return nil
 }
 
-func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verifyOptions) {
-	showWarnings := !opts.quiet || opts.strict
+// verifySummary is the report verify ends with; its JSON form is the
+// report's.
+type verifySummary struct{ *verify.Report }
+
+// printVerifyFindings prints each finding as one line on stderr: the errors,
+// and the warnings if showWarnings.
+func printVerifyFindings(p printer, rep *verify.Report, showWarnings bool) {
 	for _, fs := range rep.Files {
 		for _, f := range fs.Findings {
 			if f.Severity == verify.Warning && !showWarnings {
@@ -135,12 +138,14 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 			if f.TargetURI != "" {
 				where += " " + f.TargetURI
 			}
-			fmt.Fprintf(stderr, "%s%s: %s\n", prefix, escapeControls(where), escapeControls(f.Message))
+			p.E("%s%s: %s", prefix, escapeControls(where), escapeControls(f.Message))
 		}
 	}
-	if opts.quiet {
-		return
-	}
+}
+
+// printText prints a line per file and the total.
+func (s verifySummary) printText(stdout io.Writer) {
+	rep := s.Report
 	for _, fs := range rep.Files {
 		count := ""
 		switch fs.Kind {

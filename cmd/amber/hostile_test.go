@@ -249,29 +249,11 @@ func readCollectionResponses(t *testing.T, dir string) []responseRecord {
 	files, _ := filepath.Glob(filepath.Join(dir, "archive", "*.warc.gz"))
 	var out []responseRecord
 	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := warc.NewReader(fh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			rec, err := r.Next()
-			if err == io.EOF {
-				break
+		eachRecord(t, f, func(h warc.Header, block []byte) {
+			if h.Get("WARC-Type") == "response" {
+				out = append(out, responseRecord{h.Get("WARC-Target-URI"), h.Get("WARC-Truncated"), string(block)})
 			}
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if rec.Header.Get("WARC-Type") != "response" {
-				continue
-			}
-			b, _ := io.ReadAll(rec.Body)
-			out = append(out, responseRecord{rec.Header.Get("WARC-Target-URI"), rec.Header.Get("WARC-Truncated"), string(b)})
-		}
-		fh.Close()
+		})
 	}
 	return out
 }

@@ -35,6 +35,7 @@ type jobFile struct {
 	WACZ           *bool          `yaml:"wacz"`
 	Digest         *string        `yaml:"digest"`
 	Quiet          *bool          `yaml:"quiet"`
+	JSON           *bool          `yaml:"json"`
 	Cookies        *string        `yaml:"cookies"`
 	NoCookies      *bool          `yaml:"no_cookies"`
 }
@@ -106,6 +107,7 @@ func applyJob(cmd *cobra.Command, opts *archiveOptions) error {
 	setBool("wacz", &opts.wacz, j.WACZ)
 	setStr("digest", &opts.digest, j.Digest)
 	setBool("quiet", &opts.quiet, j.Quiet)
+	setBool("json", &opts.json, j.JSON)
 	setStr("cookies", &opts.cookiesFile, j.Cookies)
 	setBool("no-cookies", &opts.noCookies, j.NoCookies)
 	if len(j.Seeds) == 0 && j.SeedsFile == nil && len(opts.linksFrom) == 0 && len(opts.feeds) == 0 && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
