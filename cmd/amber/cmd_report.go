@@ -45,9 +45,10 @@ With --run N, a seed that run did not fetch again points to the capture
 an earlier run made.
 
 A table by default, --csv (a header line, then one row a line) or --json
-(an array of objects with the fields run, url, final_url, status,
-captured, archival_path, warc_file, record_id, redirects, revisit,
-failure).
+(an array of objects with the fields run, url, finalUrl, status,
+captured, archivalPath, warcFile, recordId, redirects, revisit,
+failure: camelCase, as the other --json outputs; the CSV header
+names the columns in snake_case).
 
 --robust-links FILE writes FILE (HTML, a bookmarks export, Markdown or
 plain text) back, to stdout or -o PATH, with every link the collection

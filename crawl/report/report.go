@@ -57,14 +57,14 @@ func (e *StatusError) Error() string {
 
 // Row is where one seed went.
 type Row struct {
-	Run          int       `json:"run"`                     // the run that had it as a seed
-	URL          string    `json:"url"`                     // as cited
-	FinalURL     string    `json:"final_url,omitempty"`     // after redirects
-	Status       int       `json:"status,omitempty"`        // HTTP status of the final capture
-	Captured     time.Time `json:"captured,omitzero"`       // WARC-Date of the final capture
-	ArchivalPath string    `json:"archival_path,omitempty"` // /TIMESTAMP/URL, as amber replay and pywb answer it
-	WARCFile     string    `json:"warc_file,omitempty"`
-	RecordID     string    `json:"record_id,omitempty"`
+	Run          int       `json:"run"`                    // the run that had it as a seed
+	URL          string    `json:"url"`                    // as cited
+	FinalURL     string    `json:"finalUrl,omitempty"`     // after redirects
+	Status       int       `json:"status,omitempty"`       // HTTP status of the final capture
+	Captured     time.Time `json:"captured,omitzero"`      // WARC-Date of the final capture
+	ArchivalPath string    `json:"archivalPath,omitempty"` // /TIMESTAMP/URL, as amber replay and pywb answer it
+	WARCFile     string    `json:"warcFile,omitempty"`
+	RecordID     string    `json:"recordId,omitempty"`
 	Redirects    int       `json:"redirects,omitempty"` // hops followed
 	Revisit      bool      `json:"revisit,omitempty"`   // the capture is a revisit of an identical earlier payload
 	Failure      string    `json:"failure,omitempty"`   // why it was not captured
