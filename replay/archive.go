@@ -240,10 +240,22 @@ func OpenWith(p string, o Options) (*Archive, error) {
 	switch {
 	case fi.IsDir():
 		return openDir(p, o)
-	case strings.HasSuffix(strings.ToLower(p), ".wacz"):
+	case strings.HasSuffix(strings.ToLower(p), ".wacz") || isZip(p):
 		return openWACZ(p, o)
 	}
 	return openWARC(o, p)
+}
+
+// isZip reports whether the file at p starts as a zip file does.
+func isZip(p string) bool {
+	f, err := warc.OpenFile(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && (string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06")
 }
 
 // OpenDir opens a collection directory: its indexes/index.cdxj (built
@@ -429,6 +441,10 @@ func openWACZ(p string, o Options) (*Archive, error) {
 	zr, err := zip.NewReader(f, fi.Size())
 	if err != nil {
 		f.Close()
+		if errors.Is(err, zip.ErrFormat) && !isZip(p) {
+			// A .wacz that is no zip: what is it?
+			return openWARC(o, p)
+		}
 		return nil, fmt.Errorf("replay: %s: %w", p, err)
 	}
 	a := newArchive(strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)), o)
@@ -436,6 +452,7 @@ func openWACZ(p string, o Options) (*Archive, error) {
 	warcs := map[string]*zip.File{}
 	var indexes []*zip.File
 	var pages *zip.File
+	hasManifest := false
 	for _, zf := range zr.File {
 		switch dir, name := path.Split(zf.Name); {
 		case dir == warc.ArchiveDir+"/":
@@ -445,6 +462,7 @@ func openWACZ(p string, o Options) (*Archive, error) {
 		case zf.Name == warc.PagesPath:
 			pages = zf
 		case zf.Name == warc.DatapackagePath:
+			hasManifest = true
 			if rc, err := zf.Open(); err == nil {
 				var dp warc.Datapackage
 				if json.NewDecoder(io.LimitReader(rc, 8<<20)).Decode(&dp) == nil && dp.Title != "" {
@@ -456,6 +474,9 @@ func openWACZ(p string, o Options) (*Archive, error) {
 	}
 	if len(indexes) == 0 {
 		a.Close()
+		if len(warcs) == 0 && !hasManifest {
+			return nil, &warc.NotArchiveError{Path: p, Zip: true}
+		}
 		return nil, fmt.Errorf("replay: %s: no CDXJ index in indexes/", p)
 	}
 	for _, zf := range indexes {

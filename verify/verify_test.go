@@ -445,7 +445,7 @@ func corpus(t testing.TB) []damage {
 		}, want: []want{{sev: Warning, record: -1, offset: endOfFile, id: recordID(8), msg: "earlier segments are not before it"}}},
 		{name: "empty.warc.gz", specs: nil, want: []want{{sev: Error, record: -1, offset: -1, msg: "empty file"}}},
 		{name: "not-a-warc.warc", plain: true, specs: nil, edit: func([]byte, []int64) []byte { return []byte("hello, world\n") },
-			want: []want{{sev: Error, record: -1, offset: 0, msg: "expected a WARC version line"}}},
+			want: []want{{sev: Error, record: -1, offset: -1, msg: `not a WARC, ARC or WACZ file (starts with "hello, world")`}}},
 		{name: "plain-truncated.warc", plain: true, specs: specs, edit: func(f []byte, _ []int64) []byte { return f[:len(f)-20] },
 			want: []want{{sev: Error, record: last, noID: true, msg: "file ends inside the WARC header"}}},
 		{name: "plain-content-length.warc", plain: true, specs: mod(func(s []spec) { s[2].contentLength = len(s[2].block) - 3 }),

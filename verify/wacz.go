@@ -34,9 +34,15 @@ func isWACZ(p string) bool {
 		return false
 	}
 	defer f.Close()
+	return isZipMagic(f)
+}
+
+// isZipMagic reports whether r starts with a zip file's first signature
+// (a local file header, or the end record of an empty zip).
+func isZipMagic(r io.ReaderAt) bool {
 	var magic [4]byte
-	_, err = io.ReadFull(f, magic[:])
-	return err == nil && string(magic[:]) == "PK\x03\x04"
+	_, err := r.ReadAt(magic[:], 0)
+	return err == nil && (string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06")
 }
 
 // planWACZ plans the checks of a WACZ package, read from the zip without
@@ -62,6 +68,11 @@ func planWACZ(p string) ([]task, func(), error) {
 	switch {
 	case errors.Is(err, zip.ErrInsecurePath):
 		// Reported entry by entry below.
+	case err != nil && errors.Is(err, zip.ErrFormat) && !isZipMagic(f):
+		// Named .wacz but no zip at all: whatever it is (a WARC file
+		// renamed, a text file) is read as any other file.
+		f.Close()
+		return []task{warcTask(fileSource(p), nil)}, nil, nil
 	case err != nil:
 		if errors.Is(err, zip.ErrFormat) {
 			pkg.errorf(-1, "not a zip file, so not a WACZ")
@@ -90,6 +101,16 @@ func planWACZ(p string) ([]task, func(), error) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	if entries[warc.DatapackagePath] == nil && !slices.ContainsFunc(names, func(n string) bool {
+		return strings.HasPrefix(n, warc.ArchiveDir+"/") && isWARCName(n)
+	}) {
+		// A zip of something else: one line, not a list of what a WACZ
+		// would have.
+		f.Close()
+		pkg.Kind = KindNotArchive
+		pkg.errorf(-1, "%s", (&warc.NotArchiveError{Zip: true}).Reason())
+		return one(), func() {}, nil
+	}
 
 	// datapackage.json and its digest.
 	var listed map[string]*resource

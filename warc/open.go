@@ -41,7 +41,11 @@ func OpenRecordAt(r io.Reader, offset int64) (RecordReader, error) {
 }
 
 func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
-	head := make([]byte, sniffSize)
+	size := sniffSize
+	if base == 0 {
+		size = identifySize
+	}
+	head := make([]byte, size)
 	n, err := io.ReadFull(r, head)
 	head = head[:n]
 	switch err {
@@ -53,6 +57,11 @@ func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
 		// A read error (a zip entry's checksum) comes after the bytes
 		// before it, where the record reader would have met it.
 		r = io.MultiReader(bytes.NewReader(head), errReader{err})
+	}
+	if base == 0 {
+		if err := identify(head, decompressed(head, identifySize)); err != nil {
+			return nil, err
+		}
 	}
 	text := sniffText(head)
 	arc := IsARC(text)
@@ -88,6 +97,20 @@ func sniffText(head []byte) []byte {
 	}
 	zr.Multistream(false)
 	out, _ := io.ReadAll(io.LimitReader(bufio.NewReader(zr), 1024))
+	return out
+}
+
+// decompressed returns up to limit bytes of head, decompressed if head
+// starts a gzip stream (its members one after the other).
+func decompressed(head []byte, limit int64) []byte {
+	if len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b {
+		return head
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(head))
+	if err != nil {
+		return nil
+	}
+	out, _ := io.ReadAll(io.LimitReader(bufio.NewReader(zr), limit))
 	return out
 }
 

@@ -73,6 +73,12 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 		}
 		ls, err := warc.IndexWARC(f)
 		lines = append(lines, ls...)
+		var na *warc.NotArchiveError
+		if errors.As(err, &na) {
+			fmt.Fprintf(g.stderr, "amber: %s: %s\n", f, na.Reason())
+			damaged = &exitError{code: exitDamage}
+			continue
+		}
 		if err != nil {
 			errs := []error{err}
 			if j, ok := err.(interface{ Unwrap() []error }); ok {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amber-archiver/amber/replay"
+	"github.com/amber-archiver/amber/warc"
 )
 
 // replayOptions are the flags of amber replay.
@@ -97,6 +98,10 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 		return err
 	}
 	a, err := replay.OpenWith(path, replay.Options{MaxCaptures: opts.maxCaptures})
+	var na *warc.NotArchiveError
+	if errors.As(err, &na) {
+		return fmt.Errorf("%s: %s", path, na.Reason()) // one line, no prefixes
+	}
 	if err != nil {
 		return fmt.Errorf("cannot replay %s: %w", path, err)
 	}

@@ -125,6 +125,9 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 			if f.Severity == verify.Warning {
 				prefix = "warning: "
 			}
+			if fs.Kind == verify.KindNotArchive {
+				prefix = "amber: " // one line, as for a usage error
+			}
 			where := f.File
 			if f.Offset >= 0 {
 				where += fmt.Sprintf("@%d", f.Offset)
@@ -141,7 +144,12 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 	if opts.quiet {
 		return
 	}
+	verified := 0
 	for _, fs := range rep.Files {
+		if fs.Kind == verify.KindNotArchive {
+			continue // said in its one line
+		}
+		verified++
 		count := ""
 		switch fs.Kind {
 		case "warc", "arc":
@@ -161,6 +169,9 @@ func printVerifyReport(stdout, stderr io.Writer, rep *verify.Report, opts verify
 		}
 		fmt.Fprintf(stdout, "%s: %s%s, %s, %s\n", fs.File, count, size,
 			verifyPlural(fs.Errors, "error"), verifyPlural(fs.Warnings, "warning"))
+	}
+	if verified == 0 {
+		return
 	}
 	fmt.Fprintf(stdout, "verified %s, %s, %s in %.2fs (%.1f MB/s): %s, %s\n",
 		verifyPlural(len(rep.Files), "file"), verifyPlural(rep.Records, "record"), formatBytes(rep.Bytes),
