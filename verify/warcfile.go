@@ -110,6 +110,16 @@ func verifyWARC(ctx context.Context, src *source, res *resource) (s FileSummary,
 		return s, facts
 	}
 	r := rr.(*warc.Reader)
+	if src.from != nil && !r.Compressed() {
+		// A second view of the file: a block whose Content-Length runs
+		// over the records after it is found before it is read.
+		if sec, closer, err := src.from(0); err == nil {
+			defer closer.Close()
+			if ra, ok := sec.(io.ReaderAt); ok {
+				r.CheckBlockEnds(ra)
+			}
+		}
+	}
 	if strings.Contains(path, ".gz") && !r.Compressed() {
 		s.warnf(-1, "named .gz but not gzip-compressed")
 	}

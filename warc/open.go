@@ -41,6 +41,7 @@ func OpenRecordAt(r io.Reader, offset int64) (RecordReader, error) {
 }
 
 func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
+	ra, _ := r.(io.ReaderAt) // the file (or section) itself, before it is wrapped
 	size := sniffSize
 	if base == 0 {
 		size = identifySize
@@ -72,7 +73,15 @@ func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
 		arc = perr == nil && bytes.IndexByte(text, '\n') >= 0
 	}
 	if !arc {
-		return newReaderAt(r, base)
+		wr, err := newReaderAt(r, base)
+		if err != nil {
+			return nil, err
+		}
+		wr.resync = true
+		if ra != nil {
+			wr.ra, wr.raBase = ra, base
+		}
+		return wr, nil
 	}
 	ar, err := NewARCReader(r)
 	if err != nil {
