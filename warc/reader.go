@@ -285,7 +285,7 @@ func (r *Reader) finish() error {
 		r.err = r.finErr // an I/O error, or a stream the reader cannot follow
 	case r.gz != nil && r.inMember:
 		r.skipMember() // resume with the next member
-	case r.gz == nil:
+	case r.gz == nil && r.resync && !r.body.broken:
 		r.resyncAfter(fe, -1) // resume at the next record header
 	}
 	return r.finErr
@@ -605,8 +605,9 @@ func (r *Reader) parseHeader(off int64, shared bool) (*Record, error) {
 		if fe := r.checkBlockEnd(rec); fe != nil {
 			// The block does not end where its Content-Length says: it
 			// is not read (it would run over the records after it), and
-			// the reader resynchronises from where it starts.
-			r.pending, r.body.err, r.body.broken = fe, fe, true
+			// the reader resynchronises from where it starts, now, so
+			// that the error says where it goes on.
+			r.pending, r.body.err, r.body.broken = r.resyncAfter(fe, -1), fe, true
 		}
 	}
 	return rec, nil

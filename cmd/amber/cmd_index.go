@@ -85,7 +85,7 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 				errs = j.Unwrap()
 			}
 			for _, e := range errs {
-				fmt.Fprintf(g.stderr, "amber: %v\n", e)
+				fmt.Fprintf(g.stderr, "amber: %s\n", indexDamage(f, e))
 			}
 			fmt.Fprintf(g.stderr, "amber: %s: damaged; indexed the %d records that could be read\n", f, len(ls))
 			damaged = &exitError{code: exitDamage}
@@ -115,6 +115,19 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 		return err
 	}
 	return damaged
+}
+
+// indexDamage says what damage of file IndexWARC met: FILE@OFFSET:
+// MESSAGE, and whether the record was skipped.
+func indexDamage(file string, err error) string {
+	var fe *warc.FormatError
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	if fe.Fatal {
+		return fmt.Sprintf("%s@%d: %s", file, fe.Offset, fe.Msg)
+	}
+	return fmt.Sprintf("%s@%d: %s (record skipped)", file, fe.Offset, fe.Msg)
 }
 
 // warcFilesOf expands the arguments of index and replay into WARC files:
