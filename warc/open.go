@@ -87,6 +87,7 @@ func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
 	if err != nil {
 		return nil, err
 	}
+	ar.resync = true
 	if base > 0 {
 		ar.in.n += base // NewARCReader has read its first buffer already
 		ar.fields = 0   // the version block is not read: each line by its shape
