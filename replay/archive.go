@@ -240,22 +240,10 @@ func OpenWith(p string, o Options) (*Archive, error) {
 	switch {
 	case fi.IsDir():
 		return openDir(p, o)
-	case strings.HasSuffix(strings.ToLower(p), ".wacz") || isZip(p):
+	case strings.HasSuffix(strings.ToLower(p), ".wacz") || warc.IsZipFile(p):
 		return openWACZ(p, o)
 	}
 	return openWARC(o, p)
-}
-
-// isZip reports whether the file at p starts as a zip file does.
-func isZip(p string) bool {
-	f, err := warc.OpenFile(p)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var magic [4]byte
-	_, err = io.ReadFull(f, magic[:])
-	return err == nil && (string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06")
 }
 
 // OpenDir opens a collection directory: its indexes/index.cdxj (built
@@ -441,7 +429,7 @@ func openWACZ(p string, o Options) (*Archive, error) {
 	zr, err := zip.NewReader(f, fi.Size())
 	if err != nil {
 		f.Close()
-		if errors.Is(err, zip.ErrFormat) && !isZip(p) {
+		if errors.Is(err, zip.ErrFormat) && !warc.IsZipFile(p) {
 			// A .wacz that is no zip: what is it?
 			return openWARC(o, p)
 		}

@@ -34,15 +34,7 @@ func isWACZ(p string) bool {
 		return false
 	}
 	defer f.Close()
-	return isZipMagic(f)
-}
-
-// isZipMagic reports whether r starts with a zip file's first signature
-// (a local file header, or the end record of an empty zip).
-func isZipMagic(r io.ReaderAt) bool {
-	var magic [4]byte
-	_, err := r.ReadAt(magic[:], 0)
-	return err == nil && (string(magic[:]) == "PK\x03\x04" || string(magic[:]) == "PK\x05\x06")
+	return warc.HasZipMagic(f)
 }
 
 // planWACZ plans the checks of a WACZ package, read from the zip without
@@ -68,7 +60,7 @@ func planWACZ(p string) ([]task, func(), error) {
 	switch {
 	case errors.Is(err, zip.ErrInsecurePath):
 		// Reported entry by entry below.
-	case err != nil && errors.Is(err, zip.ErrFormat) && !isZipMagic(f):
+	case err != nil && errors.Is(err, zip.ErrFormat) && !warc.HasZipMagic(f):
 		// Named .wacz but no zip at all: whatever it is (a WARC file
 		// renamed, a text file) is read as any other file.
 		f.Close()

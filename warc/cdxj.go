@@ -437,11 +437,16 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := OpenRecords(f)
+	return IndexRecords(f, path, filepath.Base(path))
+}
+
+// IndexRecords indexes the WARC (or ARC) file read from in as IndexWARC
+// does: path names it in errors, name is the filename of its lines.
+func IndexRecords(in io.Reader, path, name string) ([]CDXJLine, error) {
+	r, err := OpenRecords(in)
 	if err != nil {
 		return nil, fmt.Errorf("warc: %s: %w", path, err)
 	}
-	name := filepath.Base(path)
 	var lines []CDXJLine
 	var skipped []error
 	// skip notes a record lost to damage confined to its gzip member; the
