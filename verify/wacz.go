@@ -116,6 +116,9 @@ func planWACZ(p string) ([]task, func(), error) {
 			pkg.errorf(-1, "%s is not valid JSON: %v", warc.DatapackagePath, err)
 		} else {
 			listed = map[string]*resource{}
+			if i := slices.IndexFunc(dp.Resources, func(r resource) bool { return r.oldForm != "" }); i >= 0 {
+				pkg.warnf(-1, "%s (wacz_version %q) lists %s in an older form (%s): read as such", warc.DatapackagePath, dp.WACZVersion, dp.Resources[i].Path, dp.Resources[i].oldForm)
+			}
 			for i := range dp.Resources {
 				res := &dp.Resources[i]
 				rel, err := cleanRel(res.Path)
@@ -159,6 +162,12 @@ func planWACZ(p string) ([]task, func(), error) {
 			archives = append(archives, src.name)
 		case strings.HasPrefix(name, "indexes/") && strings.HasSuffix(name, ".cdxj"):
 			idx = append(idx, index{src: src, rel: name, res: res})
+		case strings.HasPrefix(name, "indexes/") && (strings.HasSuffix(name, ".cdxj.gz") || strings.HasSuffix(name, ".cdx.gz") || strings.HasSuffix(name, ".cdx")):
+			// A gzip-compressed index (whole, or ZipNum: one gzip member
+			// per block of lines) reads, decompressed, as its lines; a
+			// .cdx may hold CDXJ lines or classic CDX ones (checkIndex
+			// tells).
+			idx = append(idx, index{src: src, rel: name, res: res, gz: strings.HasSuffix(name, ".gz")})
 		case strings.HasPrefix(name, "indexes/"):
 			otherIndexes = append(otherIndexes, name)
 			if res != nil {
@@ -171,8 +180,12 @@ func planWACZ(p string) ([]task, func(), error) {
 	if len(archives) == 0 && len(entries) > 0 {
 		pkg.errorf(-1, "no WARC files in %s/ of the zip: nothing archived", warc.ArchiveDir)
 	}
-	if len(idx) == 0 && len(otherIndexes) > 0 {
-		pkg.warnf(-1, "no CDXJ index, only %s: not checked against the records", strings.Join(otherIndexes, ", "))
+	for _, name := range otherIndexes {
+		what := "not a CDXJ index"
+		if strings.HasSuffix(name, ".idx") {
+			what = "the secondary index of a compressed (ZipNum) index"
+		}
+		pkg.warnf(-1, "%s: %s: not checked against the records", name, what)
 	}
 	if len(idx) > 0 || len(otherIndexes) == 0 && len(archives) > 0 {
 		tasks = append(tasks, task{second: true, run: func(ctx context.Context, byPath map[string]*warcFacts) ([]FileSummary, *warcFacts) {
@@ -192,6 +205,7 @@ func planWACZ(p string) ([]task, func(), error) {
 // one, against the bytes of datapackage.json.
 func checkDatapackageDigest(pkg *FileSummary, zf *zip.File, manifest []byte) {
 	if zf == nil {
+		pkg.warnf(-1, "no %s (WACZ before 1.1 had none): the entries are checked against %s, but %s itself is not checked against a digest", warc.WACZDigestPath, warc.DatapackagePath, warc.DatapackagePath)
 		return
 	}
 	b, err := readEntry(zf, maxDatapackageDigest)
