@@ -60,9 +60,11 @@ type Archive struct {
 	n        int                   // captures indexed
 	max      int                   // captures the index may hold
 	skipped  int                   // damaged records left out of the index
-	strs     map[string]string     // one copy of each URL, mime, digest, file name
-	byDigest map[string][]*Capture // non-revisit captures, by payload digest
-	pages    []Page
+	// files left out of the index: neither WARC nor ARC
+	notArchives []*warc.NotArchiveError
+	strs        map[string]string     // one copy of each URL, mime, digest, file name
+	byDigest    map[string][]*Capture // non-revisit captures, by payload digest
+	pages       []Page
 
 	// open returns the bytes of a WARC file (by base name) for reading at
 	// offsets.
@@ -292,7 +294,11 @@ func openDir(dir string, o Options) (*Archive, error) {
 			return nil, fmt.Errorf("replay: %s: not a collection: no %s and no WARC files in %s", dir, warc.IndexPath, archiveDir)
 		}
 		for _, wf := range files {
-			if err := a.indexWARC(wf); err != nil {
+			var na *warc.NotArchiveError
+			if err := a.indexWARC(wf); errors.As(err, &na) && len(files) > 1 {
+				// One odd file in archive/ does not hide the others.
+				a.notArchives = append(a.notArchives, na)
+			} else if err != nil {
 				return nil, err
 			}
 		}
@@ -329,6 +335,11 @@ func (a *Archive) indexWARC(path string) error {
 	}
 	defer f.Close()
 	r, err := warc.OpenRecords(f) // a WARC file or an ARC file
+	var na *warc.NotArchiveError
+	if errors.As(err, &na) {
+		na.Path = path
+		return na
+	}
 	if err != nil {
 		return fmt.Errorf("replay: %s: %w", path, err)
 	}
@@ -379,6 +390,10 @@ func (a *Archive) indexWARC(path string) error {
 // Skipped is the number of damaged records left out of the index built
 // from WARC files (an index file read as it is skips nothing).
 func (a *Archive) Skipped() int { return a.skipped }
+
+// NotArchives are the files of a collection's archive/ left out because
+// they are neither WARC nor ARC files, when others are.
+func (a *Archive) NotArchives() []*warc.NotArchiveError { return a.notArchives }
 
 // OpenWARC opens WARC files by themselves, indexing them first.
 func OpenWARC(paths ...string) (*Archive, error) { return openWARC(Options{}, paths...) }

@@ -1,9 +1,11 @@
 package replay
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -114,5 +116,29 @@ func TestDamagedRecordSkipped(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNotArchiveInCollection: a file in archive/ that is no WARC file is
+// left out and named; the collection's WARC files are replayed.
+func TestNotArchiveInCollection(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("..", "testdata", "damaged", "good.warc.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "archive"), 0o755)
+	os.WriteFile(filepath.Join(dir, "archive", "good.warc.gz"), good, 0o644)
+	os.WriteFile(filepath.Join(dir, "archive", "notes.warc"), []byte("my notes\n"), 0o644)
+	a, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if na := a.NotArchives(); len(na) != 1 || !errors.Is(na[0], warc.ErrNotArchive) || filepath.Base(na[0].Path) != "notes.warc" {
+		t.Errorf("left out %v, want notes.warc", na)
+	}
+	if a.Len() == 0 {
+		t.Error("nothing indexed from good.warc.gz")
 	}
 }

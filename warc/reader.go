@@ -483,9 +483,10 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 	r.rawHead = r.rawHead[:0]
 	r.firstLF = 0
 	// What does not start with a version line is not a WARC record; at the
-	// start of the file, not a WARC file.
+	// start of the file, not a WARC file (OpenRecords has told that already:
+	// what it reads on is a WARC file damaged at its start).
 	notWARC := func(format string, args ...any) error {
-		if off == 0 {
+		if off == 0 && !r.resync {
 			format = "not a WARC file: " + format
 		}
 		return r.headerError(off, format, args...)

@@ -100,12 +100,18 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 	a, err := replay.OpenWith(path, replay.Options{MaxCaptures: opts.maxCaptures})
 	var na *warc.NotArchiveError
 	if errors.As(err, &na) {
-		return fmt.Errorf("%s: %s", path, na.Reason()) // one line, no prefixes
+		if na.Path == "" {
+			na.Path = path
+		}
+		return na // one line, no prefixes
 	}
 	if err != nil {
 		return fmt.Errorf("cannot replay %s: %w", path, err)
 	}
 	defer a.Close()
+	for _, na := range a.NotArchives() {
+		fmt.Fprintf(g.stderr, "amber: %s; left out, the rest is replayed\n", na)
+	}
 	if n := a.Skipped(); n > 0 {
 		fmt.Fprintf(g.stderr, "amber: %s: %d damaged records left out (amber verify names them); the rest is replayed\n", path, n)
 	}
