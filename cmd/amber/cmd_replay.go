@@ -58,9 +58,14 @@ port), so that a web page reaching it through DNS rebinding cannot read
 the archive; every other Host gets 403. --host NAME (repeatable) allows
 another name, for a hosts-file alias or a reverse proxy in front.
 
+Damaged records are left out (and counted) and the rest is replayed: past
+a damaged gzip member, and in an uncompressed WARC or ARC file from the
+next record header.
+
 EXIT STATUS
   0  stopped by an interrupt
-  1  the archive could not be opened, or the server failed
+  1  the archive could not be opened (one that is neither WARC, ARC nor
+     WACZ is one line saying so), or the server failed
   2  usage error: bad flag, missing or nonexistent path, port in use`,
 		Args: argsAtLeast(1, "DIR, FILE.wacz or FILE.warc.gz (the archive to replay)"),
 		RunE: func(cmd *cobra.Command, args []string) error {

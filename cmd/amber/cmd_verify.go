@@ -57,9 +57,14 @@ warnings prefixed with "warning: ". A summary line per file and a total
 deviations that lose no data, such as a payload digest taken over chunked
 bytes (as wget writes it), several records in one gzip member, a digest
 algorithm amber does not know, or a revisit whose original is not among the
-files verified. Reading a file stops only where its gzip stream or framing
-cannot be followed; the message says how far it got, and amber repair
-salvages the intact records.
+files verified. Past a damaged record, reading goes on at the next gzip
+member, or in an uncompressed WARC or ARC file at the next record header
+(the message says where); it stops only where a gzip stream cannot be
+followed, the message says how far it got, and amber repair salvages the
+intact records. A file that is neither WARC, ARC nor WACZ (text, an HTML
+page, an empty file, a zip without datapackage.json or WARC files) is one
+line, "amber: FILE: not a WARC, ARC or WACZ file (starts with ...)", and
+counts as damage.
 
 Files are read in parallel, one per job, each in a single pass; the output
 is in a fixed order (paths in the order given, files by name).
