@@ -60,9 +60,11 @@ type Archive struct {
 	n        int                   // captures indexed
 	max      int                   // captures the index may hold
 	skipped  int                   // damaged records left out of the index
-	strs     map[string]string     // one copy of each URL, mime, digest, file name
-	byDigest map[string][]*Capture // non-revisit captures, by payload digest
-	pages    []Page
+	// files left out of the index: neither WARC nor ARC
+	notArchives []*warc.NotArchiveError
+	strs        map[string]string     // one copy of each URL, mime, digest, file name
+	byDigest    map[string][]*Capture // non-revisit captures, by payload digest
+	pages       []Page
 
 	// open returns the bytes of a WARC file (by base name) for reading at
 	// offsets.
@@ -242,7 +244,7 @@ func OpenWith(p string, o Options) (*Archive, error) {
 	switch {
 	case fi.IsDir():
 		return openDir(p, o)
-	case strings.HasSuffix(strings.ToLower(p), ".wacz"):
+	case strings.HasSuffix(strings.ToLower(p), ".wacz") || warc.IsZipFile(p):
 		return openWACZ(p, o)
 	}
 	return openWARC(o, p)
@@ -294,7 +296,11 @@ func openDir(dir string, o Options) (*Archive, error) {
 			return nil, fmt.Errorf("replay: %s: not a collection: no %s and no WARC files in %s", dir, warc.IndexPath, archiveDir)
 		}
 		for _, wf := range files {
-			if err := a.indexWARC(wf); err != nil {
+			var na *warc.NotArchiveError
+			if err := a.indexWARC(wf); errors.As(err, &na) && len(files) > 1 {
+				// One odd file in archive/ does not hide the others.
+				a.notArchives = append(a.notArchives, na)
+			} else if err != nil {
 				return nil, err
 			}
 		}
@@ -331,6 +337,11 @@ func (a *Archive) indexWARC(path string) error {
 	}
 	defer f.Close()
 	r, err := warc.OpenRecords(f) // a WARC file or an ARC file
+	var na *warc.NotArchiveError
+	if errors.As(err, &na) {
+		na.Path = path
+		return na
+	}
 	if err != nil {
 		return fmt.Errorf("replay: %s: %w", path, err)
 	}
@@ -361,6 +372,10 @@ func (a *Archive) indexWARC(path string) error {
 // Skipped is the number of damaged records left out of the index built
 // from WARC files (an index file read as it is skips nothing).
 func (a *Archive) Skipped() int { return a.skipped }
+
+// NotArchives are the files of a collection's archive/ left out because
+// they are neither WARC nor ARC files, when others are.
+func (a *Archive) NotArchives() []*warc.NotArchiveError { return a.notArchives }
 
 // OpenWARC opens WARC files by themselves, indexing them first.
 func OpenWARC(paths ...string) (*Archive, error) { return openWARC(Options{}, paths...) }
@@ -411,6 +426,10 @@ func openWACZ(p string, o Options) (*Archive, error) {
 	zr, err := zip.NewReader(f, fi.Size())
 	if err != nil {
 		f.Close()
+		if errors.Is(err, zip.ErrFormat) && !warc.IsZipFile(p) {
+			// A .wacz that is no zip: what is it?
+			return openWARC(o, p)
+		}
 		return nil, fmt.Errorf("replay: %s: %w", p, err)
 	}
 	a := newArchive(strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)), o)
@@ -418,6 +437,7 @@ func openWACZ(p string, o Options) (*Archive, error) {
 	warcs := map[string]*zip.File{}
 	var indexes []*zip.File
 	var pages *zip.File
+	hasManifest := false
 	for _, zf := range zr.File {
 		switch dir, name := path.Split(zf.Name); {
 		case dir == warc.ArchiveDir+"/":
@@ -427,6 +447,7 @@ func openWACZ(p string, o Options) (*Archive, error) {
 		case zf.Name == warc.PagesPath:
 			pages = zf
 		case zf.Name == warc.DatapackagePath:
+			hasManifest = true
 			if rc, err := zf.Open(); err == nil {
 				var dp warc.Datapackage
 				if json.NewDecoder(io.LimitReader(rc, 8<<20)).Decode(&dp) == nil && dp.Title != "" {
@@ -438,6 +459,9 @@ func openWACZ(p string, o Options) (*Archive, error) {
 	}
 	if len(indexes) == 0 {
 		a.Close()
+		if len(warcs) == 0 && !hasManifest {
+			return nil, &warc.NotArchiveError{Path: p, Zip: true}
+		}
 		return nil, fmt.Errorf("replay: %s: no CDXJ index in indexes/", p)
 	}
 	for _, zf := range indexes {

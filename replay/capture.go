@@ -292,24 +292,10 @@ func readHeadLenient(r *bufio.Reader, limit int) (int, http.Header, error) {
 }
 
 // startsChunked reports whether what r holds next looks like chunked
-// transfer coding: a chunk-size line (hex digits, maybe an extension), or
-// nothing at all.
+// transfer coding (warc.LooksChunked), without consuming it.
 func startsChunked(r *bufio.Reader) bool {
 	b, _ := r.Peek(64)
-	if len(b) == 0 {
-		return true
-	}
-	i := 0
-	for i < len(b) && strings.IndexByte("0123456789abcdefABCDEF", b[i]) >= 0 {
-		i++
-	}
-	if i == 0 || i > 16 {
-		return false
-	}
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
-		i++
-	}
-	return i == len(b) || b[i] == ';' || b[i] == '\r' || b[i] == '\n'
+	return warc.LooksChunked(b)
 }
 
 func clip(s string) string {

@@ -1,9 +1,11 @@
 package replay
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -77,26 +79,66 @@ func TestLenientHeads(t *testing.T) {
 	}
 }
 
-// TestDamagedRecordSkipped: a WARC file with one damaged gzip member
-// between good ones still opens; the damaged record is left out and
-// counted, and the records after it are served.
+// TestDamagedRecordSkipped: a WARC file with one damaged record between
+// good ones still opens; the damaged record is left out and counted, and
+// the records after it are served: after a damaged gzip member, and in
+// uncompressed files after a record cut short in the middle or garbage
+// between records (the reader resynchronises at the next version line).
 func TestDamagedRecordSkipped(t *testing.T) {
-	a, err := OpenWARC(filepath.Join("..", "testdata", "damaged", "gzip-crc.warc.gz"))
+	for _, tc := range []struct {
+		file string
+		urls []string // served after the damage
+	}{
+		{"gzip-crc.warc.gz", []string{"t.txt"}},
+		{"plain-cut-in-the-middle.warc", []string{"s.css", "r.txt"}},
+		{"plain-garbage-between.warc", []string{"t.txt", "s.css", "r.txt"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			a, err := OpenWARC(filepath.Join("..", "testdata", "damaged", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if a.Skipped() != 1 {
+				t.Errorf("%d records skipped, want 1", a.Skipped())
+			}
+			srv := httptest.NewServer(NewHandler(a))
+			defer srv.Close()
+			for _, u := range tc.urls {
+				resp, err := http.Get(srv.URL + "/20240506070809mp_/http://example.com/" + u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || u == "r.txt" && string(body) != "resource body" {
+					t.Errorf("%s, after the damaged record: %d %q, want 200", u, resp.StatusCode, body)
+				}
+			}
+		})
+	}
+}
+
+// TestNotArchiveInCollection: a file in archive/ that is no WARC file is
+// left out and named; the collection's WARC files are replayed.
+func TestNotArchiveInCollection(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("..", "testdata", "damaged", "good.warc.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "archive"), 0o755)
+	os.WriteFile(filepath.Join(dir, "archive", "good.warc.gz"), good, 0o644)
+	os.WriteFile(filepath.Join(dir, "archive", "notes.warc"), []byte("my notes\n"), 0o644)
+	a, err := OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.Skipped() != 1 {
-		t.Errorf("%d records skipped, want 1", a.Skipped())
+	if na := a.NotArchives(); len(na) != 1 || !errors.Is(na[0], warc.ErrNotArchive) || filepath.Base(na[0].Path) != "notes.warc" {
+		t.Errorf("left out %v, want notes.warc", na)
 	}
-	srv := httptest.NewServer(NewHandler(a))
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/20240506070809mp_/http://example.com/t.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("a record after the damaged one: %d, want 200", resp.StatusCode)
+	if a.Len() == 0 {
+		t.Error("nothing indexed from good.warc.gz")
 	}
 }

@@ -16,9 +16,9 @@ const arcNoDigests = "ARC file: no digests to check; framing only (header lines,
 
 // verifyARC checks the framing of an ARC file, told from a WARC file by
 // its first bytes: every header line parses, every record's content is as
-// long as its header says, every gzip member is intact. ARC errors are
-// all fatal (a header line has nothing to resynchronise on), so the first
-// one ends the check.
+// long as its header says, every gzip member is intact. In a plain file
+// the reader goes on past damage at the next header line; in a gzip file
+// the first error ends the check.
 func verifyARC(ctx context.Context, s *FileSummary, r *warc.ARCReader, facts *warcFacts) {
 	s.Kind = "arc"
 	s.warnf(-1, arcNoDigests)
@@ -62,12 +62,17 @@ func verifyARC(ctx context.Context, s *FileSummary, r *warc.ARCReader, facts *wa
 			s.errorf(r.InputOffset(), "read error after %d records: %v", s.Records, err)
 			return
 		}
-		facts.stoppedAt = fe.Offset
-		f := Finding{Severity: Error, Offset: fe.Offset,
-			Message: fmt.Sprintf("%s; reading stopped there, after %d records", fe.Msg, s.Records)}
+		f := Finding{Severity: Error, Offset: fe.Offset, Message: fe.Msg}
 		if rec != nil && rec.Offset == fe.Offset {
 			f.TargetURI = findingURI(rec.Header)
 		}
+		if !fe.Fatal {
+			// A plain file: the reader goes on at the next header line.
+			s.add(f)
+			continue
+		}
+		facts.stoppedAt = fe.Offset
+		f.Message += fmt.Sprintf("; reading stopped there, after %d records", s.Records)
 		s.add(f)
 		return
 	}

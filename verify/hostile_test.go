@@ -116,9 +116,9 @@ func TestGarbageBoundedRead(t *testing.T) {
 		head      []byte
 		maxRead   int64
 	}{
-		{"zeros.warc", "not a WARC file: no WARC version line in the first 65536 bytes", nil, 1 << 20},
-		{"zeros.warc.gz", "not a WARC file: no WARC version line in the first 65536 bytes", nil, 1 << 20},
-		{"text.warc", "not a WARC file: expected a WARC version line", []byte("<html>hello</html>\n"), 1 << 20},
+		{"zeros.warc", "not a WARC, ARC or WACZ file (starts with zero bytes)", nil, 1 << 20},
+		{"zeros.warc.gz", "not a WARC, ARC or WACZ file (starts with zero bytes)", nil, 1 << 20},
+		{"text.warc", `not a WARC, ARC or WACZ file (starts with "<html>hello</html>…")`, []byte("<html>hello</html>\n"), 1 << 20},
 		{"record-then-zeros.warc.gz", "more than 16777216 bytes that are not a gzip member", good, 18 << 20},
 	} {
 		t.Run(c.name, func(t *testing.T) {

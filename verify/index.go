@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/amber-archiver/amber/warc"
 )
@@ -24,6 +27,7 @@ type index struct {
 	src *source
 	rel string
 	res *resource
+	gz  bool // gzip-compressed (.cdxj.gz, .cdx.gz): its lines are read decompressed
 }
 
 // checkIndexes checks the CDXJ files of a collection or a WACZ against the
@@ -36,12 +40,15 @@ type index struct {
 func checkIndexes(ctx context.Context, missingName string, idx []index, facts map[string]*warcFacts) []FileSummary {
 	var out []FileSummary
 	var cdxjs []string
+	unchecked := false
 	for _, x := range idx {
-		out = append(out, checkIndex(ctx, x.src, x.res, facts))
+		s, checked := checkIndex(ctx, x, facts)
+		out = append(out, s)
 		cdxjs = append(cdxjs, x.rel)
+		unchecked = unchecked || !checked
 	}
-	if ctx.Err() != nil {
-		return out
+	if ctx.Err() != nil || unchecked {
+		return out // with an index not read, a record without a line may have one there
 	}
 
 	// Records without a line.
@@ -106,20 +113,33 @@ func indexNames(cdxjs []string) string {
 	return "any of " + strings.Join(cdxjs, ", ")
 }
 
-// checkIndex checks the lines of one CDXJ file.
-func checkIndex(ctx context.Context, src *source, res *resource, facts map[string]*warcFacts) (s FileSummary) {
+// checkIndex checks the lines of one CDXJ file, and reports whether it
+// could (an index of classic CDX lines is not checked).
+func checkIndex(ctx context.Context, x index, facts map[string]*warcFacts) (s FileSummary, checked bool) {
 	start := time.Now()
+	src := x.src
 	s.File, s.Kind = src.name, "index"
 	f, _, err := src.open()
 	if err != nil {
 		s.errorf(-1, "%v", err)
-		return s
+		return s, true
 	}
 	defer f.Close()
-	in, finish := teeFile(ctx, f, res)
+	in, finish := teeFile(ctx, f, x.res)
 	defer func() { finish(&s, start) }()
 
-	sc := bufio.NewScanner(in)
+	var lines io.Reader = in
+	if x.gz {
+		// Every gzip member in turn: a ZipNum index is one per block.
+		zr, err := gzip.NewReader(in)
+		if err != nil {
+			s.errorf(0, "not gzip-compressed, as its name says: %v", err)
+			return s, true
+		}
+		defer zr.Close()
+		lines = zr
+	}
+	sc := bufio.NewScanner(lines)
 	sc.Buffer(make([]byte, 64<<10), maxIndexLine)
 	var prev []byte
 	var offset int64
@@ -135,6 +155,12 @@ func checkIndex(ctx context.Context, src *source, res *resource, facts map[strin
 		}
 		if line[0] == '!' { // a header line, e.g. "!OpenWayback-CDXJ 1.0"
 			continue
+		}
+		if s.Lines == 0 && (line[0] == ' ' || !bytes.Contains(line, []byte(" {"))) {
+			// " CDX N b a m s k r M S V g": classic CDX, which names no
+			// field by JSON key.
+			s.warnf(-1, "not CDXJ lines (classic CDX?): not checked against the records")
+			return s, false
 		}
 		if prev != nil && bytes.Compare(line, prev) < 0 {
 			if unsorted == 0 {
@@ -152,7 +178,7 @@ func checkIndex(ctx context.Context, src *source, res *resource, facts map[strin
 	if unsorted > 0 {
 		s.errorf(firstUnsortedAt, "line %d sorts before the line above it (%d lines out of order): the index must be byte-sorted (LC_ALL=C sort) for replay tools' binary search", firstUnsorted, unsorted)
 	}
-	return s
+	return s, true
 }
 
 // checkLine checks one CDXJ line at byte at of the index.

@@ -61,7 +61,8 @@ type Finding struct {
 type FileSummary struct {
 	File string `json:"file"`
 	// Kind is what the file was checked as: "warc", "arc", "index" (a CDXJ
-	// file), "manifest" (datapackage.json) or "file" (size and hash only).
+	// file), "manifest" (datapackage.json), "file" (size and hash only),
+	// "wacz", or KindNotArchive (one finding says what it is not).
 	Kind     string    `json:"kind"`
 	Records  int       `json:"records"`         // WARC records read
 	Lines    int       `json:"lines,omitempty"` // lines of an index
@@ -76,6 +77,10 @@ type FileSummary struct {
 	// (an index of millions of bad lines) must not cost memory per line.
 	unlistedErrors, unlistedWarnings int
 }
+
+// KindNotArchive is the Kind of a file that is neither a WARC file, an
+// ARC file nor a WACZ package: its one finding says so.
+const KindNotArchive = "not-archive"
 
 // maxFindings is how many findings a file's summary lists; the rest are
 // counted in Errors and Warnings and summed up in one more finding.

@@ -445,11 +445,22 @@ func corpus(t testing.TB) []damage {
 		}, want: []want{{sev: Warning, record: -1, offset: endOfFile, id: recordID(8), msg: "earlier segments are not before it"}}},
 		{name: "empty.warc.gz", specs: nil, want: []want{{sev: Error, record: -1, offset: -1, msg: "empty file"}}},
 		{name: "not-a-warc.warc", plain: true, specs: nil, edit: func([]byte, []int64) []byte { return []byte("hello, world\n") },
-			want: []want{{sev: Error, record: -1, offset: 0, msg: "expected a WARC version line"}}},
+			want: []want{{sev: Error, record: -1, offset: -1, msg: `not a WARC, ARC or WACZ file (starts with "hello, world")`}}},
 		{name: "plain-truncated.warc", plain: true, specs: specs, edit: func(f []byte, _ []int64) []byte { return f[:len(f)-20] },
 			want: []want{{sev: Error, record: last, noID: true, msg: "file ends inside the WARC header"}}},
 		{name: "plain-content-length.warc", plain: true, specs: mod(func(s []spec) { s[2].contentLength = len(s[2].block) - 3 }),
 			want: []want{{sev: Error, record: 2, offset: 0, msg: "not CRLF CRLF"}}},
+		// One bad record never hides the others: a record cut short in
+		// the middle of a plain file (its Content-Length runs over the
+		// next record), and garbage between two records; verify goes on
+		// at the next version line.
+		{name: "plain-cut-in-the-middle.warc", plain: true, specs: specs, edit: func(f []byte, o []int64) []byte {
+			cut := o[3] + int64(bytes.Index(f[o[3]:], []byte("\r\n\r\n"))) + 4 + 10 // 10 bytes into the block
+			return append(f[:cut:cut], f[o[4]:]...)
+		}, want: []want{{sev: Error, record: 3, offset: 0, msg: "not CRLF CRLF (wrong Content-Length?); the next record found at offset"}}},
+		{name: "plain-garbage-between.warc", plain: true, specs: specs, edit: func(f []byte, o []int64) []byte {
+			return bytes.Join([][]byte{f[:o[4]], []byte("<html>garbage\r\nWARC/1.0\r\nnot a header\r\n\r\n"), f[o[4]:]}, nil)
+		}, want: []want{{sev: Error, record: 4, noID: true, msg: "expected a WARC version line, found \"<html>garbage\"; the next record found at offset"}}},
 	}
 }
 

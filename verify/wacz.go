@@ -34,9 +34,7 @@ func isWACZ(p string) bool {
 		return false
 	}
 	defer f.Close()
-	var magic [4]byte
-	_, err = io.ReadFull(f, magic[:])
-	return err == nil && string(magic[:]) == "PK\x03\x04"
+	return warc.HasZipMagic(f)
 }
 
 // planWACZ plans the checks of a WACZ package, read from the zip without
@@ -62,6 +60,11 @@ func planWACZ(p string) ([]task, func(), error) {
 	switch {
 	case errors.Is(err, zip.ErrInsecurePath):
 		// Reported entry by entry below.
+	case err != nil && errors.Is(err, zip.ErrFormat) && !warc.HasZipMagic(f):
+		// Named .wacz but no zip at all: whatever it is (a WARC file
+		// renamed, a text file) is read as any other file.
+		f.Close()
+		return []task{warcTask(fileSource(p), nil)}, nil, nil
 	case err != nil:
 		if errors.Is(err, zip.ErrFormat) {
 			pkg.errorf(-1, "not a zip file, so not a WACZ")
@@ -90,6 +93,16 @@ func planWACZ(p string) ([]task, func(), error) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	if entries[warc.DatapackagePath] == nil && !slices.ContainsFunc(names, func(n string) bool {
+		return strings.HasPrefix(n, warc.ArchiveDir+"/") && isWARCName(n)
+	}) {
+		// A zip of something else: one line, not a list of what a WACZ
+		// would have.
+		f.Close()
+		pkg.Kind = KindNotArchive
+		pkg.errorf(-1, "%s", (&warc.NotArchiveError{Zip: true}).Reason())
+		return one(), func() {}, nil
+	}
 
 	// datapackage.json and its digest.
 	var listed map[string]*resource
@@ -103,6 +116,9 @@ func planWACZ(p string) ([]task, func(), error) {
 			pkg.errorf(-1, "%s is not valid JSON: %v", warc.DatapackagePath, err)
 		} else {
 			listed = map[string]*resource{}
+			if i := slices.IndexFunc(dp.Resources, func(r resource) bool { return r.oldForm != "" }); i >= 0 {
+				pkg.warnf(-1, "%s (wacz_version %q) lists %s in an older form (%s): read as such", warc.DatapackagePath, dp.WACZVersion, dp.Resources[i].Path, dp.Resources[i].oldForm)
+			}
 			for i := range dp.Resources {
 				res := &dp.Resources[i]
 				rel, err := cleanRel(res.Path)
@@ -146,6 +162,12 @@ func planWACZ(p string) ([]task, func(), error) {
 			archives = append(archives, src.name)
 		case strings.HasPrefix(name, "indexes/") && strings.HasSuffix(name, ".cdxj"):
 			idx = append(idx, index{src: src, rel: name, res: res})
+		case strings.HasPrefix(name, "indexes/") && (strings.HasSuffix(name, ".cdxj.gz") || strings.HasSuffix(name, ".cdx.gz") || strings.HasSuffix(name, ".cdx")):
+			// A gzip-compressed index (whole, or ZipNum: one gzip member
+			// per block of lines) reads, decompressed, as its lines; a
+			// .cdx may hold CDXJ lines or classic CDX ones (checkIndex
+			// tells).
+			idx = append(idx, index{src: src, rel: name, res: res, gz: strings.HasSuffix(name, ".gz")})
 		case strings.HasPrefix(name, "indexes/"):
 			otherIndexes = append(otherIndexes, name)
 			if res != nil {
@@ -158,8 +180,12 @@ func planWACZ(p string) ([]task, func(), error) {
 	if len(archives) == 0 && len(entries) > 0 {
 		pkg.errorf(-1, "no WARC files in %s/ of the zip: nothing archived", warc.ArchiveDir)
 	}
-	if len(idx) == 0 && len(otherIndexes) > 0 {
-		pkg.warnf(-1, "no CDXJ index, only %s: not checked against the records", strings.Join(otherIndexes, ", "))
+	for _, name := range otherIndexes {
+		what := "not a CDXJ index"
+		if strings.HasSuffix(name, ".idx") {
+			what = "the secondary index of a compressed (ZipNum) index"
+		}
+		pkg.warnf(-1, "%s: %s: not checked against the records", name, what)
 	}
 	if len(idx) > 0 || len(otherIndexes) == 0 && len(archives) > 0 {
 		tasks = append(tasks, task{second: true, run: func(ctx context.Context, byPath map[string]*warcFacts) ([]FileSummary, *warcFacts) {
@@ -179,6 +205,7 @@ func planWACZ(p string) ([]task, func(), error) {
 // one, against the bytes of datapackage.json.
 func checkDatapackageDigest(pkg *FileSummary, zf *zip.File, manifest []byte) {
 	if zf == nil {
+		pkg.warnf(-1, "no %s (WACZ before 1.1 had none): the entries are checked against %s, but %s itself is not checked against a digest", warc.WACZDigestPath, warc.DatapackagePath, warc.DatapackagePath)
 		return
 	}
 	b, err := readEntry(zf, maxDatapackageDigest)

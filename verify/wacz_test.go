@@ -187,7 +187,7 @@ func TestVerifyWACZDamage(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "junk.wacz")
 			writeFile(t, p, []byte("<html>not a zip</html>"))
 			return p
-		}(), []string{"junk.wacz: not a zip file, so not a WACZ"}, false},
+		}(), []string{"junk.wacz: not a WARC, ARC or WACZ file (starts with \"<html>not a zip</html>\")"}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -67,7 +67,7 @@ func verifyWARC(ctx context.Context, src *source, res *resource) (s FileSummary,
 	path := src.name
 	s.File, s.Kind = path, "warc"
 	facts = newWARCFacts(src)
-	f, size, err := src.open()
+	f, _, err := src.open()
 	if err != nil {
 		s.errorf(-1, "%v", err)
 		facts.stoppedAt = 0
@@ -85,7 +85,22 @@ func verifyWARC(ctx context.Context, src *source, res *resource) (s FileSummary,
 		s.warnf(-1, "still open (.open): a crawl is writing it or was killed; run the same amber archive command to finish it, or amber repair to salvage it")
 	}
 	rr, err := warc.OpenRecords(in)
-	if err != nil {
+	var na *warc.NotArchiveError
+	switch {
+	case errors.As(err, &na) && na.Empty && isWARCName(path):
+		// Nothing is lost that was there, but a WARC file kept for years
+		// holds at least its warcinfo record: an empty one is what a
+		// failed copy or a full disk leaves.
+		s.errorf(-1, "empty file: no records (a WARC file holds at least its warcinfo record)")
+		facts.stoppedAt = 0
+		return s, facts
+	case na != nil:
+		// One finding, not framing errors: nothing in it is a record.
+		s.Kind = KindNotArchive
+		s.errorf(-1, "%s", na.Reason())
+		facts.stoppedAt = 0
+		return s, facts
+	case err != nil:
 		s.errorf(0, "read error: %v", err)
 		facts.stoppedAt = 0
 		return s, facts
@@ -95,12 +110,15 @@ func verifyWARC(ctx context.Context, src *source, res *resource) (s FileSummary,
 		return s, facts
 	}
 	r := rr.(*warc.Reader)
-	if size == 0 {
-		// Nothing is lost that was there, but a WARC file kept for years
-		// holds at least its warcinfo record: an empty one is what a
-		// failed copy or a full disk leaves.
-		s.errorf(-1, "empty file: no records (a WARC file holds at least its warcinfo record)")
-		return s, facts
+	if src.from != nil && !r.Compressed() {
+		// A second view of the file: a block whose Content-Length runs
+		// over the records after it is found before it is read.
+		if sec, closer, err := src.from(0); err == nil {
+			defer closer.Close()
+			if ra, ok := sec.(io.ReaderAt); ok {
+				r.CheckBlockEnds(ra)
+			}
+		}
 	}
 	if strings.Contains(path, ".gz") && !r.Compressed() {
 		s.warnf(-1, "named .gz but not gzip-compressed")

@@ -56,6 +56,14 @@ type ARCReader struct {
 	cur  *Record
 	body *io.LimitedReader
 	err  error // sticky
+
+	// A plain file read through OpenRecords resynchronises after damage
+	// at the next line that parses as an ARC header line (arcresync.go).
+	resync     bool
+	resumeAt   int64        // the offset of that line; -1 if none
+	resumeLine string       // the line, read already
+	broken     *FormatError // the current record's framing error, found before its content was read
+	seen       bool         // the caller was given broken
 }
 
 // IsARC reports whether head, the first bytes of a file (decompressed, if
@@ -64,7 +72,7 @@ func IsARC(head []byte) bool { return bytes.HasPrefix(head, []byte("filedesc://"
 
 // NewARCReader returns an ARCReader for r.
 func NewARCReader(r io.Reader) (*ARCReader, error) {
-	ar := &ARCReader{in: countingReader{r: r}, fields: 5}
+	ar := &ARCReader{in: countingReader{r: r}, fields: 5, resumeAt: -1}
 	ar.raw = bufio.NewReaderSize(&ar.in, rawBufferSize)
 	magic, err := ar.raw.Peek(2)
 	if err != nil && err != io.EOF {
@@ -91,7 +99,8 @@ func (r *ARCReader) Next() (*Record, error) {
 		return nil, r.err
 	}
 	if r.cur != nil {
-		if err := r.finish(); err != nil {
+		seen := r.broken != nil && r.seen
+		if err := r.finish(); err != nil && !seen {
 			r.cur = nil
 			return nil, r.fatal(err)
 		}
@@ -115,10 +124,11 @@ func (r *ARCReader) Finish() error {
 	return r.fatal(err)
 }
 
-// fatal makes every error sticky: an ARC header carries no record
-// boundary a reader could resynchronise on, other than a gzip member.
+// fatal makes every error sticky but the non-fatal ones of a plain file
+// read through OpenRecords, which resynchronises at the next header line.
 func (r *ARCReader) fatal(err error) error {
-	if err != nil {
+	var fe *FormatError
+	if err != nil && !(errors.As(err, &fe) && !fe.Fatal) {
 		r.err = err
 	}
 	return err
@@ -126,6 +136,10 @@ func (r *ARCReader) fatal(err error) error {
 
 func (r *ARCReader) finish() error {
 	rec := r.cur
+	if fe := r.broken; fe != nil {
+		r.broken = nil
+		return fe // its content is not read: the reader has resynchronised
+	}
 	if _, err := io.Copy(io.Discard, r.body); err != nil {
 		return r.streamError(rec.Offset, err)
 	}
@@ -173,6 +187,10 @@ func (r *ARCReader) streamError(off int64, err error) error {
 
 func (r *ARCReader) next() (*Record, error) {
 	if r.gz == nil {
+		if off := r.resumeAt; off >= 0 {
+			r.resumeAt = -1
+			return r.parseRecord(off, false, r.resumeLine) // found by resynchronising
+		}
 		off := r.offset()
 		for {
 			// Blank lines between records are tolerated, as pywb does.
@@ -254,6 +272,11 @@ func (r *ARCReader) readRecord(off int64, shared bool) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.parseRecord(off, shared, line)
+}
+
+// parseRecord makes the record whose header line, at off, is line.
+func (r *ARCReader) parseRecord(off int64, shared bool, line string) (*Record, error) {
 	first := off == 0 && !shared
 	fields := r.fields
 	if strings.HasPrefix(line, "filedesc:") {
@@ -263,7 +286,11 @@ func (r *ARCReader) readRecord(off int64, shared bool) (*Record, error) {
 	}
 	f, err := parseARCHeader(line, fields)
 	if err != nil {
-		return nil, &FormatError{Offset: off, Msg: "arc: " + err.Error(), Fatal: true}
+		fe := &FormatError{Offset: off, Msg: "arc: " + err.Error(), Fatal: true}
+		if r.gz == nil && r.resync && !first {
+			return nil, r.resyncAfter(fe)
+		}
+		return nil, fe
 	}
 	rec := &Record{Offset: off, SharedMember: shared, Version: ARCVersion, ContentLength: f.length}
 	typ, ctype := "resource", f.mime
@@ -297,6 +324,13 @@ func (r *ARCReader) readRecord(off int64, shared bool) (*Record, error) {
 	rec.Header = append(rec.Header, Field{Name: "Content-Length", Value: strconv.FormatInt(f.length, 10)})
 	r.body = &io.LimitedReader{R: r.text, N: f.length}
 	rec.Body = &arcBody{r: r, off: off}
+	r.broken, r.seen = nil, false
+	if r.gz == nil && r.resync {
+		if fe := r.checkContentEnd(rec); fe != nil {
+			r.broken = r.resyncAfter(fe)
+			r.body.N = 0
+		}
+	}
 	return rec, nil
 }
 
@@ -308,6 +342,10 @@ type arcBody struct {
 }
 
 func (b *arcBody) Read(p []byte) (int, error) {
+	if fe := b.r.broken; fe != nil {
+		b.r.seen = true
+		return 0, fe
+	}
 	n, err := b.r.body.Read(p)
 	if err == io.EOF && b.r.body.N > 0 {
 		err = io.ErrUnexpectedEOF

@@ -519,11 +519,17 @@ func IndexWARC(path string) ([]CDXJLine, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r, err := OpenRecords(f)
+	return IndexRecords(f, path, filepath.Base(path))
+}
+
+// IndexRecords indexes the WARC (or ARC) file read from in as IndexWARC
+// does: path names it in errors, name is the filename of its lines.
+func IndexRecords(in io.Reader, path, name string) ([]CDXJLine, error) {
+	r, err := OpenRecords(in)
 	if err != nil {
 		return nil, fmt.Errorf("warc: %s: %w", path, err)
 	}
-	ix := NewIndexer(r, filepath.Base(path))
+	ix := NewIndexer(r, name)
 	var lines []CDXJLine
 	var errs []error
 	for {

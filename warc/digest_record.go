@@ -306,7 +306,21 @@ type httpPayload struct {
 	skipRaw   bool      // no raw hash for a chunked body
 	cd        chunkDecoder
 	err       error
+	// A chunked head over a body that does not start like chunked coding
+	// (stored de-chunked by an older crawler): the first bytes are held in
+	// sniff until LooksChunked can tell, then the body is hashed as stored.
+	sniff     []byte
+	decided   bool
+	dechunked bool
 }
+
+// errDechunked explains a payload digest mismatch of a body stored
+// de-chunked under a chunked head.
+var errDechunked = errors.New("the HTTP head says Transfer-Encoding: chunked but the body is not chunked; computed over the body as stored")
+
+// dechunkedNote names the deviation of a body stored de-chunked whose
+// payload digest matches it as stored.
+const dechunkedNote = "the body as stored, which is not chunked although the HTTP head says Transfer-Encoding: chunked (stored de-chunked, as older crawlers did)"
 
 func newHTTPPayload(alg string) *httpPayload {
 	h, _ := NewHash(alg)
@@ -354,14 +368,44 @@ func (hp *httpPayload) writeHead(p []byte) []byte {
 		}
 		hp.cd.out = hp.payload
 	} else if s.clCount == 1 {
-		if n, err := strconv.ParseInt(strings.TrimSpace(s.cl), 10, 64); err == nil && n >= 0 {
-			hp.length = n
+		// Only digits, as net/http reads it: a "-1", "+5" or garbage
+		// bounds nothing, and the payload is every byte after the head.
+		if n, err := strconv.ParseUint(strings.TrimSpace(s.cl), 10, 63); err == nil {
+			hp.length = int64(n)
 		}
 	}
 	return rest
 }
 
 func (hp *httpPayload) body(p []byte) {
+	if hp.chunked && !hp.decided {
+		n := min(len(p), chunkedSniff-len(hp.sniff))
+		hp.sniff = append(hp.sniff, p[:n]...)
+		p = p[n:]
+		if len(hp.sniff) < chunkedSniff {
+			return
+		}
+		hp.decide()
+	}
+	if len(p) > 0 {
+		hp.bodyBytes(p)
+	}
+}
+
+// decide tells, from the first bytes of a body under a chunked head,
+// whether it is chunked, and hashes those bytes accordingly.
+func (hp *httpPayload) decide() {
+	hp.decided = true
+	if !LooksChunked(hp.sniff) {
+		hp.chunked, hp.dechunked, hp.raw = false, true, nil
+	}
+	if len(hp.sniff) > 0 {
+		hp.bodyBytes(hp.sniff)
+	}
+	hp.sniff = nil
+}
+
+func (hp *httpPayload) bodyBytes(p []byte) {
 	if hp.chunked {
 		if hp.raw != nil {
 			hp.raw.Write(p)
@@ -413,7 +457,18 @@ func (hp *httpPayload) check(c DigestCheck) DigestCheck {
 		c.Computed = Digest{}
 		return c
 	}
+	if hp.chunked && !hp.decided {
+		hp.decide() // a body shorter than the sniff
+	}
 	c.Computed = Digest{hp.alg, hp.payload.Sum(nil)}
+	if hp.dechunked {
+		if bytes.Equal(c.Computed.Sum, c.Recorded.Sum) {
+			c.Status, c.Note = DigestDeviation, dechunkedNote
+		} else {
+			c.Status, c.Err = DigestMismatch, errDechunked
+		}
+		return c
+	}
 	if bytes.Equal(c.Computed.Sum, c.Recorded.Sum) {
 		c.Status = DigestMatch
 		return c

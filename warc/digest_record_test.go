@@ -96,6 +96,23 @@ func TestRecordDigester(t *testing.T) {
 		{"100 Continue", httpHeader("response", "HTTP/1.1 100 Continue\r\n\r\n"+head+body, body), "HTTP/1.1 100 Continue\r\n\r\n" + head + body, DigestMatch, DigestMatch},
 		{"no body", httpHeader("response", "HTTP/1.1 304 Not Modified\r\n\r\n", ""), "HTTP/1.1 304 Not Modified\r\n\r\n", DigestMatch, DigestMatch},
 		{"wrong payload", httpHeader("response", head+body, "other"), head + body, DigestMatch, DigestMismatch},
+		// Old crawlers stored bodies de-chunked under the chunked head:
+		// hashed as stored, a match is a deviation naming the mismatch.
+		{"chunked head, de-chunked body", httpHeader("response", chunkedHead+body, body), chunkedHead + body, DigestMatch, DigestDeviation},
+		{"chunked head, long de-chunked body", httpHeader("response", chunkedHead+strings.Repeat(body, 9), strings.Repeat(body, 9)),
+			chunkedHead + strings.Repeat(body, 9), DigestMatch, DigestDeviation},
+		{"chunked head, de-chunked body, wrong digest", httpHeader("response", chunkedHead+body, "other"), chunkedHead + body, DigestMatch, DigestMismatch},
+		{"chunked head, empty body", httpHeader("response", chunkedHead, ""), chunkedHead, DigestMatch, DigestMatch},
+		// An invalid Content-Length in the head bounds nothing: the
+		// payload is every byte after the head.
+		{"Content-Length -1", httpHeader("response", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"+body, body),
+			"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n" + body, DigestMatch, DigestMatch},
+		{"Content-Length garbage", httpHeader("response", "HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n"+body, body),
+			"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n" + body, DigestMatch, DigestMatch},
+		{"Content-Length +5", httpHeader("response", "HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n"+body, body),
+			"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n" + body, DigestMatch, DigestMatch},
+		{"two Content-Lengths", httpHeader("response", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"+body, body),
+			"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n" + body, DigestMatch, DigestMatch},
 		{"wrong block", httpHeader("response", "other", body), head + body, DigestMismatch, DigestMatch},
 		{"revisit", httpHeader("revisit", head, body), head, DigestMatch, DigestNotComputable},
 		{"resource", Header{{"WARC-Type", "resource"}, {"WARC-Block-Digest", digestOf("sha1", body)}, {"WARC-Payload-Digest", digestOf("sha256", body)}},

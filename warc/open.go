@@ -41,7 +41,12 @@ func OpenRecordAt(r io.Reader, offset int64) (RecordReader, error) {
 }
 
 func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
-	head := make([]byte, sniffSize)
+	ra, _ := r.(io.ReaderAt) // the file (or section) itself, before it is wrapped
+	size := sniffSize
+	if base == 0 {
+		size = identifySize
+	}
+	head := make([]byte, size)
 	n, err := io.ReadFull(r, head)
 	head = head[:n]
 	switch err {
@@ -54,6 +59,11 @@ func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
 		// before it, where the record reader would have met it.
 		r = io.MultiReader(bytes.NewReader(head), errReader{err})
 	}
+	if base == 0 {
+		if err := identify(head, decompressed(head, identifySize)); err != nil {
+			return nil, err
+		}
+	}
 	text := sniffText(head)
 	arc := IsARC(text)
 	if !arc && base > 0 && !bytes.HasPrefix(text, []byte("WARC/")) {
@@ -63,12 +73,21 @@ func openRecordsAt(r io.Reader, base int64) (RecordReader, error) {
 		arc = perr == nil && bytes.IndexByte(text, '\n') >= 0
 	}
 	if !arc {
-		return newReaderAt(r, base)
+		wr, err := newReaderAt(r, base)
+		if err != nil {
+			return nil, err
+		}
+		wr.resync = true
+		if ra != nil {
+			wr.ra, wr.raBase = ra, base
+		}
+		return wr, nil
 	}
 	ar, err := NewARCReader(r)
 	if err != nil {
 		return nil, err
 	}
+	ar.resync = true
 	if base > 0 {
 		ar.in.n += base // NewARCReader has read its first buffer already
 		ar.fields = 0   // the version block is not read: each line by its shape
@@ -88,6 +107,20 @@ func sniffText(head []byte) []byte {
 	}
 	zr.Multistream(false)
 	out, _ := io.ReadAll(io.LimitReader(bufio.NewReader(zr), 1024))
+	return out
+}
+
+// decompressed returns up to limit bytes of head, decompressed if head
+// starts a gzip stream (its members one after the other).
+func decompressed(head []byte, limit int64) []byte {
+	if len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b {
+		return head
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(head))
+	if err != nil {
+		return nil
+	}
+	out, _ := io.ReadAll(io.LimitReader(bufio.NewReader(zr), limit))
 	return out
 }
 

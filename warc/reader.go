@@ -110,8 +110,13 @@ type FormatError struct {
 	Err error
 	// Fatal reports that the reader cannot go on past this error: every
 	// later call to Next returns it again. A non-fatal error is confined to
-	// one gzip member, and Next resumes with the member after it.
+	// one gzip member, and Next resumes with the member after it; in a
+	// plain file read through OpenRecords, Next resumes at the next record
+	// header found after the damage (Next says where).
 	Fatal bool
+	// Next is the offset of the record a plain file's reader resumed at
+	// after this error, or 0 when it found none (or did not look).
+	Next int64
 }
 
 func (e *FormatError) Error() string {
@@ -181,6 +186,15 @@ type Reader struct {
 	keepRaw bool   // keep each record's header bytes in Record.rawHeader
 	rawHead []byte // the header bytes of the record being parsed
 	lines   []int  // start and end of each of its lines in rawHead
+	firstLF int    // the number of its first line with a bare LF end, 0 if none
+
+	// Plain files read through OpenRecords resynchronise after framing
+	// damage (resync.go): the next record header found is left in rawHead
+	// and lines, to be parsed by the next call to Next.
+	resync   bool
+	resumeAt int64       // the offset of that header; -1 if none
+	ra       io.ReaderAt // the file again, at offsets minus raBase: to check where a block ends before reading it
+	raBase   int64
 }
 
 // NewReader returns a Reader for r. It looks at the first two bytes to tell a
@@ -191,7 +205,7 @@ func NewReader(r io.Reader) (*Reader, error) { return newReaderAt(r, 0) }
 // newReaderAt returns a Reader for a file read from offset base: offsets
 // are reported from the start of the file.
 func newReaderAt(r io.Reader, base int64) (*Reader, error) {
-	wr := &Reader{in: countingReader{r: r, n: base}}
+	wr := &Reader{in: countingReader{r: r, n: base}, resumeAt: -1}
 	wr.raw = bufio.NewReaderSize(&wr.in, rawBufferSize)
 	magic, err := wr.raw.Peek(2)
 	if err != nil && err != io.EOF {
@@ -271,12 +285,17 @@ func (r *Reader) finish() error {
 		r.err = r.finErr // an I/O error, or a stream the reader cannot follow
 	case r.gz != nil && r.inMember:
 		r.skipMember() // resume with the next member
+	case r.gz == nil && r.resync && !r.body.broken:
+		r.resyncAfter(fe, -1) // resume at the next record header
 	}
 	return r.finErr
 }
 
 func (r *Reader) finishRecord() error {
 	rec := r.cur
+	if r.body.broken {
+		return r.pending // the block is not read: the reader resynchronises
+	}
 	if _, err := io.Copy(io.Discard, r.body); err != nil {
 		if r.pending != nil {
 			return r.pending
@@ -308,10 +327,7 @@ func (r *Reader) finishRecord() error {
 	}
 	if string(trailer[:]) != "\r\n\r\n" {
 		msg := fmt.Sprintf("block of Content-Length %d is followed by %q, not CRLF CRLF (wrong Content-Length?)", rec.ContentLength, trailer[:])
-		if r.gz != nil {
-			return &FormatError{Offset: rec.Offset, Msg: msg}
-		}
-		return &FormatError{Offset: rec.Offset, Msg: msg, Fatal: true}
+		return &FormatError{Offset: rec.Offset, Msg: msg, Fatal: r.gz == nil && !r.resync}
 	}
 	if r.gz == nil {
 		rec.Length = r.InputOffset() - rec.Offset
@@ -359,6 +375,10 @@ func (r *Reader) streamError(err error) error {
 
 func (r *Reader) next() (*Record, error) {
 	if r.gz == nil {
+		if off := r.resumeAt; off >= 0 {
+			r.resumeAt = -1
+			return r.parseHeader(off, false) // found by resynchronising
+		}
 		off := r.InputOffset()
 		if _, err := r.raw.Peek(1); err != nil {
 			return nil, err // io.EOF at a clean end
@@ -438,27 +458,38 @@ func (r *Reader) trailing(off int64) error {
 	return &FormatError{Offset: off, Msg: fmt.Sprintf("%d bytes that are not a gzip member after the last complete record", n), Fatal: true}
 }
 
-// readRecord parses a version line and header fields from r.text. Errors
-// inside a gzip member are not fatal: the member can be skipped.
+// headerError is a record header that cannot be parsed, at off. Inside a
+// gzip member it is not fatal: the member is skipped. In a plain file it
+// is fatal, unless the reader resynchronises (OpenRecords): then it goes
+// on at the next record header.
+func (r *Reader) headerError(off int64, format string, args ...any) error {
+	if r.gz != nil {
+		r.skipMember()
+	}
+	fe := &FormatError{Offset: off, Msg: fmt.Sprintf(format, args...), Fatal: r.gz == nil}
+	if r.err != nil && r.gz != nil {
+		return r.err // skipping hit a broken gzip stream
+	}
+	if r.gz == nil && r.resync {
+		return r.resyncAfter(fe, -1)
+	}
+	return fe
+}
+
+// readRecord reads a version line and header fields from r.text and
+// parses them. Errors inside a gzip member are not fatal: the member can
+// be skipped.
 func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 	r.rawHead = r.rawHead[:0]
-	fail := func(format string, args ...any) error {
-		if r.gz != nil {
-			r.skipMember()
-		}
-		fe := &FormatError{Offset: off, Msg: fmt.Sprintf(format, args...), Fatal: r.gz == nil}
-		if r.err != nil && r.gz != nil {
-			return r.err // skipping hit a broken gzip stream
-		}
-		return fe
-	}
+	r.firstLF = 0
 	// What does not start with a version line is not a WARC record; at the
-	// start of the file, not a WARC file.
+	// start of the file, not a WARC file (OpenRecords has told that already:
+	// what it reads on is a WARC file damaged at its start).
 	notWARC := func(format string, args ...any) error {
-		if off == 0 {
+		if off == 0 && !r.resync {
 			format = "not a WARC file: " + format
 		}
-		return fail(format, args...)
+		return r.headerError(off, format, args...)
 	}
 	start, end, err := r.readLine(textBufferSize)
 	if err != nil {
@@ -476,40 +507,53 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 	if !bytes.HasPrefix(r.rawHead[start:end], []byte("WARC/")) {
 		return nil, notWARC("expected a WARC version line, found %q", clip(string(r.rawHead[start:end])))
 	}
-	rec := &Record{Offset: off, SharedMember: shared}
-	bareLF := false
-	noteLF := func(n int) {
-		if r.lfOnly && !bareLF {
-			bareLF = true
-			rec.Problems = append(rec.Problems, &SyntaxError{Line: n, Msg: "line ends in a bare LF, not CRLF", Deviation: true})
-		}
+	if r.lfOnly {
+		r.firstLF = 1
 	}
-	noteLF(1)
 	// The lines are gathered first and made into one string, which every
 	// field then slices: one allocation per header, not one per line.
 	r.lines = append(r.lines[:0], start, end)
 	for n := 2; ; n++ {
+		lineOff := r.InputOffset()
 		start, end, err := r.readLine(maxHeaderBytes - len(r.rawHead))
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
-				return nil, fail("WARC header longer than %d bytes (in line %d)", maxHeaderBytes, n)
+				return nil, r.headerError(off, "WARC header longer than %d bytes (in line %d)", maxHeaderBytes, n)
 			}
 			if err == io.EOF {
 				if r.gz != nil {
-					return nil, fail("gzip member ends inside the WARC header")
+					return nil, r.headerError(off, "gzip member ends inside the WARC header")
 				}
 				return nil, &FormatError{Offset: off, Msg: "file ends inside the WARC header", Err: io.ErrUnexpectedEOF, Fatal: true}
 			}
 			return nil, r.streamError(err)
 		}
-		noteLF(n)
+		if r.lfOnly && r.firstLF == 0 {
+			r.firstLF = n
+		}
 		if start == end {
 			break
 		}
 		if len(r.rawHead) > maxHeaderBytes {
-			return nil, fail("WARC header longer than %d bytes", maxHeaderBytes)
+			return nil, r.headerError(off, "WARC header longer than %d bytes", maxHeaderBytes)
+		}
+		if r.gz == nil && r.resync && isVersionLine(r.rawHead[start:end]) {
+			// The header is cut short, and the next record starts here.
+			r.startCandidate(start, end)
+			fe := &FormatError{Offset: off, Msg: fmt.Sprintf("WARC header cut short in line %d by the version line of another record", n)}
+			return nil, r.resyncAfter(fe, lineOff)
 		}
 		r.lines = append(r.lines, start, end)
+	}
+	return r.parseHeader(off, shared)
+}
+
+// parseHeader makes the record whose header lines readRecord (or the
+// resynchronising scan) left in r.rawHead and r.lines.
+func (r *Reader) parseHeader(off int64, shared bool) (*Record, error) {
+	rec := &Record{Offset: off, SharedMember: shared}
+	if r.firstLF > 0 {
+		rec.Problems = append(rec.Problems, &SyntaxError{Line: r.firstLF, Msg: "line ends in a bare LF, not CRLF", Deviation: true})
 	}
 	head := string(r.rawHead)
 	rec.Version = head[r.lines[0]:r.lines[1]]
@@ -544,13 +588,13 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 	cls := rec.Header.Values("Content-Length")
 	switch {
 	case len(cls) == 0:
-		return nil, fail("missing Content-Length")
+		return nil, r.headerError(off, "missing Content-Length")
 	case len(cls) > 1:
-		return nil, fail("%d Content-Length fields", len(cls))
+		return nil, r.headerError(off, "%d Content-Length fields", len(cls))
 	}
 	n, err := strconv.ParseInt(cls[0], 10, 64)
 	if err != nil || n < 0 || cls[0][0] == '+' {
-		return nil, fail("invalid Content-Length %q", clip(cls[0]))
+		return nil, r.headerError(off, "invalid Content-Length %q", clip(cls[0]))
 	}
 	rec.ContentLength = n
 	if r.keepRaw {
@@ -558,6 +602,15 @@ func (r *Reader) readRecord(off int64, shared bool) (*Record, error) {
 	}
 	r.body = &bodyReader{r: r, rec: rec, left: n}
 	rec.Body = r.body
+	if r.gz == nil && r.resync {
+		if fe := r.checkBlockEnd(rec); fe != nil {
+			// The block does not end where its Content-Length says: it
+			// is not read (it would run over the records after it), and
+			// the reader resynchronises from where it starts, now, so
+			// that the error says where it goes on.
+			r.pending, r.body.err, r.body.broken = r.resyncAfter(fe, -1), fe, true
+		}
+	}
 	return rec, nil
 }
 
@@ -655,10 +708,16 @@ type bodyReader struct {
 	rec  *Record
 	left int64
 	err  error
+	// broken: err is the record's framing error, found before its block
+	// was read; once the caller has seen it, Next does not return it again.
+	broken bool
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
 	if b.err != nil {
+		if b.broken && b.r.body == b {
+			b.r.reported = true
+		}
 		return 0, b.err
 	}
 	if b.left <= 0 {
@@ -698,6 +757,9 @@ func (b *bodyReader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
 		if b.err != nil {
+			if b.broken && b.r.body == b {
+				b.r.reported = true
+			}
 			return total, b.err
 		}
 		if b.left <= 0 {

@@ -326,26 +326,45 @@ func FuzzReader(f *testing.F) {
 	}
 	buf := make([]byte, 4096)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := NewReader(bytes.NewReader(data))
+		// The strict reader, and the one OpenRecords makes, which
+		// resynchronises in plain files: with a second view of the file
+		// (bytes.Reader is an io.ReaderAt) and as a stream.
+		strict, err := NewReader(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
-		for range 1000 {
-			rec, err := r.Next()
-			if err != nil {
-				var fe *FormatError
-				if errors.As(err, &fe) && !fe.Fatal {
-					continue
-				}
-				return
+		readers := []RecordReader{strict}
+		for _, in := range []io.Reader{bytes.NewReader(data), onlyReader{bytes.NewReader(data)}} {
+			if rr, err := OpenRecords(in); err == nil {
+				readers = append(readers, rr)
 			}
-			d := NewRecordDigester(rec.Header)
-			io.CopyBuffer(d, rec.Body, buf)
-			if r.Finish() == nil {
-				d.Block()
-				d.Payload()
-				if rec.Length < 0 || rec.Offset < 0 || rec.Offset > int64(len(data)) {
-					t.Fatalf("record at %d, length %d, in %d bytes", rec.Offset, rec.Length, len(data))
+		}
+		for _, r := range readers {
+			last := int64(-1)
+			for range 1000 {
+				rec, err := r.Next()
+				if err != nil {
+					var fe *FormatError
+					if errors.As(err, &fe) && !fe.Fatal {
+						if fe.Next != 0 && (fe.Next <= fe.Offset || fe.Next > int64(len(data))) {
+							t.Fatalf("error at %d resumes at %d, in %d bytes", fe.Offset, fe.Next, len(data))
+						}
+						continue
+					}
+					break
+				}
+				if !rec.SharedMember && rec.Offset <= last {
+					t.Fatalf("record at %d after one at %d", rec.Offset, last)
+				}
+				last = rec.Offset
+				d := NewRecordDigester(rec.Header)
+				io.CopyBuffer(d, rec.Body, buf)
+				if r.Finish() == nil {
+					d.Block()
+					d.Payload()
+					if rec.Length < 0 || rec.Offset < 0 || rec.Offset+rec.Length > int64(len(data)) {
+						t.Fatalf("record at %d, length %d, in %d bytes", rec.Offset, rec.Length, len(data))
+					}
 				}
 			}
 		}

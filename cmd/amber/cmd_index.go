@@ -34,18 +34,23 @@ rebuilds a lost or damaged indexes/index.cdxj:
 
   amber index coll/archive -o coll/indexes/index.cdxj
 
-A FILE may be a WARC file (.warc, .warc.gz), a directory of WARC files, or
-a collection directory (its archive/ files). ARC files (.arc, .arc.gz, told
+A FILE may be a WARC file (.warc, .warc.gz), a directory of WARC files, a
+collection directory (its archive/ files), or a WACZ package (.wacz: the
+WARC files in its archive/, read from the zip; lines name them as the
+package's own index does, by base name). ARC files (.arc, .arc.gz, told
 by their content) are indexed as pywb indexes them, with the SHA-1 of each
 payload as its digest. The index goes to stdout
 unless -o is given; -o writes it atomically.
 
-A WARC file that cannot be read to its end is reported on stderr; the
-records before the damage are indexed.
+A damaged record is named on stderr (FILE@OFFSET) and skipped, and the
+records after it are indexed: in a gzip file from the next gzip member, in
+an uncompressed WARC or ARC file from the next record header. A file that
+is neither WARC, ARC nor WACZ is one line on stderr.
 
 EXIT STATUS
   0  every file was indexed
-  1  a file is damaged (the records before the damage are indexed)
+  1  a file is damaged or not an archive (every record that could be read
+     is indexed)
   2  usage error: bad flag, missing or nonexistent FILE, or one that is
      neither a regular file nor a directory (a FIFO, a device)`,
 		Args: argsAtLeast(1, "FILE (a WARC file, a directory of WARC files or a collection)"),
@@ -71,15 +76,26 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ls, err := warc.IndexWARC(f)
+		index := warc.IndexWARC
+		if strings.HasSuffix(strings.ToLower(f), ".wacz") || warc.IsZipFile(f) {
+			index = warc.IndexWACZ // the WARC files inside, read from the zip
+		}
+		ls, err := index(f)
 		lines = append(lines, ls...)
+		var na *warc.NotArchiveError
+		var ee *warc.EntryError
+		if errors.As(err, &na) && !errors.As(err, &ee) {
+			fmt.Fprintf(g.stderr, "amber: %s: %s\n", f, na.Reason())
+			damaged = &exitError{code: exitDamage}
+			continue
+		}
 		if err != nil {
 			errs := []error{err}
 			if j, ok := err.(interface{ Unwrap() []error }); ok {
 				errs = j.Unwrap()
 			}
 			for _, e := range errs {
-				fmt.Fprintf(g.stderr, "amber: %v\n", e)
+				fmt.Fprintf(g.stderr, "amber: %s\n", indexDamage(f, e))
 			}
 			fmt.Fprintf(g.stderr, "amber: %s: damaged; indexed the %d records that could be read\n", f, len(ls))
 			damaged = &exitError{code: exitDamage}
@@ -109,6 +125,27 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 		return err
 	}
 	return damaged
+}
+
+// indexDamage says what damage of file IndexWARC met: FILE@OFFSET:
+// MESSAGE, and whether the record was skipped.
+func indexDamage(file string, err error) string {
+	var ee *warc.EntryError
+	if errors.As(err, &ee) {
+		file += "!" + ee.Entry
+	}
+	var na *warc.NotArchiveError
+	if errors.As(err, &na) {
+		return file + ": " + na.Reason()
+	}
+	var fe *warc.FormatError
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	if fe.Fatal {
+		return fmt.Sprintf("%s@%d: %s", file, fe.Offset, fe.Msg)
+	}
+	return fmt.Sprintf("%s@%d: %s (record skipped)", file, fe.Offset, fe.Msg)
 }
 
 // warcFilesOf expands the arguments of index and replay into WARC files:

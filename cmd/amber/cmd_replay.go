@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amber-archiver/amber/replay"
+	"github.com/amber-archiver/amber/warc"
 )
 
 // replayOptions are the flags of amber replay.
@@ -57,9 +58,14 @@ port), so that a web page reaching it through DNS rebinding cannot read
 the archive; every other Host gets 403. --host NAME (repeatable) allows
 another name, for a hosts-file alias or a reverse proxy in front.
 
+Damaged records are left out (and counted) and the rest is replayed: past
+a damaged gzip member, and in an uncompressed WARC or ARC file from the
+next record header.
+
 EXIT STATUS
   0  stopped by an interrupt
-  1  the archive could not be opened, or the server failed
+  1  the archive could not be opened (one that is neither WARC, ARC nor
+     WACZ is one line saying so), or the server failed
   2  usage error: bad flag, missing or nonexistent path, port in use`,
 		Args: argsAtLeast(1, "DIR, FILE.wacz or FILE.warc.gz (the archive to replay)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -97,10 +103,20 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 		return err
 	}
 	a, err := replay.OpenWith(path, replay.Options{MaxCaptures: opts.maxCaptures})
+	var na *warc.NotArchiveError
+	if errors.As(err, &na) {
+		if na.Path == "" {
+			na.Path = path
+		}
+		return na // one line, no prefixes
+	}
 	if err != nil {
 		return fmt.Errorf("cannot replay %s: %w", path, err)
 	}
 	defer a.Close()
+	for _, na := range a.NotArchives() {
+		fmt.Fprintf(g.stderr, "amber: %s; left out, the rest is replayed\n", na)
+	}
 	if n := a.Skipped(); n > 0 {
 		fmt.Fprintf(g.stderr, "amber: %s: %d damaged records left out (amber verify names them); the rest is replayed\n", path, n)
 	}

@@ -59,9 +59,14 @@ stdout holds one JSON report instead and stderr is the same. Warnings are
 deviations that lose no data, such as a payload digest taken over chunked
 bytes (as wget writes it), several records in one gzip member, a digest
 algorithm amber does not know, or a revisit whose original is not among the
-files verified. Reading a file stops only where its gzip stream or framing
-cannot be followed; the message says how far it got, and amber repair
-salvages the intact records.
+files verified. Past a damaged record, reading goes on at the next gzip
+member, or in an uncompressed WARC or ARC file at the next record header
+(the message says where); it stops only where a gzip stream cannot be
+followed, the message says how far it got, and amber repair salvages the
+intact records. A file that is neither WARC, ARC nor WACZ (text, an HTML
+page, an empty file, a zip without datapackage.json or WARC files) is one
+line, "amber: FILE: not a WARC, ARC or WACZ file (starts with ...)", and
+counts as damage.
 
 Files are read in parallel, one per job, each in a single pass; the output
 is in a fixed order (paths in the order given, files by name).
@@ -128,6 +133,9 @@ func printVerifyFindings(p printer, rep *verify.Report, showWarnings bool) {
 			if f.Severity == verify.Warning {
 				prefix = "warning: "
 			}
+			if fs.Kind == verify.KindNotArchive {
+				prefix = "amber: " // one line, as for a usage error
+			}
 			where := f.File
 			if f.Offset >= 0 {
 				where += fmt.Sprintf("@%d", f.Offset)
@@ -146,7 +154,12 @@ func printVerifyFindings(p printer, rep *verify.Report, showWarnings bool) {
 // printText prints a line per file and the total.
 func (s verifySummary) printText(stdout io.Writer) {
 	rep := s.Report
+	verified := 0
 	for _, fs := range rep.Files {
+		if fs.Kind == verify.KindNotArchive {
+			continue // said in its one line
+		}
+		verified++
 		count := ""
 		switch fs.Kind {
 		case "warc", "arc":
@@ -166,6 +179,9 @@ func (s verifySummary) printText(stdout io.Writer) {
 		}
 		fmt.Fprintf(stdout, "%s: %s%s, %s, %s\n", fs.File, count, size,
 			verifyPlural(fs.Errors, "error"), verifyPlural(fs.Warnings, "warning"))
+	}
+	if verified == 0 {
+		return
 	}
 	fmt.Fprintf(stdout, "verified %s, %s, %s in %.2fs (%.1f MB/s): %s, %s\n",
 		verifyPlural(len(rep.Files), "file"), verifyPlural(rep.Records, "record"), formatBytes(rep.Bytes),

@@ -49,7 +49,9 @@ func TestScripts(t *testing.T) {
 			// The damaged WARC fixtures, as $WORK/damaged/*.warc.gz, and
 			// the files other tools wrote, as $WORK/others/*.
 			for _, dir := range []string{"damaged", "others"} {
-				fixtures, err := filepath.Glob("../../testdata/" + dir + "/*.warc*")
+				fixtures, err := filepath.Glob("../../testdata/" + dir + "/*.warc.gz")
+				plainWARCs, _ := filepath.Glob("../../testdata/" + dir + "/*.warc")
+				fixtures = append(fixtures, plainWARCs...)
 				arcs, _ := filepath.Glob("../../testdata/" + dir + "/*.arc*")
 				fixtures = append(fixtures, arcs...)
 				if err != nil || len(fixtures) == 0 {
