@@ -175,6 +175,11 @@ func (a *Archive) read(c *Capture) (*response, error) {
 	var seen headBuffer
 	br := bufio.NewReader(io.TeeReader(rec.Body, &seen))
 	hr, err := http.ReadResponse(br, nil)
+	for err == nil && hr.StatusCode >= 100 && hr.StatusCode < 200 && hr.StatusCode != http.StatusSwitchingProtocols {
+		// An interim response (100 Continue, 103 Early Hints) recorded
+		// before the final one, which is what is replayed.
+		hr, err = http.ReadResponse(br, nil)
+	}
 	seen.done = true // the body is not kept
 	if err != nil {
 		if c.Revisit() {

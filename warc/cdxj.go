@@ -560,7 +560,7 @@ func readRecordHead(rec *Record, buf []byte, payload hash.Hash) (hh *HTTPHeader,
 		var s headScanner
 		for !s.done && s.err == nil {
 			n, err := rec.Body.Read(buf)
-			rest := s.write(buf[:n])
+			rest := s.writeFinal(buf[:n])
 			if payload != nil && s.done {
 				payload.Write(rest)
 			}
@@ -628,7 +628,7 @@ func IndexLine(h Header, head []byte, filename string) CDXJLine {
 	var hh *HTTPHeader
 	if strings.HasPrefix(mediaType(h.Get("Content-Type")), "application/http") {
 		var s headScanner
-		s.write(head)
+		s.writeFinal(head)
 		if s.err == nil && s.lines >= 1 {
 			hh = &HTTPHeader{StartLine: s.startLine, StatusCode: s.status}
 			if s.ctype != "" {
@@ -793,6 +793,19 @@ func (s *headScanner) endLine(line []byte) {
 			s.last, s.ctype = n, string(bytes.TrimSpace(value))
 		}
 	}
+}
+
+// writeFinal is write for a response whose block may hold interim
+// responses (100 Continue, 103 Early Hints) before the final one: their
+// heads are passed over, and s ends with the final head, whose status an
+// index gives the record.
+func (s *headScanner) writeFinal(p []byte) []byte {
+	rest := s.write(p)
+	for s.done && s.status >= 100 && s.status < 200 && s.status != 101 {
+		s.reset()
+		rest = s.write(rest)
+	}
+	return rest
 }
 
 // reset readies s for the next head of the same message (after an interim
