@@ -531,3 +531,72 @@ func compareIndex(t *testing.T, path string, cdx []map[string]any) {
 		t.Errorf("%s: amber indexes a record at %d (%s), warcio does not", filepath.Base(path), off, l.URL)
 	}
 }
+
+// TestWarcioReadsIndexLines: the lines `amber index` writes for every WARC
+// file of testdata (amber's own, other tools', the damaged ones) are read
+// by warcio as a replay tool reads them: each splits into key, timestamp
+// and JSON, and its offset and length cut out the record of its url.
+// (warcio reads no ARC files; the Go corpus test checks those.)
+func TestWarcioReadsIndexLines(t *testing.T) {
+	prerequisites(t, false)
+	var files []string
+	for _, dir := range []string{"cdxj", "others", "damaged"} {
+		for _, pat := range []string{"*.warc", "*.warc.gz"} {
+			m, _ := filepath.Glob(filepath.Join("..", "testdata", dir, pat))
+			files = append(files, m...)
+		}
+	}
+	type fileLines struct {
+		File  string   `json:"file"`
+		Lines []string `json:"lines"`
+	}
+	var in []fileLines
+	want := 0
+	for _, f := range files {
+		lines, _ := warc.IndexWARC(f) // damage is named; what could be read is indexed
+		fl := fileLines{File: f}
+		for _, l := range lines {
+			if l.Length > 0 { // records sharing a gzip member have no length of their own
+				fl.Lines = append(fl.Lines, l.String())
+			}
+		}
+		want += len(fl.Lines)
+		in = append(in, fl)
+	}
+	if want < 100 {
+		t.Fatalf("only %d lines from %d files", want, len(files))
+	}
+	b, _ := json.Marshal(in)
+	p := filepath.Join(t.TempDir(), "lines.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", "warcio-lines.mjs", p)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("warcio-lines.mjs: %v\n%s%s", err, out, errOut.String())
+	}
+	checked := -1
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var r struct {
+			Checked *int   `json:"checked"`
+			File    string `json:"file"`
+			Line    string `json:"line"`
+			Error   string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("warcio-lines.mjs output %q: %v", line, err)
+		}
+		if r.Checked != nil {
+			checked = *r.Checked
+			continue
+		}
+		t.Errorf("%s: %s\n  %s", r.File, r.Error, r.Line)
+	}
+	t.Logf("warcio read %d index lines of %d files", checked, len(files))
+	if checked != want {
+		t.Errorf("warcio checked %d lines of %d", checked, want)
+	}
+}
