@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/report"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -196,12 +197,14 @@ type archiveSummary struct {
 	Bytes      int64         `json:"bytes"` // of the responses, as received
 	Failures   []failure     `json:"failures"`
 	Files      archiveFiles  `json:"files"`
+	Seeds      []report.Row  `json:"seeds"`          // where each seed went: its capture after redirects, or why none
 	WACZ       *packSummary  `json:"wacz,omitempty"` // --wacz: the pack's summary
 	Exit       int           `json:"exit"`
 	ExitName   string        `json:"exitName"`
 	Error      string        `json:"error,omitempty"` // the message amber prints on stderr, if any
 
 	warcFiles []string // base names, for the run log
+	showSeeds bool     // list Seeds in the text form (on a terminal)
 }
 
 // failure is a URL the run could not capture.
@@ -224,6 +227,9 @@ type archiveFiles struct {
 func (s *archiveSummary) printText(w io.Writer) {
 	if s.WACZ != nil {
 		s.WACZ.printText(w)
+	}
+	if s.showSeeds {
+		defer printSeeds(w, s.Dir, s.Seeds)
 	}
 	if s.NothingNew {
 		fmt.Fprintf(w, "nothing new to archive: every seed is in %s already (--recrawl fetches them again)\n", s.Dir)
@@ -495,6 +501,19 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	finishErr := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), st, software)
 	sum.Files.Index, sum.Files.Pages, sum.Files.Datapackage = existing(coll.Dir, warc.IndexPath), existing(coll.Dir, warc.PagesPath), existing(coll.Dir, warc.DatapackagePath)
+	sum.Seeds = []report.Row{}
+	if finishErr == nil {
+		rows, rerr := seedOutcomes(opts.output, urls)
+		if rerr != nil {
+			p.P("amber: where the seeds went is not known: %v", rerr)
+		} else {
+			for i := range rows {
+				rows[i].Run = int(runSeq)
+			}
+			sum.Seeds = rows
+		}
+	}
+	sum.showSeeds = p.Progress() != nil // a person is watching
 
 	switch {
 	case crawlErr != nil && !errors.Is(crawlErr, context.Canceled):

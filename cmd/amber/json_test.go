@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amber-archiver/amber/crawl/report"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -198,6 +199,17 @@ type jsonArchive struct {
 		Datapackage string   `json:"datapackage"`
 		WACZ        string   `json:"wacz"`
 	} `json:"files"`
+	Seeds []struct {
+		Run          uint64    `json:"run"`
+		URL          string    `json:"url"`
+		FinalURL     string    `json:"finalUrl"`
+		Status       int       `json:"status"`
+		Captured     time.Time `json:"captured"`
+		ArchivalPath string    `json:"archivalPath"`
+		WARCFile     string    `json:"warcFile"`
+		RecordID     string    `json:"recordId"`
+		Failure      string    `json:"failure"`
+	} `json:"seeds"`
 	WACZ     *jsonPack `json:"wacz"`
 	Exit     int       `json:"exit"`
 	ExitName string    `json:"exitName"`
@@ -325,6 +337,27 @@ func TestArchivePackJSON(t *testing.T) {
 	if n := lineCount(t, first.Files.Pages) - 1; n != first.Pages {
 		t.Errorf("pages.jsonl lists %d pages, the JSON says %d", n, first.Pages)
 	}
+	// Where the seed went: the page's response record, at the path
+	// amber replay answers.
+	lines, err := warc.IndexWARC(first.Files.WARC[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pageLine warc.CDXJLine
+	for _, l := range lines {
+		if l.URL == page && l.Type == warc.TypeResponse {
+			pageLine = l
+		}
+	}
+	if len(first.Seeds) != 1 {
+		t.Fatalf("seeds %+v, want the one seed", first.Seeds)
+	}
+	sd := first.Seeds[0]
+	if sd.Run != first.Run || sd.URL != page || sd.FinalURL != page || sd.Status != 200 || sd.RecordID != pageLine.RecordID || sd.RecordID == "" ||
+		sd.WARCFile != filepath.Base(first.Files.WARC[0]) || sd.ArchivalPath != "/"+pageLine.Timestamp+"/"+page ||
+		warc.CDXJTimestamp(sd.Captured.Format(time.RFC3339)) != pageLine.Timestamp || sd.Failure != "" {
+		t.Errorf("seed %+v, want the capture %+v", sd, pageLine)
+	}
 
 	// Again with --recrawl and --wacz: big.png is a revisit, the package
 	// is written and described, exit 3 again.
@@ -388,6 +421,34 @@ func TestArchivePackJSON(t *testing.T) {
 	if failed.ExitName != "failed" || len(failed.Failures) != 1 || failed.Failures[0].URL != refused || !failed.Failures[0].Seed ||
 		!strings.Contains(failed.Failures[0].Reason, "connect") || failed.Pages != 0 || failed.Responses != 2 {
 		t.Errorf("failed seed: %+v", failed)
+	}
+	if len(failed.Seeds) != 2 || failed.Seeds[0].URL != refused || !strings.Contains(failed.Seeds[0].Failure, "connect") || failed.Seeds[0].ArchivalPath != "" ||
+		failed.Seeds[1].URL != site.URL+"/s.css" || failed.Seeds[1].Status != 200 || failed.Seeds[1].Failure != "" {
+		t.Errorf("where the seeds went: %+v", failed.Seeds)
+	}
+}
+
+// TestPrintSeeds: the lines that end amber archive on a terminal, one per
+// seed, at most maxSeedLines of them.
+func TestPrintSeeds(t *testing.T) {
+	var rows []report.Row
+	rows = append(rows, report.Row{URL: "https://example.org/a", ArchivalPath: "/20261201000000/https://example.org/a", Status: 200},
+		report.Row{URL: "https://gone.example/", Failure: "dial tcp: refused\x1b[2J"})
+	var b strings.Builder
+	printSeeds(&b, "coll", rows)
+	want := "where each seed went (amber replay coll serves these paths):\n" +
+		"  https://example.org/a → /20261201000000/https://example.org/a (200)\n" +
+		"  https://gone.example/ → not archived: dial tcp: refused\\x1b[2J\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	for i := range 15 {
+		rows = append(rows, report.Row{URL: fmt.Sprintf("https://example.org/%d", i), ArchivalPath: "/1/x", Status: 200})
+	}
+	b.Reset()
+	printSeeds(&b, "coll", rows)
+	if n := strings.Count(b.String(), "\n"); n != 1+maxSeedLines+1 || !strings.Contains(b.String(), "… and 7 more: amber report coll lists them all") {
+		t.Errorf("17 seeds:\n%s", b.String())
 	}
 }
 
