@@ -87,10 +87,11 @@ func serial() *big.Int {
 // show a user; it is never installed anywhere by amber).
 func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
 
-// SPKIHash is the base64 SHA-256 of the CA's SubjectPublicKeyInfo: what
-// Chromium's --ignore-certificate-errors-spki-list takes. Chromium accepts
-// a chain whose leaf's or intermediates' SPKI is in the list (it does not
-// look at the root); LeafSPKIHash is the one that works.
+// SPKIHash is the base64 SHA-256 of the CA's SubjectPublicKeyInfo, in
+// the form Chromium's --ignore-certificate-errors-spki-list takes.
+// Chromium (156, tested) accepts a chain in which any certificate the
+// server sent has a listed SPKI; the proxy sends leaf and CA, so this
+// hash and LeafSPKIHash both work.
 func (ca *CA) SPKIHash() string { return spkiHash(ca.cert.RawSubjectPublicKeyInfo) }
 
 // LeafSPKIHash is the base64 SHA-256 of the SubjectPublicKeyInfo that
