@@ -275,7 +275,7 @@ func TestCaptureBrowserKilled(t *testing.T) {
 		pg, err := r.pool.Capture(context.Background(), r.plain.URL+"/hang.html")
 		done <- result{pg, err}
 	}()
-	<-r.site.hanging
+	waitFor(t, r.site.hanging, "hang.png to be asked for")
 	pids := r.pool.PIDs()
 	if len(pids) != 1 {
 		t.Fatalf("PIDs %v, want one browser", pids)
@@ -283,7 +283,12 @@ func TestCaptureBrowserKilled(t *testing.T) {
 	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	res := <-done
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(guard):
+		t.Fatalf("Capture did not return %v after its browser was killed", guard)
+	}
 	var pe *PageError
 	switch {
 	case res.err == nil:
@@ -316,12 +321,18 @@ func TestCaptureBrowserHung(t *testing.T) {
 		pg, err = r.pool.Capture(context.Background(), r.plain.URL+"/hang.html")
 		done <- err
 	}()
-	<-r.site.hanging
+	waitFor(t, r.site.hanging, "hang.png to be asked for")
 	pid := r.pool.PIDs()[0]
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(guard):
+		t.Fatalf("Capture did not return %v after its browser was stopped", guard)
+	}
+	if err != nil {
 		if !errors.Is(err, ErrHung) {
 			t.Fatalf("hung page: %v, want ErrHung or success on retry", err)
 		}
@@ -357,6 +368,20 @@ func TestBadInput(t *testing.T) {
 		if !errors.As(err, &le) {
 			t.Errorf("capture with /bin/true: %v, want a LaunchError", err)
 		}
+	}
+}
+
+// guard bounds the tests' waits on the browser, so that a bug shows as a
+// failure naming the wait rather than as the test binary's timeout. It is
+// far above what any step takes.
+const guard = 4 * time.Minute
+
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(guard):
+		t.Fatalf("waited %v for %s", guard, what)
 	}
 }
 

@@ -139,7 +139,9 @@ func launch(o *Options, timeout time.Duration) (*instance, error) {
 		return nil, &LaunchError{Err: err}
 	}
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), flags(o, profile)...)
-	ctx, cancel := chromedp.NewContext(allocCtx)
+	// The package prints nothing: what chromedp would log is in the errors.
+	quiet := func(string, ...any) {}
+	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(quiet), chromedp.WithErrorf(quiet))
 	b := &instance{ctx: ctx, cancel: cancel, allocCancel: allocCancel, profile: profile}
 	// The first call starts the process; it must not have a deadline of
 	// its own (that would end the browser), so the wait is bounded here.
