@@ -502,7 +502,10 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	finishErr := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), st, software)
 	sum.Files.Index, sum.Files.Pages, sum.Files.Datapackage = existing(coll.Dir, warc.IndexPath), existing(coll.Dir, warc.PagesPath), existing(coll.Dir, warc.DatapackagePath)
 	sum.Seeds = []report.Row{}
-	if finishErr == nil {
+	sum.showSeeds = p.Progress() != nil // a person is watching
+	// Finding them reads the collection's index: done for a person or a
+	// program that reads the summary, not for a cron job's text summary.
+	if finishErr == nil && (sum.showSeeds || opts.json) {
 		rows, rerr := seedOutcomes(opts.output, urls)
 		if rerr != nil {
 			p.P("amber: where the seeds went is not known: %v", rerr)
@@ -513,7 +516,6 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 			sum.Seeds = rows
 		}
 	}
-	sum.showSeeds = p.Progress() != nil // a person is watching
 
 	switch {
 	case crawlErr != nil && !errors.Is(crawlErr, context.Canceled):
