@@ -134,14 +134,7 @@ func WriteWACZ(w io.Writer, dir string, opts WACZOptions) (*Datapackage, error) 
 			return nil, err
 		}
 	}
-	mtime, err := time.Parse(time.RFC3339, orDefault(dp.Created, waczEpoch))
-	if err != nil {
-		mtime, _ = time.Parse(time.RFC3339, waczEpoch)
-	}
-	if mtime.Before(time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)) {
-		mtime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	mtime = mtime.UTC()
+	mtime := zipTime(dp.Created)
 
 	zw := zip.NewWriter(w)
 	for _, rel := range files {
@@ -156,14 +149,37 @@ func WriteWACZ(w io.Writer, dir string, opts WACZOptions) (*Datapackage, error) 
 		dp.Resources = append(dp.Resources, res)
 	}
 
+	if err := closeWACZ(zw, dp, mtime); err != nil {
+		return nil, err
+	}
+	return dp, nil
+}
+
+// zipTime is the time of every entry of a package whose collection was
+// created at created (RFC 3339): that time, or the earliest zip can
+// record.
+func zipTime(created string) time.Time {
+	mtime, err := time.Parse(time.RFC3339, orDefault(created, waczEpoch))
+	if err != nil {
+		mtime, _ = time.Parse(time.RFC3339, waczEpoch)
+	}
+	if mtime.Before(time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		mtime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return mtime.UTC()
+}
+
+// closeWACZ writes datapackage.json and datapackage-digest.json, the last
+// entries, and closes the zip.
+func closeWACZ(zw *zip.Writer, dp *Datapackage, mtime time.Time) error {
 	manifest, err := marshalJSON(dp)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sum := sha256.Sum256(manifest)
 	digest, err := marshalJSON(WACZDigest{Path: DatapackagePath, Hash: "sha256:" + hex.EncodeToString(sum[:])})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, f := range []struct {
 		name string
@@ -171,16 +187,13 @@ func WriteWACZ(w io.Writer, dir string, opts WACZOptions) (*Datapackage, error) 
 	}{{DatapackagePath, manifest}, {WACZDigestPath, digest}} {
 		fw, err := zw.CreateHeader(zipHeader(f.name, zip.Deflate, mtime))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if _, err := fw.Write(f.data); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return dp, nil
+	return zw.Close()
 }
 
 func orDefault(s, def string) string {
@@ -287,12 +300,22 @@ func mainPage(dir string, files []string) (url, date string, err error) {
 	if err != nil || len(pages) == 0 {
 		return "", "", err
 	}
-	seeds := map[string]bool{}
+	var warcs []string
 	for _, rel := range files {
-		if !strings.HasPrefix(rel, ArchiveDir+"/") {
-			continue
+		if strings.HasPrefix(rel, ArchiveDir+"/") {
+			warcs = append(warcs, filepath.Join(dir, filepath.FromSlash(rel)))
 		}
-		for _, s := range strings.Fields(warcinfoField(filepath.Join(dir, filepath.FromSlash(rel)), "amber-seeds")) {
+	}
+	url, date = mainPageOf(pages, warcs)
+	return url, date, nil
+}
+
+// mainPageOf is the page of the only seed named by the warcinfo records of
+// the WARC files at warcs, among pages; with no seed named, the only page.
+func mainPageOf(pages []PageEntry, warcs []string) (url, date string) {
+	seeds := map[string]bool{}
+	for _, p := range warcs {
+		for _, s := range strings.Fields(warcinfoField(p, "amber-seeds")) {
 			seeds[s] = true
 		}
 	}
@@ -309,17 +332,17 @@ func mainPage(dir string, files []string) (url, date string, err error) {
 	case len(seeds) == 0 && len(urls) == 1:
 		want = pages[0].URL
 	default:
-		return "", "", nil
+		return "", ""
 	}
 	// The seed as given may differ from the page URL by a trailing slash
 	// or the case of the scheme and host: compare SURTs, then the first
 	// capture wins.
 	for _, p := range pages {
 		if p.URL == want || SURT(p.URL) == SURT(want) {
-			return p.URL, p.TS, nil
+			return p.URL, p.TS
 		}
 	}
-	return "", "", nil
+	return "", ""
 }
 
 // warcinfoField returns a field of the warcinfo record at the start of the
