@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/internal/testsite"
+	"github.com/amber-archiver/amber/internal/testworkers"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -30,13 +31,8 @@ var revisitedPaths = []string{testsite.Article, "/static/main.css", "/news/2026/
 // workerCollections builds two collections as two workers of one crawl
 // write them: A archives the article; B archives another page with the
 // real binary, and holds revisits of A's records for the article and some
-// of its requisites, captured ten minutes later.
-//
-// The revisits are written with the warc library because amber archive
-// does not share a digest index across collections yet (that comes with
-// --state redis://, issue 13): a run into B alone knows none of A's
-// digests. They are what such a worker writes: the HTTP head of its own
-// response, and WARC-Refers-To, -Target-URI and -Date naming A's record.
+// of its requisites, captured ten minutes later (see testworkers for why
+// they are not written by amber archive).
 func workerCollections(t *testing.T, site *testsite.Site, root string) (a, b string) {
 	t.Helper()
 	a, b = filepath.Join(root, "A"), filepath.Join(root, "B")
@@ -46,68 +42,15 @@ func workerCollections(t *testing.T, site *testsite.Site, root string) (a, b str
 	if code, _, stderr := amberRun(t, "archive", "-q", "--worker-id", "worker-b", "-o", b, site.URL("/news/2026/11/other.html")); code != 0 {
 		t.Fatalf("archive B: exit %d: %s", code, stderr)
 	}
-
-	originals := map[string]warc.Header{}
-	heads := map[string][]byte{}
-	for _, f := range warcFiles(t, a) {
-		eachRecord(t, f, func(h warc.Header, block []byte) {
-			if h.Get("WARC-Type") != warc.TypeResponse {
-				return
-			}
-			for _, p := range revisitedPaths {
-				if h.Get("WARC-Target-URI") == site.URL(p) {
-					_, n := warc.HTTPHeadEnd(block)
-					originals[p], heads[p] = h, block[:n]
-				}
-			}
-		})
-	}
-	coll, err := warc.OpenCollection(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var later time.Time
-	w, err := warc.NewWriter(warc.WriterOptions{Dir: coll.ArchivePath(), Worker: "worker-b", Now: func() time.Time { return later }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pages []warc.PageEntry
+	var captures []testworkers.Capture
 	for _, p := range revisitedPaths {
-		orig, ok := originals[p]
-		if !ok {
-			t.Fatalf("no response for %s in A", p)
-		}
-		date, err := time.Parse(warc.DateFormat, orig.Get("WARC-Date"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		later = date.Add(10 * time.Minute)
-		rv := w.NewRecord(warc.TypeRevisit, later)
-		rv.AddField("WARC-Target-URI", site.URL(p))
-		rv.AddField("Content-Type", "application/http;msgtype=response")
-		rv.AddField("WARC-Payload-Digest", orig.Get("WARC-Payload-Digest"))
-		rv.AddField("WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest")
-		rv.AddField("WARC-Refers-To", orig.Get("WARC-Record-ID"))
-		rv.AddField("WARC-Refers-To-Target-URI", orig.Get("WARC-Target-URI"))
-		rv.AddField("WARC-Refers-To-Date", orig.Get("WARC-Date"))
-		rv.Write(heads[p])
-		if _, err := w.Write(rv); err != nil {
-			t.Fatal(err)
-		}
+		c := testworkers.Capture{URL: site.URL(p)}
 		if p == testsite.Article {
-			pages = append(pages, warc.PageEntry{ID: "b-article", URL: site.URL(p), TS: later.UTC().Format(time.RFC3339), Title: testsite.Headline})
+			c.Title = testsite.Headline
 		}
+		captures = append(captures, c)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := coll.AddIndex(w.Index()); err != nil {
-		t.Fatal(err)
-	}
-	if err := coll.AddPages(pages); err != nil {
-		t.Fatal(err)
-	}
-	if err := coll.WriteDatapackage("amber/test", time.Now(), w.FileHashes()); err != nil {
+	if _, err := testworkers.AddRevisits(a, b, "worker-b", 10*time.Minute, captures...); err != nil {
 		t.Fatal(err)
 	}
 	return a, b
