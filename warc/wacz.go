@@ -79,14 +79,20 @@ type WACZDigest struct {
 // a crash or an error leaves no partial file behind. It returns the
 // package's datapackage.json.
 func PackWACZ(dir, out string, opts WACZOptions) (*Datapackage, error) {
+	return packAtomic(out, opts.Hash, func(w io.Writer) (*Datapackage, error) { return WriteWACZ(w, dir, opts) })
+}
+
+// packAtomic writes the package that write writes to out, atomically,
+// every byte also to h if it is not nil.
+func packAtomic(out string, h hash.Hash, write func(io.Writer) (*Datapackage, error)) (*Datapackage, error) {
 	var dp *Datapackage
 	err := writeAtomic(out, func(w io.Writer) error {
-		if opts.Hash != nil {
-			opts.Hash.Reset()
-			w = io.MultiWriter(w, opts.Hash)
+		if h != nil {
+			h.Reset()
+			w = io.MultiWriter(w, h)
 		}
 		var err error
-		dp, err = WriteWACZ(w, dir, opts)
+		dp, err = write(w)
 		return err
 	})
 	return dp, err
@@ -273,6 +279,18 @@ func addZipFile(zw *zip.Writer, dir, rel string, mtime time.Time) (Resource, err
 		return Resource{}, err
 	}
 	defer f.Close()
+	return addZipEntry(zw, rel, mtime, func(w io.Writer) error {
+		if _, err := io.Copy(w, bufio.NewReaderSize(f, 1<<20)); err != nil {
+			return fmt.Errorf("warc: packing %s: %w", rel, err)
+		}
+		return nil
+	})
+}
+
+// addZipEntry adds the entry rel to the zip, stored or deflated as its
+// name says, with what write writes, and returns its resource (hash and
+// size).
+func addZipEntry(zw *zip.Writer, rel string, mtime time.Time, write func(io.Writer) error) (Resource, error) {
 	method := zip.Deflate
 	if stored(rel) {
 		method = zip.Store
@@ -282,11 +300,11 @@ func addZipFile(zw *zip.Writer, dir, rel string, mtime time.Time) (Resource, err
 		return Resource{}, err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(fw, h), bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return Resource{}, fmt.Errorf("warc: packing %s: %w", rel, err)
+	cw := &countWriter{w: io.MultiWriter(fw, h)}
+	if err := write(cw); err != nil {
+		return Resource{}, err
 	}
-	return Resource{Name: path.Base(rel), Path: rel, Hash: hashString(h), Bytes: n}, nil
+	return Resource{Name: path.Base(rel), Path: rel, Hash: hashString(h), Bytes: cw.n}, nil
 }
 
 func hashString(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }

@@ -113,17 +113,7 @@ func PackCollections(dirs []string, out string, opts WACZOptions) (*Datapackage,
 	if len(dirs) == 1 {
 		return PackWACZ(dirs[0], out, opts)
 	}
-	var dp *Datapackage
-	err := writeAtomic(out, func(w io.Writer) error {
-		if opts.Hash != nil {
-			opts.Hash.Reset()
-			w = io.MultiWriter(w, opts.Hash)
-		}
-		var err error
-		dp, err = WriteCollectionsWACZ(w, dirs, opts)
-		return err
-	})
-	return dp, err
+	return packAtomic(out, opts.Hash, func(w io.Writer) (*Datapackage, error) { return WriteCollectionsWACZ(w, dirs, opts) })
 }
 
 // packedCollection is one of the collections packed together.
@@ -210,20 +200,11 @@ func WriteCollectionsWACZ(w io.Writer, dirs []string, opts WACZOptions) (*Datapa
 
 	zw := zip.NewWriter(w)
 	for _, e := range entries {
-		method := zip.Deflate
-		if stored(e.path) {
-			method = zip.Store
-		}
-		fw, err := zw.CreateHeader(zipHeader(e.path, method, mtime))
+		res, err := addZipEntry(zw, e.path, mtime, e.write)
 		if err != nil {
 			return nil, err
 		}
-		h := sha256.New()
-		cw := &countWriter{w: io.MultiWriter(fw, h)}
-		if err := e.write(cw); err != nil {
-			return nil, err
-		}
-		dp.Resources = append(dp.Resources, Resource{Name: path.Base(e.path), Path: e.path, Hash: hashString(h), Bytes: cw.n})
+		dp.Resources = append(dp.Resources, res)
 	}
 	if err := closeWACZ(zw, dp, mtime); err != nil {
 		return nil, err
