@@ -16,6 +16,9 @@
 //              {"name": "amber-replay", "url": "http://127.0.0.1:M/", "viewer": "amber"}]
 //   }
 //
+// An amber run opens the article from the index page at its url, unless
+// it has "direct": "yes" and its url is the article's archival URL.
+//
 // For each run it prints one JSON line with what it found; it exits 1 if a
 // check failed. The checks: the headline is visible; every image that has
 // a source loaded (naturalWidth > 0), except those archived as errors;
@@ -98,7 +101,7 @@ async function check(browser, run) {
 
   try {
     await page.goto(run.url, { timeout });
-    if (run.viewer === "amber") {
+    if (run.viewer === "amber" && !run.direct) {
       // The index page lists the article; open it as a reader would.
       await page.getByRole("link", { name: config.headline }).first().click({ timeout });
     }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/internal/testsite"
+	"github.com/amber-archiver/amber/internal/testworkers"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -222,23 +222,82 @@ func TestBrowserReplay(t *testing.T) {
 	if len(warcs) == 0 {
 		t.Fatal("no WARC files")
 	}
+	viewer := serveViewer(t, s.front.URL+testsite.Article, wacz, warcs[0])
+	replayURL := startReplay(t, bin, coll)
+	browserChecks(t, chromium, s, archivedStatus(t, coll), []map[string]string{
+		{"name": "replaywebpage-wacz", "url": viewer.URL + "/wacz.html", "viewer": "replaywebpage"},
+		{"name": "replaywebpage-warc", "url": viewer.URL + "/warc.html", "viewer": "replaywebpage"},
+		{"name": "amber-replay", "url": replayURL, "viewer": "amber"},
+	})
+	t.Logf("whole test %s", time.Since(start).Round(time.Millisecond))
+}
 
-	// ReplayWeb.page, served from 127.0.0.1 as a site would embed it.
+// TestBrowserReplayWorkers replays an article whose resources came from
+// the collections of two workers of one crawl: worker A archived the
+// article; worker B archived another page, then captured the article, its
+// style sheet and its hero image again an hour later, finding their
+// payloads in the digest index the workers share, so its WARC file holds
+// revisits of A's records. ReplayWeb.page opens the one WACZ amber pack
+// makes of both and amber replay serves both directories: the article's
+// latest capture is B's revisit, replayed with A's payload, beside A's
+// other requisites.
+func TestBrowserReplayWorkers(t *testing.T) {
+	chromium := prerequisites(t, true)
+	dir := t.TempDir()
+	bin := buildAmber(t, dir)
+	s := newSite(t)
+	article := s.front.URL + testsite.Article
+	a, b := filepath.Join(dir, "A"), filepath.Join(dir, "B")
+	amber(t, bin, "archive", "-q", "--worker-id", "worker-a", "-o", a, article)
+	amber(t, bin, "archive", "-q", "--worker-id", "worker-b", "-o", b, s.front.URL+"/news/2026/11/other.html")
+	dates, err := testworkers.AddRevisits(a, b, "worker-b", time.Hour,
+		testworkers.Capture{URL: article, Title: testsite.Headline},
+		testworkers.Capture{URL: s.front.URL + "/static/main.css"},
+		testworkers.Capture{URL: s.front.URL + "/news/2026/11/img/hero.jpg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wacz := filepath.Join(dir, "crawl.wacz")
+	t.Log(strings.TrimSpace(amber(t, bin, "pack", "-o", wacz, a, b)))
+	amber(t, bin, "verify", "--strict", "-q", wacz)
+	s.CDN.Close()
+
+	archived := archivedStatus(t, a)
+	for u, status := range archivedStatus(t, b) {
+		if old, ok := archived[u]; !ok || status < old {
+			archived[u] = status
+		}
+	}
+	viewer := serveViewer(t, article, wacz, "")
+	ts := dates[article].UTC().Format("20060102150405")
+	replayURL := startReplay(t, bin, a, b)
+	results := browserChecks(t, chromium, s, archived, []map[string]string{
+		{"name": "replaywebpage-workers-wacz", "url": viewer.URL + "/wacz.html", "viewer": "replaywebpage"},
+		{"name": "amber-replay-workers", "url": replayURL + ts + "/" + article, "viewer": "amber", "direct": "yes"},
+	})
+	for _, res := range results {
+		if !strings.Contains(res.FrameURL, "/"+ts) {
+			t.Errorf("%s showed %s, want B's capture of %s", res.Name, res.FrameURL, ts)
+		}
+	}
+}
+
+// serveViewer serves ReplayWeb.page from 127.0.0.1, as a site would embed
+// it, with /wacz.html opening the package wacz and /warc.html the WARC
+// file warcFile (if not "") at the article.
+func serveViewer(t *testing.T, article, wacz, warcFile string) *httptest.Server {
 	rwp := filepath.Join("node_modules", "replaywebpage")
 	files := http.FileServer(http.Dir(rwp))
 	viewer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
 		case p == "/wacz.html":
-			embedPage(w, "/archive/"+filepath.Base(wacz), s.front.URL+testsite.Article)
-		case p == "/warc.html":
-			embedPage(w, "/archive/"+filepath.Base(warcs[0]), s.front.URL+testsite.Article)
-		case strings.HasPrefix(p, "/archive/"):
-			name := filepath.Base(p)
-			if name == filepath.Base(wacz) {
-				http.ServeFile(w, r, wacz)
-			} else {
-				http.ServeFile(w, r, filepath.Join(coll, "archive", name))
-			}
+			embedPage(w, "/archive/"+filepath.Base(wacz), article)
+		case p == "/warc.html" && warcFile != "":
+			embedPage(w, "/archive/"+filepath.Base(warcFile), article)
+		case p == "/archive/"+filepath.Base(wacz):
+			http.ServeFile(w, r, wacz)
+		case warcFile != "" && p == "/archive/"+filepath.Base(warcFile):
+			http.ServeFile(w, r, warcFile)
 		case strings.HasPrefix(p, "/replay/"):
 			// The service worker and the app it loads, under its scope.
 			http.StripPrefix("/replay", files).ServeHTTP(w, r)
@@ -246,52 +305,44 @@ func TestBrowserReplay(t *testing.T) {
 			files.ServeHTTP(w, r)
 		}
 	}))
-	defer viewer.Close()
+	t.Cleanup(viewer.Close)
+	return viewer
+}
 
-	// amber replay, as a user runs it.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	replayCmd := exec.CommandContext(ctx, bin, "replay", "--port", "0", coll)
-	stdout, err := replayCmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var replayErr bytes.Buffer
-	replayCmd.Stderr = &replayErr
-	if err := replayCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		replayCmd.Wait()
-		if replayErr.Len() > 0 {
-			t.Logf("amber replay stderr:\n%s", replayErr.String())
-		}
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("amber replay: %v", err)
-	}
-	i := strings.Index(line, "http://127.0.0.1:")
-	if i < 0 {
-		t.Fatalf("amber replay printed %q, want its URL", line)
-	}
-	replayURL := strings.TrimSpace(line[i:])
-	go io.Copy(io.Discard, stdout)
+// browserResult is what browser.mjs found in one run.
+type browserResult struct {
+	Name            string   `json:"name"`
+	FrameURL        string   `json:"frameURL"`
+	HeadlineVisible bool     `json:"headlineVisible"`
+	Failures        []string `json:"failures"`
+	Requests        int      `json:"requests"`
+	Replayed        int      `json:"replayed"`
+	NotArchived     []string `json:"notArchived"`
+	Offsite         []string `json:"offsite"`
+	Banner          string   `json:"banner"`
+	Screenshot      string   `json:"screenshot"`
+	Images          []struct {
+		CurrentSrc   string `json:"currentSrc"`
+		NaturalWidth int    `json:"naturalWidth"`
+		Skipped      string `json:"skipped"`
+		Original     string `json:"original"`
+	} `json:"images"`
+}
 
-	artifacts := artifactsDir(t)
+// browserChecks runs browser.mjs over the runs (each a name, a URL and a
+// viewer) against the archive whose URLs and statuses are archived, checks
+// each run showed the headline and its images and that the live site got
+// no request meanwhile, and returns the results in the order of runs.
+func browserChecks(t *testing.T, chromium string, s *site, archived map[string]int, runs []map[string]string) []browserResult {
+	dir := t.TempDir()
 	config := map[string]any{
 		"chromium":    chromium,
 		"headline":    testsite.Headline,
 		"article":     s.front.URL + testsite.Article,
-		"archived":    archivedStatus(t, coll),
-		"screenshots": artifacts,
+		"archived":    archived,
+		"screenshots": artifactsDir(t),
 		"timeoutMs":   30000,
-		"runs": []map[string]string{
-			{"name": "replaywebpage-wacz", "url": viewer.URL + "/wacz.html", "viewer": "replaywebpage"},
-			{"name": "replaywebpage-warc", "url": viewer.URL + "/warc.html", "viewer": "replaywebpage"},
-			{"name": "amber-replay", "url": replayURL, "viewer": "amber"},
-		},
+		"runs":        runs,
 	}
 	cfgFile := filepath.Join(dir, "browser.json")
 	b, _ := json.Marshal(config)
@@ -312,31 +363,15 @@ func TestBrowserReplay(t *testing.T) {
 		t.Errorf("the live site got %d requests during replay, want none", live)
 	}
 
-	runs := 0
+	var results []browserResult
 	sc := bufio.NewScanner(&out)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
-		var res struct {
-			Name            string   `json:"name"`
-			HeadlineVisible bool     `json:"headlineVisible"`
-			Failures        []string `json:"failures"`
-			Requests        int      `json:"requests"`
-			Replayed        int      `json:"replayed"`
-			NotArchived     []string `json:"notArchived"`
-			Offsite         []string `json:"offsite"`
-			Banner          string   `json:"banner"`
-			Screenshot      string   `json:"screenshot"`
-			Images          []struct {
-				CurrentSrc   string `json:"currentSrc"`
-				NaturalWidth int    `json:"naturalWidth"`
-				Skipped      string `json:"skipped"`
-				Original     string `json:"original"`
-			} `json:"images"`
-		}
+		var res browserResult
 		if err := json.Unmarshal(sc.Bytes(), &res); err != nil {
 			t.Fatalf("browser.mjs output %q: %v", sc.Text(), err)
 		}
-		runs++
+		results = append(results, res)
 		loaded, skipped := 0, 0
 		for _, img := range res.Images {
 			switch {
@@ -361,12 +396,13 @@ func TestBrowserReplay(t *testing.T) {
 			t.Errorf("%s: %s", res.Name, f)
 		}
 	}
-	if runs != 3 {
-		t.Errorf("browser.mjs reported %d runs, want 3 (exit: %v)", runs, runErr)
+	if len(results) != len(runs) {
+		t.Errorf("browser.mjs reported %d runs, want %d (exit: %v)", len(results), len(runs), runErr)
 	} else if runErr != nil && !t.Failed() {
 		t.Errorf("browser.mjs: %v", runErr)
 	}
-	t.Logf("browser phase %s, whole test %s", time.Since(browserStart).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	t.Logf("browser phase %s", time.Since(browserStart).Round(time.Millisecond))
+	return results
 }
 
 // embedPage writes the page that embeds ReplayWeb.page with an archive.

@@ -279,12 +279,12 @@ func runHostile(t *testing.T, dir, name string, config map[string]any) map[strin
 	return res
 }
 
-// startReplay runs amber replay on coll until the test ends and returns
-// its base URL.
-func startReplay(t *testing.T, bin, coll string) string {
+// startReplay runs amber replay on paths (a collection, or several as
+// one) until the test ends and returns its base URL.
+func startReplay(t *testing.T, bin string, paths ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "replay", "--port", "0", coll)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"replay", "--port", "0"}, paths...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -265,15 +265,88 @@ func openDir(dir string, o Options) (*Archive, error) {
 		if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
 			return nil, nil, fmt.Errorf("replay: bad WARC file name %q", name)
 		}
-		f, err := os.Open(filepath.Join(archiveDir, name))
-		if err != nil {
-			return nil, nil, err
-		}
-		return f, f, nil
+		return openFile(filepath.Join(archiveDir, name))
 	}
 	if dp, err := warc.ReadDatapackage(dir); err == nil && dp.Title != "" {
 		a.Title = dp.Title
 	}
+	pages, err := a.addDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if pages != nil {
+		a.setPages(pages)
+	}
+	a.finish()
+	return a, nil
+}
+
+func openFile(p string) (io.ReaderAt, io.Closer, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f, nil
+}
+
+// OpenCollections opens several collection directories as one archive
+// (the collections the workers of one crawl wrote): one index over all,
+// the pages of all sorted by time, revisits in one resolved to records in
+// any. Index lines name WARC files by base name, so two WARC files of one
+// name are a *warc.NameClashError. With one directory it is OpenWith.
+func OpenCollections(dirs []string, o Options) (*Archive, error) {
+	if len(dirs) == 1 {
+		return OpenWith(dirs[0], o)
+	}
+	byName, err := warc.CollectionWARCs(dirs)
+	if err != nil {
+		return nil, err
+	}
+	var titles []string
+	a := newArchive("", o)
+	a.open = func(name string) (io.ReaderAt, io.Closer, error) {
+		p, ok := byName[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("replay: no WARC file %s in the collections", name)
+		}
+		return openFile(p)
+	}
+	var all []warc.PageEntry
+	listed := false
+	for i, dir := range dirs {
+		if slices.ContainsFunc(dirs[:i], func(d string) bool { return warc.SameFile(d, dir) }) {
+			continue // given twice
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, err
+		}
+		title := filepath.Base(abs)
+		if dp, err := warc.ReadDatapackage(dir); err == nil && dp.Title != "" {
+			title = dp.Title
+		}
+		titles = append(titles, title)
+		pages, err := a.addDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		listed = listed || pages != nil
+		all = append(all, pages...)
+	}
+	a.Title = strings.Join(titles, ", ")
+	if listed {
+		a.setPages(all)
+		slices.SortStableFunc(a.pages, func(x, y Page) int { return x.Time.Compare(y.Time) })
+	}
+	a.finish()
+	return a, nil
+}
+
+// addDir adds the captures of the collection in dir to the index: its
+// indexes/index.cdxj, or its WARC files when it has none. It returns the
+// pages its pages/pages.jsonl lists, nil without one.
+func (a *Archive) addDir(dir string) ([]warc.PageEntry, error) {
+	archiveDir := filepath.Join(dir, warc.ArchiveDir)
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(warc.IndexPath)))
 	switch {
 	case err == nil:
@@ -315,12 +388,14 @@ func openDir(dir string, o Options) (*Archive, error) {
 		if err != nil {
 			return nil, fmt.Errorf("replay: %s: %w", dir, err)
 		}
-		a.setPages(pages)
+		if pages == nil {
+			pages = []warc.PageEntry{} // listed, but none
+		}
+		return pages, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, err
 	}
-	a.finish()
-	return a, nil
+	return nil, nil
 }
 
 // indexWARC adds the records of the WARC file at path as warc.IndexWARC

@@ -79,14 +79,20 @@ type WACZDigest struct {
 // a crash or an error leaves no partial file behind. It returns the
 // package's datapackage.json.
 func PackWACZ(dir, out string, opts WACZOptions) (*Datapackage, error) {
+	return packAtomic(out, opts.Hash, func(w io.Writer) (*Datapackage, error) { return WriteWACZ(w, dir, opts) })
+}
+
+// packAtomic writes the package that write writes to out, atomically,
+// every byte also to h if it is not nil.
+func packAtomic(out string, h hash.Hash, write func(io.Writer) (*Datapackage, error)) (*Datapackage, error) {
 	var dp *Datapackage
 	err := writeAtomic(out, func(w io.Writer) error {
-		if opts.Hash != nil {
-			opts.Hash.Reset()
-			w = io.MultiWriter(w, opts.Hash)
+		if h != nil {
+			h.Reset()
+			w = io.MultiWriter(w, h)
 		}
 		var err error
-		dp, err = WriteWACZ(w, dir, opts)
+		dp, err = write(w)
 		return err
 	})
 	return dp, err
@@ -134,14 +140,7 @@ func WriteWACZ(w io.Writer, dir string, opts WACZOptions) (*Datapackage, error) 
 			return nil, err
 		}
 	}
-	mtime, err := time.Parse(time.RFC3339, orDefault(dp.Created, waczEpoch))
-	if err != nil {
-		mtime, _ = time.Parse(time.RFC3339, waczEpoch)
-	}
-	if mtime.Before(time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)) {
-		mtime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	mtime = mtime.UTC()
+	mtime := zipTime(dp.Created)
 
 	zw := zip.NewWriter(w)
 	for _, rel := range files {
@@ -156,14 +155,37 @@ func WriteWACZ(w io.Writer, dir string, opts WACZOptions) (*Datapackage, error) 
 		dp.Resources = append(dp.Resources, res)
 	}
 
+	if err := closeWACZ(zw, dp, mtime); err != nil {
+		return nil, err
+	}
+	return dp, nil
+}
+
+// zipTime is the time of every entry of a package whose collection was
+// created at created (RFC 3339): that time, or the earliest zip can
+// record.
+func zipTime(created string) time.Time {
+	mtime, err := time.Parse(time.RFC3339, orDefault(created, waczEpoch))
+	if err != nil {
+		mtime, _ = time.Parse(time.RFC3339, waczEpoch)
+	}
+	if mtime.Before(time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		mtime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return mtime.UTC()
+}
+
+// closeWACZ writes datapackage.json and datapackage-digest.json, the last
+// entries, and closes the zip.
+func closeWACZ(zw *zip.Writer, dp *Datapackage, mtime time.Time) error {
 	manifest, err := marshalJSON(dp)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sum := sha256.Sum256(manifest)
 	digest, err := marshalJSON(WACZDigest{Path: DatapackagePath, Hash: "sha256:" + hex.EncodeToString(sum[:])})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, f := range []struct {
 		name string
@@ -171,16 +193,13 @@ func WriteWACZ(w io.Writer, dir string, opts WACZOptions) (*Datapackage, error) 
 	}{{DatapackagePath, manifest}, {WACZDigestPath, digest}} {
 		fw, err := zw.CreateHeader(zipHeader(f.name, zip.Deflate, mtime))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if _, err := fw.Write(f.data); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return dp, nil
+	return zw.Close()
 }
 
 func orDefault(s, def string) string {
@@ -260,6 +279,18 @@ func addZipFile(zw *zip.Writer, dir, rel string, mtime time.Time) (Resource, err
 		return Resource{}, err
 	}
 	defer f.Close()
+	return addZipEntry(zw, rel, mtime, func(w io.Writer) error {
+		if _, err := io.Copy(w, bufio.NewReaderSize(f, 1<<20)); err != nil {
+			return fmt.Errorf("warc: packing %s: %w", rel, err)
+		}
+		return nil
+	})
+}
+
+// addZipEntry adds the entry rel to the zip, stored or deflated as its
+// name says, with what write writes, and returns its resource (hash and
+// size).
+func addZipEntry(zw *zip.Writer, rel string, mtime time.Time, write func(io.Writer) error) (Resource, error) {
 	method := zip.Deflate
 	if stored(rel) {
 		method = zip.Store
@@ -269,11 +300,11 @@ func addZipFile(zw *zip.Writer, dir, rel string, mtime time.Time) (Resource, err
 		return Resource{}, err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(fw, h), bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return Resource{}, fmt.Errorf("warc: packing %s: %w", rel, err)
+	cw := &countWriter{w: io.MultiWriter(fw, h)}
+	if err := write(cw); err != nil {
+		return Resource{}, err
 	}
-	return Resource{Name: path.Base(rel), Path: rel, Hash: hashString(h), Bytes: n}, nil
+	return Resource{Name: path.Base(rel), Path: rel, Hash: hashString(h), Bytes: cw.n}, nil
 }
 
 func hashString(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
@@ -287,12 +318,22 @@ func mainPage(dir string, files []string) (url, date string, err error) {
 	if err != nil || len(pages) == 0 {
 		return "", "", err
 	}
-	seeds := map[string]bool{}
+	var warcs []string
 	for _, rel := range files {
-		if !strings.HasPrefix(rel, ArchiveDir+"/") {
-			continue
+		if strings.HasPrefix(rel, ArchiveDir+"/") {
+			warcs = append(warcs, filepath.Join(dir, filepath.FromSlash(rel)))
 		}
-		for _, s := range strings.Fields(warcinfoField(filepath.Join(dir, filepath.FromSlash(rel)), "amber-seeds")) {
+	}
+	url, date = mainPageOf(pages, warcs)
+	return url, date, nil
+}
+
+// mainPageOf is the page of the only seed named by the warcinfo records of
+// the WARC files at warcs, among pages; with no seed named, the only page.
+func mainPageOf(pages []PageEntry, warcs []string) (url, date string) {
+	seeds := map[string]bool{}
+	for _, p := range warcs {
+		for _, s := range strings.Fields(warcinfoField(p, "amber-seeds")) {
 			seeds[s] = true
 		}
 	}
@@ -309,17 +350,17 @@ func mainPage(dir string, files []string) (url, date string, err error) {
 	case len(seeds) == 0 && len(urls) == 1:
 		want = pages[0].URL
 	default:
-		return "", "", nil
+		return "", ""
 	}
 	// The seed as given may differ from the page URL by a trailing slash
 	// or the case of the scheme and host: compare SURTs, then the first
 	// capture wins.
 	for _, p := range pages {
 		if p.URL == want || SURT(p.URL) == SURT(want) {
-			return p.URL, p.TS, nil
+			return p.URL, p.TS
 		}
 	}
-	return "", "", nil
+	return "", ""
 }
 
 // warcinfoField returns a field of the warcinfo record at the start of the

@@ -24,12 +24,22 @@ import (
 // and the state/ files a crawl leaves, which a WACZ must not contain.
 func testCollection(t *testing.T, dir string, seeds ...string) {
 	t.Helper()
+	testCollectionOf(t, dir, "", seeds...)
+}
+
+// testCollectionOf is testCollection written by worker (default: the
+// host name) and, for worker "late", an hour later.
+func testCollectionOf(t *testing.T, dir, worker string, seeds ...string) {
+	t.Helper()
 	c, err := OpenCollection(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	date := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
-	w, err := NewWriter(WriterOptions{Dir: c.ArchivePath(), Now: func() time.Time { return date },
+	if worker == "late" {
+		date = date.Add(time.Hour)
+	}
+	w, err := NewWriter(WriterOptions{Dir: c.ArchivePath(), Worker: worker, Now: func() time.Time { return date },
 		Info: []Field{{"software", "amber-test"}, {"amber-seeds", strings.Join(seeds, " ")}}})
 	if err != nil {
 		t.Fatal(err)

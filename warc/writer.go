@@ -43,6 +43,7 @@ type Field struct{ Name, Value string }
 type WriterOptions struct {
 	Dir             string           // directory the WARC files go to (required)
 	Prefix          string           // file name prefix; default "amber"
+	Worker          string           // worker id in file names (see CheckWorkerID), also in warcinfo as amber-worker; default the host name
 	MaxFileSize     int64            // start a new file beyond this many bytes on disk; default 1 GiB
 	DigestAlgorithm string           // "sha1" (default, base32) or "sha256"/"sha512" (hex)
 	SpoolDir        string           // where blocks above MemoryLimit spool; default os.TempDir
@@ -61,7 +62,7 @@ type Written struct {
 }
 
 // Writer writes records as WARC/1.1, one gzip member per record, into files
-// named PREFIX-YYYYMMDDhhmmss-SERIAL-HOST.warc.gz, each starting with a
+// named PREFIX-YYYYMMDDhhmmss-SERIAL-WORKER.warc.gz, each starting with a
 // warcinfo record. A file is written as ….warc.gz.open and renamed when it
 // is closed (on rotation or Close), so a name without .open is a complete
 // file that is never written again.
@@ -69,8 +70,8 @@ type Written struct {
 // Writer is safe for concurrent use; the records passed to one Write call
 // are written contiguously, in order, in the same file.
 type Writer struct {
-	opts WriterOptions
-	host string
+	opts   WriterOptions
+	worker string // the last part of file names
 
 	mu         sync.Mutex
 	f          *os.File
@@ -117,16 +118,24 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	host, _ := os.Hostname()
-	if host == "" {
-		host = "localhost"
+	worker := opts.Worker
+	if worker == "" {
+		host, _ := os.Hostname()
+		if host == "" {
+			host = "localhost"
+		}
+		worker = sanitizeHost(host)
+	} else if err := CheckWorkerID(worker); err != nil {
+		return nil, err
 	}
-	return &Writer{opts: opts, host: sanitizeHost(host), gz: gz}, nil
+	return &Writer{opts: opts, worker: worker, gz: gz}, nil
 }
 
+// sanitizeHost turns every character of h that cannot be in a file name
+// part into '_'.
 func sanitizeHost(h string) string {
 	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+		if workerIDRune(r) {
 			return r
 		}
 		return '_'
@@ -577,7 +586,7 @@ func (w *Writer) openFile() error {
 	existing, _ := filepath.Glob(filepath.Join(w.opts.Dir, "*.warc*"))
 	serial := len(existing) + 1
 	for tries := 0; ; tries++ {
-		name := fmt.Sprintf("%s-%s-%05d-%s.warc.gz", w.opts.Prefix, now.Format("20060102150405"), serial, w.host)
+		name := fmt.Sprintf("%s-%s-%05d-%s.warc.gz", w.opts.Prefix, now.Format("20060102150405"), serial, w.worker)
 		f, err := os.OpenFile(filepath.Join(w.opts.Dir, name+".open"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if errors.Is(err, os.ErrExist) && tries < 1000 {
 			serial++
@@ -596,6 +605,9 @@ func (w *Writer) openFile() error {
 	info.AddField("Content-Type", "application/warc-fields")
 	for _, f := range w.opts.Info {
 		fmt.Fprintf(info, "%s: %s\r\n", f.Name, sanitizeValue(f.Value))
+	}
+	if w.opts.Worker != "" {
+		fmt.Fprintf(info, "amber-worker: %s\r\n", w.opts.Worker)
 	}
 	defer info.Discard()
 	if err := w.writeRecord(info); err != nil {

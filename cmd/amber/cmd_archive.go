@@ -57,6 +57,7 @@ type archiveOptions struct {
 	cookiesFile    string
 	noCookies      bool
 	timeouts       crawl.TransportOptions
+	workerID       string // --worker-id; default HOST-PID (worker.go)
 }
 
 func newArchiveCommand(g *globalOptions) *cobra.Command {
@@ -174,6 +175,7 @@ EXIT STATUS
 	f.DurationVar(&opts.timeouts.ResponseHeaderTimeout, "header-timeout", 30*time.Second, "time to wait for response headers")
 	f.DurationVar(&opts.timeouts.IdleReadTimeout, "idle-timeout", 60*time.Second, "longest silence while reading a response")
 	f.DurationVar(&opts.timeouts.ResponseTimeout, "response-timeout", crawl.DefaultResponseTimeout, "longest time for one response, request to last byte; a longer one is cut and marked WARC-Truncated: time (0: no limit)")
+	f.StringVar(&opts.workerID, "worker-id", "", "name this worker's WARC files PREFIX-TIME-SERIAL-`ID`.warc.gz (letters, digits, '.', '_', '-'; default: HOST-PID)")
 	return cmd
 }
 
@@ -308,6 +310,10 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if _, err := warc.NewHash(opts.digest); err != nil || opts.digest == "md5" {
 		return nil, usageError("--digest must be sha1, sha256 or sha512")
 	}
+	worker, err := workerID(opts.workerID)
+	if err != nil {
+		return nil, err
+	}
 	scope, err := crawl.ParseScope(opts.scope)
 	if err != nil {
 		return nil, usageError("--scope: %v", err)
@@ -404,6 +410,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	w, err := warc.NewWriter(warc.WriterOptions{
 		Dir:             coll.ArchivePath(),
+		Worker:          worker,
 		DigestAlgorithm: opts.digest,
 		SpoolDir:        spoolDir,
 		Info: []warc.Field{

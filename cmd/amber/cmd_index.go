@@ -37,7 +37,10 @@ rebuilds a lost or damaged indexes/index.cdxj:
 A FILE may be a WARC file (.warc, .warc.gz), a directory of WARC files, a
 collection directory (its archive/ files), or a WACZ package (.wacz: the
 WARC files in its archive/, read from the zip; lines name them as the
-package's own index does, by base name). ARC files (.arc, .arc.gz, told
+package's own index does, by base name). Several FILEs, e.g. the
+collections of the workers of one crawl, give one index over all; since
+lines name WARC files by base name, two WARC files of one name are a usage
+error naming both. ARC files (.arc, .arc.gz, told
 by their content) are indexed as pywb indexes them, with the SHA-1 of each
 payload as its digest. The index goes to stdout
 unless -o is given; -o writes it atomically.
@@ -51,8 +54,9 @@ EXIT STATUS
   0  every file was indexed
   1  a file is damaged or not an archive (every record that could be read
      is indexed)
-  2  usage error: bad flag, missing or nonexistent FILE, or one that is
-     neither a regular file nor a directory (a FIFO, a device)`,
+  2  usage error: bad flag, missing or nonexistent FILE, one that is
+     neither a regular file nor a directory (a FIFO, a device), or two
+     WARC files of one name`,
 		Args: argsAtLeast(1, "FILE (a WARC file, a directory of WARC files or a collection)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIndex(cmd.Context(), g, opts, args)
@@ -70,6 +74,17 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 	if err != nil {
 		return err
 	}
+	isWACZ := func(f string) bool { return strings.HasSuffix(strings.ToLower(f), ".wacz") || warc.IsZipFile(f) }
+	var plain []string
+	for _, f := range files {
+		if !isWACZ(f) {
+			plain = append(plain, f)
+		}
+	}
+	if err := uniqueWARCNames(plain); err != nil {
+		return err
+	}
+	owners := map[string]string{} // filename of the lines → the file indexed
 	var lines []warc.CDXJLine
 	var damaged error
 	for _, f := range files {
@@ -77,10 +92,13 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 			return err
 		}
 		index := warc.IndexWARC
-		if strings.HasSuffix(strings.ToLower(f), ".wacz") || warc.IsZipFile(f) {
+		if isWACZ(f) {
 			index = warc.IndexWACZ // the WARC files inside, read from the zip
 		}
 		ls, err := index(f)
+		if err := claimFilenames(owners, f, ls); err != nil {
+			return err
+		}
 		lines = append(lines, ls...)
 		var na *warc.NotArchiveError
 		var ee *warc.EntryError
@@ -125,6 +143,37 @@ func runIndex(ctx context.Context, g *globalOptions, opts indexOptions, args []s
 		return err
 	}
 	return damaged
+}
+
+// uniqueWARCNames is a usage error when two of the WARC files have one
+// base name: the filename of index lines would not tell them apart.
+func uniqueWARCNames(files []string) error {
+	var clash *warc.NameClashError
+	if err := warc.UniqueNames(files); errors.As(err, &clash) {
+		return &exitError{code: exitUsage, err: nameClashMessage(clash)}
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// claimFilenames records that the lines ls, from file, name their WARC
+// files; a name another file's lines already use (a WARC file in two WACZ
+// packages) is a usage error.
+func claimFilenames(owners map[string]string, file string, ls []warc.CDXJLine) error {
+	for _, l := range ls {
+		owner := file
+		if filepath.Base(file) != l.Filename {
+			owner = file + "!" + warc.ArchiveDir + "/" + l.Filename // inside a WACZ
+		}
+		switch prev, ok := owners[l.Filename]; {
+		case !ok:
+			owners[l.Filename] = owner
+		case prev != owner && !warc.SameFile(prev, owner):
+			return &exitError{code: exitUsage, err: nameClashMessage(&warc.NameClashError{Name: l.Filename, First: prev, Second: owner})}
+		}
+	}
+	return nil
 }
 
 // indexDamage says what damage of file IndexWARC met: FILE@OFFSET:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -31,7 +32,7 @@ type packOptions struct {
 func newPackCommand(g *globalOptions) *cobra.Command {
 	var opts packOptions
 	cmd := &cobra.Command{
-		Use:   "pack DIR [-o FILE.wacz]",
+		Use:   "pack DIR... [-o FILE.wacz]",
 		Short: "Package a collection as a WACZ file for ReplayWeb.page",
 		Long: `Pack verifies the collection in DIR (as amber verify does) and zips it into a
 WACZ 1.1.1 file that ReplayWeb.page opens as it is:
@@ -52,6 +53,15 @@ The file is written atomically (FILE.wacz appears complete or not at all).
 
 The default output is DIR.wacz, next to DIR.
 
+Several collections (the workers of one crawl, each with its own
+collection) pack into one WACZ, named with -o: every WARC file of each in
+archive/, one byte-sorted indexes/index.cdxj merged from theirs, one
+pages/pages.jsonl with the pages of all sorted by time, and their logs (a
+log whose name is taken gets -2, -3 before .jsonl). They are verified
+together, so a revisit in one collection may refer to a record in another.
+Two WARC files of one name are refused, since viewers find WARC files by
+name alone.
+
 With --json, stdout holds one JSON object once the collection has been
 checked (the package written, its size and sha256, what it holds, the exit
 status); stderr is as without --json. A usage error prints no object.
@@ -60,7 +70,8 @@ EXIT STATUS
   0  the WACZ was written
   1  the collection is damaged, a crawl is still writing it, or a file
      changed while it was packed; nothing was written
-  2  usage error: bad flag, missing DIR, DIR not a collection`,
+  2  usage error: bad flag, missing DIR, DIR not a collection, several
+     DIRs without -o, two WARC files of one name in the DIRs`,
 		Args: argsAtLeast(1, "DIR (the collection to pack)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.printer = newPrinter(g, opts.json, levelOf(opts.quiet, false))
@@ -79,42 +90,44 @@ EXIT STATUS
 // packSummary is what amber pack did: the object of pack --json, and of
 // archive --json --wacz under "wacz".
 type packSummary struct {
-	Dir          string `json:"dir"`              // the collection
-	Output       string `json:"output,omitempty"` // the WACZ written; absent when none was
-	Bytes        int64  `json:"bytes"`            // its size
-	SHA256       string `json:"sha256,omitempty"` // "sha256:<hex>" of the WACZ file
-	Files        int    `json:"files"`            // files packed (datapackage.json resources)
-	FileBytes    int64  `json:"fileBytes"`        // their size in all
-	WARCFiles    int    `json:"warcFiles"`
-	Records      int    `json:"records"`    // WARC records verified
-	IndexLines   int    `json:"indexLines"` // lines of indexes/index.cdxj
-	Pages        int    `json:"pages"`      // pages listed in pages/pages.jsonl
-	MainPageURL  string `json:"mainPageUrl,omitempty"`
-	MainPageDate string `json:"mainPageDate,omitempty"`
-	Errors       int    `json:"errors"`   // verify's error findings (a damaged collection is not packed)
-	Warnings     int    `json:"warnings"` // verify's warnings
-	Exit         int    `json:"exit"`
-	ExitName     string `json:"exitName"`
-	Error        string `json:"error,omitempty"` // the message amber prints on stderr, if any
+	Dir          string   `json:"dir"`              // the collection (the first, with several)
+	Dirs         []string `json:"dirs,omitempty"`   // the collections packed together, when several
+	Output       string   `json:"output,omitempty"` // the WACZ written; absent when none was
+	Bytes        int64    `json:"bytes"`            // its size
+	SHA256       string   `json:"sha256,omitempty"` // "sha256:<hex>" of the WACZ file
+	Files        int      `json:"files"`            // files packed (datapackage.json resources)
+	FileBytes    int64    `json:"fileBytes"`        // their size in all
+	WARCFiles    int      `json:"warcFiles"`
+	Records      int      `json:"records"`    // WARC records verified
+	IndexLines   int      `json:"indexLines"` // lines of indexes/index.cdxj
+	Pages        int      `json:"pages"`      // pages listed in pages/pages.jsonl
+	MainPageURL  string   `json:"mainPageUrl,omitempty"`
+	MainPageDate string   `json:"mainPageDate,omitempty"`
+	Errors       int      `json:"errors"`   // verify's error findings (a damaged collection is not packed)
+	Warnings     int      `json:"warnings"` // verify's warnings
+	Exit         int      `json:"exit"`
+	ExitName     string   `json:"exitName"`
+	Error        string   `json:"error,omitempty"` // the message amber prints on stderr, if any
 }
 
 func (s *packSummary) printText(w io.Writer) {
 	if s.Output == "" {
 		return // nothing was written; the error says why
 	}
-	fmt.Fprintf(w, "packed %s (%d files, %s) into %s (%s)", s.Dir, s.Files, formatBytes(s.FileBytes), s.Output, formatBytes(s.Bytes))
+	dirs := s.Dir
+	if len(s.Dirs) > 1 {
+		dirs = strings.Join(s.Dirs, ", ")
+	}
+	fmt.Fprintf(w, "packed %s (%d files, %s) into %s (%s)", dirs, s.Files, formatBytes(s.FileBytes), s.Output, formatBytes(s.Bytes))
 	if s.MainPageURL != "" {
 		fmt.Fprintf(w, "; main page %s", s.MainPageURL)
 	}
 	fmt.Fprintln(w)
 }
 
-// runPack packs the collection args[0] and prints the summary.
+// runPack packs the collections in args and prints the summary.
 func runPack(ctx context.Context, opts packOptions, args []string) (*packSummary, error) {
-	if len(args) > 1 {
-		return nil, usageError("pack takes one collection, got %d arguments", len(args))
-	}
-	sum, err := packCollection(ctx, opts.printer, args[0], opts)
+	sum, err := packCollections(ctx, opts.printer, args, opts)
 	if sum == nil {
 		return nil, err
 	}
@@ -149,29 +162,49 @@ func errorText(err error) string {
 // usage error, and says what was checked otherwise; a damaged collection
 // returns an error with exit status 1.
 func packCollection(ctx context.Context, p printer, dir string, opts packOptions) (*packSummary, error) {
+	return packCollections(ctx, p, []string{dir}, opts)
+}
+
+// packCollections is packCollection of several collections as one WACZ:
+// they are verified together (a revisit in one may refer to a record in
+// another), and opts.output is required.
+func packCollections(ctx context.Context, p printer, dirs []string, opts packOptions) (*packSummary, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if fi, err := os.Stat(filepath.Join(dir, warc.ArchiveDir)); err != nil || !fi.IsDir() {
-		if _, err := os.Stat(dir); err != nil {
-			return nil, usageError("%s: no such directory", dir)
+	for _, dir := range dirs {
+		if fi, err := os.Stat(filepath.Join(dir, warc.ArchiveDir)); err != nil || !fi.IsDir() {
+			if _, err := os.Stat(dir); err != nil {
+				return nil, usageError("%s: no such directory", dir)
+			}
+			return nil, usageError("%s is not a collection: it has no %s/ directory", dir, warc.ArchiveDir)
 		}
-		return nil, usageError("%s is not a collection: it has no %s/ directory", dir, warc.ArchiveDir)
 	}
 	out := opts.output
 	if out == "" {
-		out = defaultWACZPath(dir)
+		if len(dirs) > 1 {
+			return nil, usageError("packing %d collections into one WACZ needs -o FILE.wacz", len(dirs))
+		}
+		out = defaultWACZPath(dirs[0])
 	}
 	if !strings.HasSuffix(out, ".wacz") {
 		return nil, usageError("--output %s: a WACZ file name must end in .wacz", out)
 	}
 	if abs, err := filepath.Abs(out); err == nil {
-		if rel, err := filepath.Rel(absPath(dir), abs); err == nil && !strings.HasPrefix(rel, "..") && strings.Contains(rel, string(filepath.Separator)) {
-			return nil, usageError("--output %s: the WACZ cannot go inside the collection's folders", out)
+		for _, dir := range dirs {
+			if rel, err := filepath.Rel(absPath(dir), abs); err == nil && !strings.HasPrefix(rel, "..") && strings.Contains(rel, string(filepath.Separator)) {
+				return nil, usageError("--output %s: the WACZ cannot go inside the collection's folders", out)
+			}
+		}
+	}
+	names := strings.Join(dirs, " ")
+	if len(dirs) > 1 {
+		if err := collectionNameClash(dirs); err != nil {
+			return nil, err
 		}
 	}
 
-	rep, err := verify.Paths(ctx, []string{dir}, verify.Options{})
+	rep, err := verify.Paths(ctx, dirs, verify.Options{})
 	var pe *verify.PathError
 	if errors.As(err, &pe) {
 		return nil, usageError("%s: %v", pe.Path, pe.Err)
@@ -179,25 +212,35 @@ func packCollection(ctx context.Context, p printer, dir string, opts packOptions
 	if err != nil {
 		return nil, err
 	}
-	sum := &packSummary{Dir: dir, Records: rep.Records, Errors: rep.Errors, Warnings: rep.Warnings}
+	sum := &packSummary{Dir: dirs[0], Records: rep.Records, Errors: rep.Errors, Warnings: rep.Warnings}
+	if len(dirs) > 1 {
+		sum.Dirs = dirs
+	}
 	for _, f := range rep.Files {
-		if f.Kind == "index" && filepath.Clean(f.File) == filepath.Join(dir, warc.IndexPath) {
+		if f.Kind == "index" && filepath.Clean(f.File) == filepath.Join(dirs[0], warc.IndexPath) {
 			sum.IndexLines = f.Lines
 		}
 	}
 	if rep.Damaged(false) {
 		printVerifyFindings(p, rep, false)
-		return sum, &exitError{code: exitDamage, err: fmt.Errorf("not packing %s: the collection is damaged (%s); run `amber verify %s` for the full report",
-			dir, verifyPlural(rep.Errors, "error"), dir)}
+		what := "the collection is damaged"
+		if len(dirs) > 1 {
+			what = "the collections are damaged"
+		}
+		return sum, &exitError{code: exitDamage, err: fmt.Errorf("not packing %s: %s (%s); run `amber verify %s` for the full report",
+			names, what, verifyPlural(rep.Errors, "error"), names)}
 	}
 
 	h := sha256.New()
-	dp, err := warc.PackWACZ(dir, out, warc.WACZOptions{Title: opts.title, Software: "amber/" + version, Hash: h})
-	if errors.Is(err, warc.ErrOpenWARC) {
-		return sum, &exitError{code: exitDamage, err: fmt.Errorf("not packing %s: %v", dir, err)}
-	}
-	if err != nil {
-		return sum, &exitError{code: exitDamage, err: fmt.Errorf("packing %s: %w", dir, err)}
+	dp, err := warc.PackCollections(dirs, out, warc.WACZOptions{Title: opts.title, Software: "amber/" + version, Hash: h})
+	var clash *warc.NameClashError
+	switch {
+	case errors.Is(err, warc.ErrOpenWARC):
+		return sum, &exitError{code: exitDamage, err: fmt.Errorf("not packing %s: %v", names, err)}
+	case errors.As(err, &clash): // a file added since the check above
+		return sum, &exitError{code: exitUsage, err: nameClashMessage(clash)}
+	case err != nil:
+		return sum, &exitError{code: exitDamage, err: fmt.Errorf("packing %s: %w", names, err)}
 	}
 	sum.Output, sum.SHA256 = out, "sha256:"+hex.EncodeToString(h.Sum(nil))
 	sum.Files, sum.MainPageURL, sum.MainPageDate = len(dp.Resources), dp.MainPageURL, dp.MainPageDate
@@ -210,8 +253,63 @@ func packCollection(ctx context.Context, p printer, dir string, opts packOptions
 	if fi, err := os.Stat(out); err == nil {
 		sum.Bytes = fi.Size()
 	}
-	sum.Pages, err = countPages(filepath.Join(dir, warc.PagesPath))
+	if len(dirs) > 1 {
+		// The merged index and pages exist only in the package.
+		sum.IndexLines, sum.Pages, err = countInWACZ(out)
+		return sum, err
+	}
+	sum.Pages, err = countPages(filepath.Join(dirs[0], warc.PagesPath))
 	return sum, err
+}
+
+// collectionNameClash is a usage error when two of the collections hold
+// WARC files of one name.
+func collectionNameClash(dirs []string) error {
+	_, err := warc.CollectionWARCs(dirs)
+	var clash *warc.NameClashError
+	if errors.As(err, &clash) {
+		return &exitError{code: exitUsage, err: nameClashMessage(clash)}
+	}
+	if err != nil {
+		return usageError("%v", err)
+	}
+	return nil
+}
+
+// nameClashMessage says which two files clash, and what to do.
+func nameClashMessage(e *warc.NameClashError) error {
+	return fmt.Errorf("two WARC files called %s: %s and %s; collections can be used together only when their WARC file names differ (give each worker its own --worker-id)",
+		e.Name, e.First, e.Second)
+}
+
+// countInWACZ counts the lines of the index and the pages of the WACZ
+// file at p.
+func countInWACZ(p string) (lines, pages int, err error) {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer zr.Close()
+	for _, zf := range zr.File {
+		if zf.Name != warc.IndexPath && zf.Name != warc.PagesPath {
+			continue
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return 0, 0, err
+		}
+		n, err := countLines(rc)
+		rc.Close()
+		if err != nil {
+			return 0, 0, err
+		}
+		if zf.Name == warc.IndexPath {
+			lines = n
+		} else {
+			pages = max(n-1, 0)
+		}
+	}
+	return lines, pages, nil
 }
 
 // countPages is the number of pages a pages.jsonl lists: its lines but
@@ -225,10 +323,16 @@ func countPages(path string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
+	lines, err := countLines(f)
+	return max(lines-1, 0), err
+}
+
+// countLines counts the lines of r, a last one without its newline too.
+func countLines(r io.Reader) (int, error) {
 	lines, last := 0, byte('\n')
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := f.Read(buf)
+		n, err := r.Read(buf)
 		lines += bytes.Count(buf[:n], []byte{'\n'})
 		if n > 0 {
 			last = buf[n-1]
@@ -243,7 +347,7 @@ func countPages(path string) (int, error) {
 	if last != '\n' {
 		lines++ // a last line without its newline
 	}
-	return max(lines-1, 0), nil
+	return lines, nil
 }
 
 // defaultWACZPath is DIR.wacz next to DIR.

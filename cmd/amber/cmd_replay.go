@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ type replayOptions struct {
 func newReplayCommand(g *globalOptions) *cobra.Command {
 	var opts replayOptions
 	cmd := &cobra.Command{
-		Use:   "replay DIR|FILE.wacz|FILE.warc.gz [--port N]",
+		Use:   "replay DIR...|FILE.wacz|FILE.warc.gz [--port N]",
 		Short: "Browse an archive in a web browser, offline",
 		Long: `Replay serves a collection directory, a WACZ file or a WARC file (or an
 ARC file, .arc or .arc.gz) on http://127.0.0.1:PORT/ for a web browser. The first page lists the archived
@@ -58,6 +59,12 @@ port), so that a web page reaching it through DNS rebinding cannot read
 the archive; every other Host gets 403. --host NAME (repeatable) allows
 another name, for a hosts-file alias or a reverse proxy in front.
 
+Several collection directories (the workers of one crawl, each with its
+own) are replayed as one archive: one index over all, the pages of all,
+revisits in one collection resolved to records in another. Two WARC files
+of one name in them are a usage error, since index lines name WARC files
+by name alone.
+
 Damaged records are left out (and counted) and the rest is replayed: past
 a damaged gzip member, and in an uncompressed WARC or ARC file from the
 next record header.
@@ -66,13 +73,11 @@ EXIT STATUS
   0  stopped by an interrupt
   1  the archive could not be opened (one that is neither WARC, ARC nor
      WACZ is one line saying so), or the server failed
-  2  usage error: bad flag, missing or nonexistent path, port in use`,
+  2  usage error: bad flag, missing or nonexistent path, port in use,
+     several paths not all collections, two WARC files of one name`,
 		Args: argsAtLeast(1, "DIR, FILE.wacz or FILE.warc.gz (the archive to replay)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageError("replay takes one archive, got %d arguments", len(args))
-			}
-			return runReplay(cmd.Context(), g, opts, args[0], nil)
+			return runReplay(cmd.Context(), g, opts, args, nil)
 		},
 	}
 	cmd.Flags().IntVarP(&opts.port, "port", "p", 0, "port to listen on at 127.0.0.1 (default: any free port)")
@@ -81,10 +86,10 @@ EXIT STATUS
 	return cmd
 }
 
-// runReplay serves the archive at path until ctx is done. When ready is
-// not nil it receives the server's base URL once it is listening (for
-// tests).
-func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path string, ready chan<- string) error {
+// runReplay serves the archive at paths (one archive, or several
+// collection directories as one) until ctx is done. When ready is not nil
+// it receives the server's base URL once it is listening (for tests).
+func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, paths []string, ready chan<- string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -96,21 +101,30 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions, path s
 			return usageError("--host %q: not a host name (letters, digits, '.', '-', or an IP address; no port)", h)
 		}
 	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return usageError("%s: no such file or directory", path)
+	for _, path := range paths {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return usageError("%s: no such file or directory", path)
+		}
+		if err := refuseIrregular(path); err != nil {
+			return err
+		}
+		if len(paths) > 1 && !isDirectory(filepath.Join(path, warc.ArchiveDir)) {
+			return usageError("%s is not a collection directory: several archives are replayed as one only when each is a collection", path)
+		}
 	}
-	if err := refuseIrregular(path); err != nil {
-		return err
-	}
-	a, err := replay.OpenWith(path, replay.Options{MaxCaptures: opts.maxCaptures})
+	path := strings.Join(paths, " ")
+	a, err := replay.OpenCollections(paths, replay.Options{MaxCaptures: opts.maxCaptures})
 	var na *warc.NotArchiveError
-	if errors.As(err, &na) {
+	var clash *warc.NameClashError
+	switch {
+	case errors.As(err, &na):
 		if na.Path == "" {
 			na.Path = path
 		}
 		return na // one line, no prefixes
-	}
-	if err != nil {
+	case errors.As(err, &clash):
+		return &exitError{code: exitUsage, err: nameClashMessage(clash)}
+	case err != nil:
 		return fmt.Errorf("cannot replay %s: %w", path, err)
 	}
 	defer a.Close()

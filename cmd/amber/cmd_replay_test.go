@@ -48,7 +48,7 @@ func TestReplayHosts(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runReplay(ctx, g, replayOptions{hosts: []string{"archive.lan"}}, dir, ready)
+		done <- runReplay(ctx, g, replayOptions{hosts: []string{"archive.lan"}}, []string{dir}, ready)
 	}()
 	var base string
 	select {

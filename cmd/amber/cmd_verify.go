@@ -33,7 +33,9 @@ header syntax, mandatory fields, Content-Length against the block, the CRLF
 CRLF after it, gzip CRC and truncation, bytes after the last record), the
 block digest of every record and the payload digest of every record that
 has one. A revisit's payload digest is looked up among the responses of all
-the files verified together.
+the files verified together: give the collections of all the workers of
+one crawl at once (amber verify A B C), so that a revisit in one that
+refers to a record in another is found.
 
 A PATH is a collection directory, a WACZ package (.wacz), a WARC file
 (.warc, .warc.gz, .warc.gz.open) or a directory of WARC files; not a FIFO

@@ -277,7 +277,7 @@ func TestLinksFromDocuments(t *testing.T) {
 	done := make(chan error, 1)
 	var rstderr bytes.Buffer
 	go func() {
-		done <- runReplay(ctx, &globalOptions{stdout: io.Discard, stderr: &rstderr}, replayOptions{}, dir, ready)
+		done <- runReplay(ctx, &globalOptions{stdout: io.Discard, stderr: &rstderr}, replayOptions{}, []string{dir}, ready)
 	}()
 	var base string
 	select {
