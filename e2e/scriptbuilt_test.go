@@ -45,8 +45,9 @@ const (
 <h1 data-amber="headline">Loading…</h1>
 <img id="static" src="img/static.png" alt="">
 <div id="body" data-amber="body"></div>
-<p data-amber="search"></p><p data-amber="comments"></p><p data-amber="more"></p>
+<p data-amber="search"></p><p data-amber="location"></p><p data-amber="comments"></p><p data-amber="more"></p>
 <div id="bg"></div>
+<script>document.write('<img id="written" src="' + CDN + '/img/written.png" alt="">');</script>
 </body></html>
 `
 	appJS = `"use strict";
@@ -78,6 +79,9 @@ document.addEventListener("DOMContentLoaded", async function () {
     await window.moreDone;
     var f = document.createElement("iframe"); f.src = CDN + "/embed.html"; f.width = 200; f.height = 100;
     await new Promise(function (ok) { f.onload = ok; document.body.appendChild(f); });
+    // A route of a single-page app: the page stays in the archive.
+    history.replaceState(null, "", "/news/story.html?read=1");
+    text("location", location.pathname + location.search);
     document.body.dataset.amberDone = "1";
   } catch (e) {
     document.body.dataset.amberDone = "error: " + e;
@@ -199,6 +203,7 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 		{"GET", cdn + "/img/script.png", "image/png", nil, pngOf("script")},
 		{"GET", cdn + "/img/bg.png", "image/png", nil, pngOf("bg")},
 		{"GET", cdn + "/img/srcset.png", "image/png", nil, pngOf("srcset")},
+		{"GET", cdn + "/img/written.png", "image/png", nil, pngOf("written")},
 		{"GET", cdn + "/fonts/story.woff2", "font/woff2", nil, font},
 		{"GET", cdn + "/media/tone.wav", "audio/wav", nil, wav(30)},
 		{"GET", cdn + "/js/more.js", "text/javascript", nil, []byte(moreJS)},
@@ -248,7 +253,7 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 	// Live: the page does all it should, so the replay below proves
 	// something.
 	liveRes := run("live", []map[string]any{{"name": "live", "url": storyURL}})[0]
-	checkScriptBuilt(t, liveRes, cdn)
+	checkScriptBuilt(t, liveRes, storyURL)
 	mu.Lock()
 	liveHits := len(hits)
 	hits = map[string]int{}
@@ -261,7 +266,7 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 	replayOrigin := strings.TrimSuffix(replayURL, "/")
 	ts := t0.Format("20060102150405")
 	r := run("replay", []map[string]any{{"name": "amber", "url": replayURL + ts + "/" + storyURL, "framed": true}})[0]
-	checkScriptBuilt(t, r, cdn)
+	checkScriptBuilt(t, r, storyURL)
 	mu.Lock()
 	if len(hits) != 0 {
 		t.Errorf("replay: the live servers got requests: %v", hits)
@@ -366,7 +371,7 @@ type scriptResult struct {
 }
 
 // checkScriptBuilt checks what a reader sees of the script-built article.
-func checkScriptBuilt(t *testing.T, r scriptResult, cdn string) {
+func checkScriptBuilt(t *testing.T, r scriptResult, story string) {
 	t.Helper()
 	if r.Error != "" {
 		t.Fatalf("%s: %s (console %q)", r.Name, r.Error, r.ConsoleErrors)
@@ -385,13 +390,21 @@ func checkScriptBuilt(t *testing.T, r scriptResult, cdn string) {
 			t.Errorf("%s: %s text %q, want %q", r.Name, k, got, want)
 		}
 	}
+	loc := r.Page.Texts["location"]
+	wantLoc := regexp.MustCompile(`^/\d{14}mp_/` + regexp.QuoteMeta(story) + `\?read=1$`)
+	if r.Name == "live" {
+		wantLoc = regexp.MustCompile(`^/news/story\.html\?read=1$`)
+	}
+	if !wantLoc.MatchString(loc) {
+		t.Errorf("%s: after history.replaceState the page is at %q", r.Name, loc)
+	}
 	if r.Page.Font != "loaded" || !r.Page.FontCheck {
 		t.Errorf("%s: FontFace %q (document.fonts.check %t), want loaded", r.Name, r.Page.Font, r.Page.FontCheck)
 	}
 	if !strings.Contains(r.Page.Background, "/img/bg.png") {
 		t.Errorf("%s: background %q", r.Name, r.Page.Background)
 	}
-	want := map[string]bool{"static": true, "inline": true, "script": true, "srcset": true, "embed": true, "embed-script": true}
+	want := map[string]bool{"static": true, "inline": true, "script": true, "srcset": true, "embed": true, "embed-script": true, "written": true}
 	var ids []string
 	for _, img := range r.Images {
 		ids = append(ids, img.ID)
