@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
@@ -16,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -223,29 +221,16 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 
 	run := func(name string, runs []map[string]any) []scriptResult {
 		t.Helper()
-		cfg := filepath.Join(dir, name+".json")
-		b, _ := json.Marshal(map[string]any{"chromium": chromium, "timeoutMs": 30000, "runs": runs})
-		if err := os.WriteFile(cfg, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("node", "scriptbuilt.mjs", cfg)
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("scriptbuilt.mjs (%s): %v\n%s", name, err, errOut.String())
-		}
 		var results []scriptResult
-		sc := bufio.NewScanner(&out)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
+		for _, line := range runNode(t, "scriptbuilt.mjs", dir, name, map[string]any{"chromium": chromium, "timeoutMs": 30000, "runs": runs}) {
 			var r scriptResult
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatalf("scriptbuilt.mjs output %q: %v", sc.Text(), err)
+			if err := json.Unmarshal(line, &r); err != nil {
+				t.Fatalf("scriptbuilt.mjs output %q: %v", line, err)
 			}
 			results = append(results, r)
 		}
 		if len(results) != len(runs) {
-			t.Fatalf("scriptbuilt.mjs reported %d runs of %d\n%s", len(results), len(runs), errOut.String())
+			t.Fatalf("scriptbuilt.mjs reported %d runs of %d", len(results), len(runs))
 		}
 		return results
 	}
