@@ -249,27 +249,38 @@ type hostileResult struct {
 	} `json:"steps"`
 }
 
-// runHostile runs hostile.mjs with config and returns its results by name.
-func runHostile(t *testing.T, dir, name string, config map[string]any) map[string]hostileResult {
+// runNode runs a script of this folder with config (written to
+// dir/name.json) and returns the lines it prints on stdout.
+func runNode(t *testing.T, script, dir, name string, config any) [][]byte {
 	t.Helper()
 	cfg := filepath.Join(dir, name+".json")
 	b, _ := json.Marshal(config)
 	if err := os.WriteFile(cfg, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("node", "hostile.mjs", cfg)
+	cmd := exec.Command("node", script, cfg)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("hostile.mjs (%s): %v\n%s", name, err, errOut.String())
+		t.Fatalf("%s (%s): %v\n%s", script, name, err, errOut.String())
 	}
-	res := map[string]hostileResult{}
+	var lines [][]byte
 	sc := bufio.NewScanner(&out)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
+		lines = append(lines, bytes.Clone(sc.Bytes()))
+	}
+	return lines
+}
+
+// runHostile runs hostile.mjs with config and returns its results by name.
+func runHostile(t *testing.T, dir, name string, config map[string]any) map[string]hostileResult {
+	t.Helper()
+	res := map[string]hostileResult{}
+	for _, line := range runNode(t, "hostile.mjs", dir, name, config) {
 		var r hostileResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("hostile.mjs output %q: %v", sc.Text(), err)
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("hostile.mjs output %q: %v", line, err)
 		}
 		if r.Error != "" {
 			t.Errorf("%s %s: %s", name, r.Name, r.Error)

@@ -10,10 +10,14 @@
 // image, srcset candidate, style sheet, font, script, frame, SVG reference,
 // the markup inside <noscript> and CSS url() or @import point at archival
 // URLs on the same server; links navigate the frame and the top frame
-// follows. /TIMESTAMPid_/URL gives a payload exactly as archived. Relative
-// URLs that scripts build resolve against the archival URL and so stay
-// inside the archive; a root-relative request that escapes it
-// (/static/app.js) is sent back in through its Referer.
+// follows. /TIMESTAMPid_/URL gives a payload exactly as archived. URLs
+// that scripts build (fetch, XMLHttpRequest, new Image().src, FontFace,
+// an iframe or script made by script, markup and CSS written by script)
+// are pointed into the archive by the first script of every page
+// (inject.go), resolved against the page's original URL at its
+// timestamp; a root-relative request that still escapes it
+// (/static/app.js) is sent back in through its Referer. Payloads served
+// as archived answer Range requests (ranges.go).
 //
 // Payloads are served with their transfer encoding removed; a
 // Content-Encoding (gzip, deflate, br, zstd) is passed through to the
@@ -23,7 +27,8 @@
 // rewritten. Every replayed response carries a Memento-Datetime header
 // (RFC 7089) and a Content-Security-Policy that lets the page load nothing
 // but the replay server, data: and blob: URLs, so a URL no rewriting
-// caught (one built by a script) is blocked rather than fetched live; and
+// caught (one built in a worker, a dynamic import()) is blocked rather
+// than fetched live; and
 // X-DNS-Prefetch-Control: off, a Permissions-Policy, and a first script
 // that removes WebRTC. A URL that is not in the archive answers 404
 // without a Memento-Datetime. Requests naming a host other than

@@ -426,6 +426,27 @@ func (h *Handler) serveCapture(w http.ResponseWriter, r *http.Request, ts, mod, 
 	if ce := resp.header.Values("Content-Encoding"); len(ce) > 0 {
 		hdr["Content-Encoding"] = ce
 	}
+	if status == http.StatusPartialContent {
+		// A range response the crawler archived: replayed as it is.
+		if cr := resp.header.Get("Content-Range"); cr != "" {
+			hdr.Set("Content-Range", cr)
+		}
+	}
+	if kind == "" && rangeable(status, resp.header) {
+		hdr.Set("Accept-Ranges", "bytes")
+		if etag := resp.header.Get("Etag"); etag != "" {
+			hdr.Set("Etag", etag)
+		}
+		if r.Header.Get("Range") != "" {
+			size := resp.length
+			if size < 0 {
+				size = h.payloadSize(c)
+			}
+			if h.serveRange(w, r, resp, size, noBody) {
+				return
+			}
+		}
+	}
 	if n := resp.length; n >= 0 {
 		hdr.Set("Content-Length", strconv.FormatInt(n, 10))
 	}
