@@ -7,10 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/bits-and-blooms/bloom/v3"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -26,14 +32,31 @@ import (
 // rest), leases (expiry ‖ key → token, in expiry order, so expired leases
 // are found from the start), digests, robots, pages (worker NUL seq →
 // page), runs.
+//
+// A file that is not a sound bbolt database (truncated, bytes flipped, not
+// bbolt at all) is refused at open with a *DamagedError, and a panic of
+// bbolt's on a page damaged later is one too; a state file of an earlier
+// amber is refused with an *OldFormatError.
 type Bolt struct {
-	db     *bolt.DB
-	now    Clock
-	closed atomic.Bool
+	db      *bolt.DB
+	path    string
+	now     Clock
+	created bool
+	closed  atomic.Bool
+
+	// digestFilter holds every digest of the file (one process has it
+	// open), so that a look-up of a payload never archived, most of them,
+	// reads nothing. A false positive costs a read.
+	filterMu     sync.RWMutex
+	digestFilter *bloom.BloomFilter
 }
 
 // Path is the file the frontier is in.
-func (s *Bolt) Path() string { return s.db.Path() }
+func (s *Bolt) Path() string { return s.path }
+
+// Created reports whether the file was new when it was opened: a
+// collection whose state is new has no record of its earlier runs.
+func (s *Bolt) Created() bool { return s.created }
 
 var (
 	bMeta     = []byte("meta")
@@ -64,17 +87,41 @@ type urlRec struct {
 }
 
 // OpenBolt opens (creating it if needed) the frontier in the bbolt file at
-// path, whose leases go by clock (nil: time.Now).
-func OpenBolt(path string, clock Clock) (*Bolt, error) {
+// path, whose leases go by clock (nil: time.Now). An existing file is
+// proved sound first (see Bolt); one another process has open is
+// ErrLocked.
+func OpenBolt(path string, clock Clock) (_ *Bolt, err error) {
 	if clock == nil {
 		clock = time.Now
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	// A file of 0 bytes is new too: bbolt writes its first pages.
+	fi, statErr := os.Stat(path)
+	created := errors.Is(statErr, fs.ErrNotExist) || statErr == nil && fi.Size() == 0
+	if !created {
+		if err := checkBoltFile(path); err != nil {
+			return nil, err
+		}
+	}
+	var db *bolt.DB
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				closeQuietly(db)
+			}
+			err = damaged(path, p)
+		}
+	}()
+	db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("frontier: %s is in use by another process", path)
+		return nil, ErrLocked
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, fmt.Errorf("crawl state %s: %w", path, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("frontier: %s: %w", path, err)
+		return nil, damaged(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBucket {
@@ -85,10 +132,37 @@ func OpenBolt(path string, clock Clock) (*Bolt, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("frontier: %s: %w", path, err)
+		closeQuietly(db)
+		if errors.Is(err, berrors.ErrIncompatibleValue) {
+			return nil, damaged(path, err)
+		}
+		return nil, fmt.Errorf("crawl state %s: %w", path, err)
 	}
-	return &Bolt{db: db, now: clock}, nil
+	// Adds from concurrent workers share one commit (and one fsync) when
+	// they come within 2 ms of each other.
+	db.MaxBatchDelay = 2 * time.Millisecond
+	s := &Bolt{db: db, path: path, now: clock, created: created}
+	if err := s.loadDigestFilter(); err != nil {
+		closeQuietly(db)
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadDigestFilter builds the Bloom filter of the digests the file holds.
+func (s *Bolt) loadDigestFilter() error {
+	return s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bDigests)
+		f := bloom.NewWithEstimates(max(2*uint(b.Stats().KeyN), 1<<20), 0.01)
+		err := b.ForEach(func(k, _ []byte) error {
+			f.Add(k)
+			return nil
+		})
+		s.filterMu.Lock()
+		s.digestFilter = f
+		s.filterMu.Unlock()
+		return err
+	})
 }
 
 func u64(b []byte) uint64 {
@@ -100,16 +174,33 @@ func u64(b []byte) uint64 {
 
 func b64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-func (s *Bolt) update(fn func(tx *bolt.Tx) error) error {
-	err := s.db.Update(fn)
+func (s *Bolt) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer s.guard(&err, debug.SetPanicOnFault(true))
+	err = s.db.Update(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err
 }
 
-func (s *Bolt) view(fn func(tx *bolt.Tx) error) error {
-	err := s.db.View(fn)
+// batch is update for calls that may share one commit with concurrent
+// ones; fn may run more than once, and on another goroutine.
+func (s *Bolt) batch(fn func(tx *bolt.Tx) error) (err error) {
+	defer s.guard(&err, debug.SetPanicOnFault(true))
+	err = s.db.Batch(func(tx *bolt.Tx) (err error) {
+		// On another goroutine bbolt would make a panic an error of its own.
+		defer s.guard(&err, debug.SetPanicOnFault(true))
+		return fn(tx)
+	})
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+func (s *Bolt) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer s.guard(&err, debug.SetPanicOnFault(true))
+	err = s.db.View(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
@@ -264,14 +355,34 @@ func admits(r *urlRec, e Entry, crawl uint64, recrawl bool) bool {
 	return e.Requisite && (r.State == queued && !r.Requisite || r.State == failed && strings.HasPrefix(r.Reason, SkippedPrefix))
 }
 
-// Add implements Frontier.
+// Add implements Frontier. A read-only pass filters out known keys
+// first, so that a page whose links are all known costs no commit; the
+// writes of concurrent Adds share one commit.
 func (s *Bolt) Add(ctx context.Context, entries []Entry) (int, error) {
-	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
-		n = 0
+	var fresh []Entry
+	err := s.view(func(tx *bolt.Tx) error {
 		meta, urls := tx.Bucket(bMeta), tx.Bucket(bURLs)
 		crawl, recrawl := u64(meta.Get(kCrawl)), meta.Get(kRecrawl) != nil
 		for _, e := range entries {
+			r, err := getRec(urls, e.Key)
+			if err != nil {
+				return err
+			}
+			if admits(r, e, crawl, recrawl) {
+				fresh = append(fresh, e)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(fresh) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.batch(func(tx *bolt.Tx) error {
+		n = 0
+		meta, urls := tx.Bucket(bMeta), tx.Bucket(bURLs)
+		crawl, recrawl := u64(meta.Get(kCrawl)), meta.Get(kRecrawl) != nil
+		for _, e := range fresh {
 			r, err := getRec(urls, e.Key)
 			if err != nil {
 				return err
@@ -453,7 +564,7 @@ func (s *Bolt) Finish(ctx context.Context, outcomes []Outcome, digests []DigestR
 				}
 			}
 		}
-		return index(tx, digests)
+		return s.index(tx, digests)
 	})
 	if err == nil && len(lost) > 0 {
 		err = &LeaseError{Keys: lost}
@@ -475,7 +586,14 @@ func addPage(tx *bolt.Tx, worker string, p Page) error {
 	return putJSON(wb, b64(seq), p)
 }
 
-func index(tx *bolt.Tx, digests []DigestRef) error {
+func (s *Bolt) index(tx *bolt.Tx, digests []DigestRef) error {
+	// Added to the filter before the commit: a false positive costs a
+	// read, a false negative would cost a revisit.
+	s.filterMu.Lock()
+	for _, d := range digests {
+		s.digestFilter.AddString(d.Digest)
+	}
+	s.filterMu.Unlock()
 	b := tx.Bucket(bDigests)
 	for _, d := range digests {
 		if b.Get([]byte(d.Digest)) != nil {
@@ -513,12 +631,21 @@ func (s *Bolt) Recover(ctx context.Context, keys []string, digests []DigestRef) 
 				return err
 			}
 		}
-		return index(tx, digests)
+		return s.index(tx, digests)
 	})
 }
 
 // LookupDigest implements Frontier.
 func (s *Bolt) LookupDigest(ctx context.Context, digest string) (DigestRef, bool, error) {
+	s.filterMu.RLock()
+	maybe := s.digestFilter.TestString(digest)
+	s.filterMu.RUnlock()
+	if !maybe {
+		if s.closed.Load() {
+			return DigestRef{}, false, ErrClosed
+		}
+		return DigestRef{}, false, nil
+	}
 	var d DigestRef
 	var ok bool
 	err := s.view(func(tx *bolt.Tx) error {
@@ -688,6 +815,19 @@ func (s *Bolt) Runs(ctx context.Context) ([]RunInfo, error) {
 		})
 	})
 	return out, err
+}
+
+// Reclaim puts every leased entry back at the front of its queue, as if
+// its lease had expired, and returns how many. bbolt lets one process
+// have the file open: every lease in it belongs to a run that is dead, so
+// the run that opens it need not wait for them to expire.
+func (s *Bolt) Reclaim(ctx context.Context) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bLeases).Stats().KeyN
+		return expire(tx, time.Unix(0, math.MaxInt64))
+	})
+	return n, err
 }
 
 // Close implements Frontier.
