@@ -26,6 +26,7 @@ import (
 	"github.com/gocolly/colly/v2"
 	"golang.org/x/net/html/charset"
 
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -56,11 +57,27 @@ type Options struct {
 	// with jitter; default 1 s. RetryMaxWait caps a Retry-After wait;
 	// default 2 min (a longer one is not waited for).
 	RetryBase, RetryMaxWait time.Duration
-	// State holds the frontier, the seen set and the digest index. The
-	// caller begins it (State.Begin); default: in memory, for this run only.
-	State State
-	// Recrawl is passed to Begin for the default state.
+	// Frontier holds the queue, the seen set, the digest index, robots.txt
+	// and the pages outbox. The caller begins it (Frontier.Begin) and
+	// passes the crawl number Begin returned in Crawl; default: in memory,
+	// for this run only. Its transient errors are retried by StateRetry.
+	Frontier frontier.Frontier
+	// Crawl is the number of the crawl this run belongs to: a robots.txt
+	// stored by an earlier crawl is fetched again.
+	Crawl uint64
+	// Recrawl is passed to Begin for the default frontier.
 	Recrawl bool
+	// Worker names this run in the frontier: its leases and its pages
+	// outbox; default "local".
+	Worker string
+	// LeaseTTL is how long a claimed URL stays this run's without word
+	// from it; default 2 min. Leases are extended every third of it while
+	// the URL is buffered, fetched or waiting for its checkpoint.
+	LeaseTTL time.Duration
+	// StateRetry says how transient errors of the frontier (a dropped
+	// connection) are retried before the crawl stops; see
+	// frontier.RetryPolicy for the defaults.
+	StateRetry frontier.RetryPolicy
 	// NoDedup stores every response in full; by default a response whose
 	// payload was archived before (same payload digest, payload of at least
 	// MinRevisitSize bytes) is written as a revisit record.
@@ -121,15 +138,6 @@ type Fetch struct {
 	ex *Exchange // recorded, not yet written
 }
 
-// Page is an archived HTML page, as listed in pages.jsonl.
-type Page struct {
-	URL   string
-	Title string
-	Date  time.Time
-	Seed  bool
-	Size  int64
-}
-
 // Failure is a URL for which no response could be recorded, or a seed that
 // could not be crawled.
 type Failure struct {
@@ -140,7 +148,7 @@ type Failure struct {
 
 // Result summarises a crawl.
 type Result struct {
-	Pages     int // HTML pages archived by this run (State.Pages lists them)
+	Pages     int // HTML pages archived by this run (Frontier.Pages lists them)
 	Captures  int // responses and revisits written
 	Revisits  int // of which revisits
 	Failures  []Failure
@@ -148,6 +156,10 @@ type Result struct {
 	Requests  int   // requests sent
 	Skipped   int   // URLs not fetched: robots.txt, traps, caps
 	Truncated int   // responses archived incomplete
+	// LostLeases counts URLs whose lease this run lost (it was not heard
+	// from for LeaseTTL): another worker may fetch them, and what this run
+	// fetched of them is in its WARC files but not recorded as its own.
+	LostLeases int
 }
 
 // SeedFailed reports whether any seed could not be captured.
@@ -190,7 +202,7 @@ type job struct {
 	t       target
 	fetch   Fetch // what the transport observed, with the exchange to write
 	links   []target
-	page    *Page
+	page    *frontier.Page
 	err     error         // the last error, if no response was recorded
 	retryIn time.Duration // >0: the response asks to be fetched again
 	skipped string        // why the URL was not fetched
@@ -203,7 +215,7 @@ type crawler struct {
 	ctx     context.Context
 	opts    Options
 	c       *colly.Collector
-	state   State
+	front   frontier.Frontier
 	sink    *warcSink
 	robots  *robotsCache
 	filters filters
@@ -215,17 +227,25 @@ type crawler struct {
 	// mu; workers wait on more when the buffer is empty.
 	mu       sync.Mutex
 	more     *sync.Cond
-	buf      []Entry
+	buf      []frontier.Lease
 	claiming bool
-	drained  bool // the last claim emptied the frontier
+	drained  bool   // the last claim emptied the frontier
+	added    uint64 // Adds so far: one during a claim may have come after it
 	inflight int
 	stopped  bool
 	fatal    error
 
 	// Outcomes and digests waiting for the next checkpoint.
 	pendMu   sync.Mutex
-	outcomes []Outcome
-	digests  []DigestRef
+	outcomes []frontier.Outcome
+	digests  []frontier.DigestRef
+
+	// The leases this run holds, claimed and not yet finished or released
+	// (buffered, being fetched, waiting for a checkpoint), by key; and
+	// the keys whose leases it lost.
+	leaseMu sync.Mutex
+	held    map[string]frontier.Lease
+	lost    map[string]struct{}
 
 	resMu     sync.Mutex
 	pages     int
@@ -283,16 +303,27 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	if opts.DrainGrace <= 0 {
 		opts.DrainGrace = 10 * time.Second
 	}
-	if opts.State == nil {
-		opts.State = NewMemoryState()
-		if _, err := opts.State.Begin(opts.Recrawl); err != nil {
+	if opts.Worker == "" {
+		opts.Worker = "local"
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 2 * time.Minute
+	}
+	if opts.Frontier == nil {
+		opts.Frontier = frontier.NewMemory(nil)
+		info, err := opts.Frontier.Begin(ctx, opts.Recrawl)
+		if err != nil {
 			return nil, err
 		}
+		opts.Crawl = info.Crawl
 	}
+	front := frontier.WithRetry(opts.Frontier, opts.StateRetry)
 	cr := &crawler{
 		ctx:     ctx,
 		opts:    opts,
-		state:   opts.State,
+		front:   front,
+		held:    map[string]frontier.Lease{},
+		lost:    map[string]struct{}{},
 		filters: filters{include: opts.Include, exclude: opts.Exclude},
 		perHost: map[string]int{},
 		recent:  map[recentKey]struct{}{},
@@ -303,15 +334,15 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		cr.logw = bufio.NewWriterSize(opts.Log, 64<<10)
 		defer cr.flushLog()
 	}
-	cr.sink = &warcSink{w: w, state: opts.State, dedup: !opts.NoDedup}
-	if counts, err := cr.state.Counts(); err == nil {
-		cr.queued.Store(int64(counts.Fresh + counts.Claimed))
+	cr.sink = &warcSink{w: w, front: front, dedup: !opts.NoDedup}
+	if counts, err := front.Counts(ctx); err == nil {
+		cr.queued.Store(int64(counts.Queued + counts.Leased))
 	}
 
 	rec := NewTransport(cr.sink, opts.Transport)
 	defer rec.CloseIdleConnections()
 	tr := &crawlTransport{rt: rec, c: cr}
-	cr.robots = newRobotsCache(tr, opts.UserAgent, opts.State)
+	cr.robots = newRobotsCache(tr, opts.UserAgent, front, opts.Crawl)
 	cr.robots.sync = func() error { _, err := w.Sync(); return err }
 
 	c := colly.NewCollector(
@@ -374,6 +405,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 			}
 		}
 	}()
+	go cr.extendLeases(stopCheckpoints)
 	stopWake := context.AfterFunc(ctx, cr.wakeAll)
 	defer stopWake()
 	if opts.Drain != nil {
@@ -409,7 +441,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	// Anything recorded that no callback collected is still written.
 	cr.fetches.Range(func(k, v any) bool {
 		f := v.(Fetch)
-		cr.record(&f)
+		cr.record(&f) // an error is fatal, and set as such
 		cr.fetches.Delete(k)
 		return true
 	})
@@ -417,10 +449,14 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	if err := <-checkpointsDone; err != nil {
 		cr.setFatal(err)
 	}
+	if err := cr.releaseHeld(); err != nil {
+		cr.setFatal(err)
+	}
 
 	res := &Result{
 		Pages: cr.pages, Failures: cr.failures, Captures: cr.captures, Revisits: cr.revisits,
 		Bytes: cr.bytes, Requests: int(cr.requests.Load()), Skipped: cr.skipped, Truncated: cr.truncated,
+		LostLeases: len(cr.lost),
 	}
 	if cr.fatal != nil {
 		return res, cr.fatal
@@ -469,12 +505,12 @@ func (cr *crawler) claimBatch() int { return max(512, 16*cr.opts.Concurrency) }
 // empty but URLs in flight may still add to it. It returns false when the
 // crawl is over or draining. When the buffer runs low, the worker that
 // notices claims the next batch while the others go on with the rest.
-func (cr *crawler) next() (Entry, bool) {
+func (cr *crawler) next() (frontier.Lease, bool) {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	for {
 		if cr.stopped || cr.draining() {
-			return Entry{}, false
+			return frontier.Lease{}, false
 		}
 		if len(cr.buf) > 0 {
 			e := cr.buf[0]
@@ -486,14 +522,15 @@ func (cr *crawler) next() (Entry, bool) {
 			return e, true
 		}
 		if !cr.claiming {
-			if n := cr.claim(); n > 0 || cr.stopped {
+			added := cr.added
+			if n := cr.claim(); n > 0 || cr.stopped || cr.added != added {
 				continue
 			}
 			if cr.inflight == 0 {
 				// Nothing queued, nothing being fetched: the crawl is over.
 				cr.stopped = true
 				cr.more.Broadcast()
-				return Entry{}, false
+				return frontier.Lease{}, false
 			}
 		}
 		cr.more.Wait()
@@ -506,11 +543,12 @@ func (cr *crawler) next() (Entry, bool) {
 func (cr *crawler) claim() int {
 	cr.claiming = true
 	cr.mu.Unlock()
-	entries, err := cr.state.Claim(cr.claimBatch())
+	entries, err := cr.front.Claim(cr.ctx, cr.opts.Worker, cr.claimBatch(), cr.opts.LeaseTTL)
+	cr.hold(entries)
 	cr.mu.Lock()
 	cr.claiming = false
 	if err != nil {
-		if cr.fatal == nil {
+		if cr.fatal == nil && cr.ctx.Err() == nil {
 			cr.fatal = fmt.Errorf("crawl state: %w", err)
 		}
 		cr.stopped = true
@@ -546,14 +584,16 @@ func (cr *crawler) worker() {
 	}
 }
 
-// process fetches one entry, with its retries, and queues its outcome.
-// The order matters for resuming after a crash: the links a response leads
-// to are durable in the frontier before its records are written, and the
-// URL is marked DONE only after the records are synced (checkpoint).
-func (cr *crawler) process(e Entry) {
+// process fetches one leased entry, with its retries, and queues its
+// outcome. The order matters for resuming after a crash: the links a
+// response leads to are durable in the frontier before its records are
+// written, and the URL is finished only after the records are synced
+// (checkpoint). An entry neither finished nor failed (interrupted, cut)
+// keeps its lease, which Run releases at the end.
+func (cr *crawler) process(e frontier.Lease) {
 	var t target
 	if err := decodeTarget(e.Data, &t); err != nil {
-		cr.pend(Outcome{Key: e.Key, Failed: "unreadable frontier entry: " + err.Error()}, nil)
+		cr.pend(&frontier.Outcome{Lease: e, Failed: "unreadable frontier entry: " + err.Error()}, nil)
 		return
 	}
 	for attempt := 0; ; attempt++ {
@@ -577,11 +617,14 @@ func (cr *crawler) process(e Entry) {
 		// Frontier first, then the records.
 		cr.add(j.links)
 		captured := j.fetch.ex != nil || j.fetch.Status != 0
-		digest := cr.record(&j.fetch)
+		digest, err := cr.record(&j.fetch)
 		cr.log(j.fetch)
+		if err != nil {
+			return // not written: the lease is released at the end, the URL fetched on resume
+		}
 
 		if j.skipped != "" {
-			cr.pend(Outcome{Key: e.Key, Failed: "skipped: " + j.skipped}, nil)
+			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + j.skipped}, nil)
 			return
 		}
 		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err))
@@ -592,23 +635,24 @@ func (cr *crawler) process(e Entry) {
 			}
 			if d <= cr.opts.RetryMaxWait && cr.wait(d) {
 				if captured {
-					cr.pend(Outcome{}, digest) // the earlier attempt's digest
+					cr.pend(nil, digest) // the earlier attempt's digest
 				}
 				continue
 			}
 		}
 		switch {
 		case captured:
-			cr.pend(Outcome{Key: e.Key, Page: j.page}, digest)
+			cr.pend(&frontier.Outcome{Lease: e, Page: j.page}, digest)
 		case cr.ctx.Err() != nil, errors.Is(j.err, ErrCut), retry && attempt < cr.opts.Retries && cr.draining():
 			// Interrupted, or cut or not retried because the crawl is
-			// draining: the URL stays CLAIMED and is fetched on resume.
+			// draining: the lease is released at the end and the URL is
+			// fetched on resume.
 		default:
 			if j.err == nil {
 				j.err = errors.New("no response")
 			}
 			cr.fail(t.URL, t.IsSeed, j.err)
-			cr.pend(Outcome{Key: e.Key, Failed: j.err.Error()}, nil)
+			cr.pend(&frontier.Outcome{Lease: e, Failed: j.err.Error()}, nil)
 		}
 		return
 	}
@@ -616,10 +660,10 @@ func (cr *crawler) process(e Entry) {
 
 // pend queues an outcome (and the digest of a record just written) for
 // the next checkpoint.
-func (cr *crawler) pend(o Outcome, d *DigestRef) {
+func (cr *crawler) pend(o *frontier.Outcome, d *frontier.DigestRef) {
 	cr.pendMu.Lock()
-	if o.Key != "" {
-		cr.outcomes = append(cr.outcomes, o)
+	if o != nil {
+		cr.outcomes = append(cr.outcomes, *o)
 	}
 	if d != nil {
 		cr.digests = append(cr.digests, *d)
@@ -627,8 +671,9 @@ func (cr *crawler) pend(o Outcome, d *DigestRef) {
 	cr.pendMu.Unlock()
 }
 
-// checkpoint syncs the WARC files, then marks DONE the URLs whose records
-// were written before the sync.
+// checkpoint syncs the WARC files, then finishes the URLs whose records
+// were written before the sync. It runs once more after the crawl was
+// interrupted, so it does not give up when ctx is cancelled.
 func (cr *crawler) checkpoint() error {
 	cr.flushLog()
 	cr.pendMu.Lock()
@@ -641,9 +686,18 @@ func (cr *crawler) checkpoint() error {
 	if _, err := cr.sink.w.Sync(); err != nil {
 		return err
 	}
-	if err := cr.state.Finish(outcomes, digests); err != nil {
+	err := cr.front.Finish(context.WithoutCancel(cr.ctx), outcomes, digests)
+	var le *frontier.LeaseError
+	if errors.As(err, &le) {
+		// Recorded for the others; these went back to the queue while
+		// this run had them.
+		cr.loseLeases(le.Keys, "lease lost before its outcome was recorded (another worker may fetch it again)")
+		err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("crawl state: %w", err)
 	}
+	cr.unhold(outcomes)
 	cr.sink.committed(digests)
 	n := 0
 	for _, o := range outcomes {
@@ -678,7 +732,7 @@ func CheckURL(raw string) (*url.URL, error) {
 // add queues targets in the frontier (one durable write for all of them)
 // unless they were seen or are traps.
 func (cr *crawler) add(ts []target) int {
-	var entries []Entry
+	var entries []frontier.Entry
 	for _, t := range ts {
 		if e, ok := cr.admit(t); ok {
 			entries = append(entries, e)
@@ -687,13 +741,16 @@ func (cr *crawler) add(ts []target) int {
 	if len(entries) == 0 {
 		return 0
 	}
-	n, err := cr.state.Add(entries)
+	n, err := cr.front.Add(cr.ctx, entries)
 	if err != nil {
-		cr.setFatal(fmt.Errorf("crawl state: %w", err))
+		if cr.ctx.Err() == nil {
+			cr.setFatal(fmt.Errorf("crawl state: %w", err))
+		}
 		return 0
 	}
 	cr.queued.Add(int64(n))
 	cr.mu.Lock()
+	cr.added++
 	cr.drained = false
 	cr.more.Broadcast()
 	cr.mu.Unlock()
@@ -702,21 +759,21 @@ func (cr *crawler) add(ts []target) int {
 
 // admit checks a target against the traps and the per-host cap and
 // returns its frontier entry.
-func (cr *crawler) admit(t target) (Entry, bool) {
+func (cr *crawler) admit(t target) (frontier.Entry, bool) {
 	u, err := CheckURL(t.URL)
 	if err != nil {
 		if t.IsSeed {
 			cr.fail(t.URL, true, err)
 		}
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	t.URL = u.String()
 	if len(t.URL) > cr.opts.MaxURLLength {
 		cr.skip(t, "URL longer than the maximum length")
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	if t.Chain == "" && cr.recentlySeen(t.Kind, t.URL) {
-		return Entry{}, false // the exact URL was queued (or skipped) before: no need to look at it again
+		return frontier.Entry{}, false // the exact URL was queued (or skipped) before: no need to look at it again
 	}
 	// The trap guard is for crawling pages: the requisites of a page are
 	// what a browser loads, and CDN paths repeat segments
@@ -724,25 +781,25 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 	// by the URL length, the per-host cap and the per-page cap.
 	if t.Kind != kindRequisite && repeatsPath(u.EscapedPath(), 3) {
 		cr.skip(t, "path repeats a segment (crawler trap)")
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	if t.Kind == kindPage && !cr.opts.IgnoreRobots && cr.robots.disallowedNow(u) {
 		// Known before the page is queued, so that the seen set does not
 		// hold a page that will not be fetched against a requisite with
 		// its URL (a browser loads requisites whatever robots.txt says).
 		cr.skip(t, robotsSkip)
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	key, err := Canonicalize(t.URL, !cr.opts.KeepTracking)
 	if err != nil {
 		if t.IsSeed {
 			cr.fail(t.URL, true, fmt.Errorf("malformed URL: %v", err))
 		}
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	if t.Chain != "" && containsField(t.Chain, key) {
 		cr.fail(t.URL, t.IsSeed, fmt.Errorf("redirect loop: %s", strings.ReplaceAll(t.Chain, " ", " → ")))
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	host := strings.ToLower(u.Host)
 	cr.resMu.Lock()
@@ -753,7 +810,7 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 	cr.resMu.Unlock()
 	if over {
 		cr.skip(t, "per-host URL cap reached")
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	if t.optional {
 		cr.resMu.Lock()
@@ -765,7 +822,7 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		}
 		cr.resMu.Unlock()
 	}
-	return Entry{Key: key, Data: t.encode(), Requisite: t.Kind == kindRequisite}, true
+	return frontier.Entry{Key: key, Data: t.encode(), Requisite: t.Kind == kindRequisite}, true
 }
 
 // maxOptional bounds the optional URLs a run remembers; past it, they
@@ -1049,7 +1106,7 @@ func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	links := extractHTML(base, body, DefaultMaxLinksPerPage)
 	via := base.String()
 	if t.Kind == kindPage && r.StatusCode < 300 {
-		j.page = &Page{URL: via, Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
+		j.page = &frontier.Page{URL: via, Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
 	}
 	if links.Dropped > 0 {
 		cr.skipN(target{URL: via, Kind: t.Kind, Seed: t.Seed, Hops: t.Hops, Via: t.Via}, links.Dropped,
@@ -1163,18 +1220,28 @@ func looksLikeHTML(b []byte) bool {
 
 // record writes the exchange of f, once, and notes what was archived. It
 // returns the digest reference of a full response, for the index revisits
-// use.
-func (cr *crawler) record(f *Fetch) *DigestRef {
+// use. An error is fatal to the crawl (and set as such).
+func (cr *crawler) record(f *Fetch) (*frontier.DigestRef, error) {
 	ex := f.ex
 	if ex == nil {
-		return nil
+		return nil, nil
 	}
 	f.ex = nil
-	out, err := cr.sink.Record(ex)
-	if err != nil {
+	out, err := cr.sink.Record(cr.ctx, ex)
+	var le *DigestLookupError
+	switch {
+	case errors.As(err, &le):
+		// The state is down past its retries: nothing of this exchange
+		// is written, and its URL is fetched again when the crawl resumes.
+		f.Err, f.Error = err, err.Error()
+		if cr.ctx.Err() == nil {
+			cr.setFatal(err)
+		}
+		return nil, err
+	case err != nil:
 		f.Err, f.Error = err, err.Error()
 		cr.setFatal(fmt.Errorf("writing the WARC: %w", err))
-		return nil
+		return nil, err
 	}
 	f.Bytes = ex.Response.Size()
 	cr.resMu.Lock()
@@ -1188,7 +1255,7 @@ func (cr *crawler) record(f *Fetch) *DigestRef {
 		cr.truncated++
 	}
 	cr.resMu.Unlock()
-	return out.ref
+	return out.ref, nil
 }
 
 // log writes one crawl-log line and reports progress.

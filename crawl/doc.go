@@ -3,11 +3,18 @@
 //
 // The pieces, in the order a URL meets them:
 //
-//   - State (BoltState, MemoryState) holds the frontier, where each URL goes
-//     FRESH → CLAIMED → DONE or FAILED, the seen set keyed by Canonicalize,
-//     robots.txt as fetched, and the payload-digest index for revisits.
+//   - A frontier.Frontier (frontier.Bolt, frontier.Memory, frontier.Redis)
+//     holds the queue, where each URL goes queued → leased → done or
+//     failed, the seen set keyed by Canonicalize, robots.txt as fetched,
+//     the payload-digest index for revisits, and the pages outbox. Run
+//     reaches it through frontier.WithRetry, so that a transient error of
+//     the store is retried with backoff.
 //   - Run's workers (four per request in flight) claim entries in batches,
-//     apply robots.txt, and fetch through colly. colly's requests go through
+//     as leases that Run extends while it holds them (buffered, fetched,
+//     awaiting their checkpoint) and releases when it stops before
+//     fetching them; an outcome whose lease was lost is refused by the
+//     frontier and counted (Result.LostLeases), never recorded twice. The
+//     workers apply robots.txt, and fetch through colly. colly's requests go through
 //     hostLimiter — a queue per host served by up to PerHost fetchers, and a
 //     bound on requests in flight in all — to a recording Transport.
 //   - Transport speaks HTTP/1.1 on its own kept-alive connections and
@@ -23,10 +30,10 @@
 //     Scope, depth and include/exclude filters decide which links are pages
 //     to follow. Links and requisites do not block each other in the seen
 //     set; the trap guard applies to pages only.
-//   - The links a response leads to are durable in the State before its
+//   - The links a response leads to are durable in the frontier before its
 //     records are written (a response, or a revisit when its payload was
 //     archived before, and the request); a checkpoint fsyncs the WARC files
-//     and only then marks the URLs DONE. A crashed crawl therefore resumes
+//     and only then finishes the URLs. A crashed crawl therefore resumes
 //     with nothing lost and nothing stored twice.
 //
 // The package prints nothing and parses no flags; cmd/amber does.

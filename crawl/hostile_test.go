@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/verify"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -116,7 +117,7 @@ type hostileRun struct {
 	recs  []rawRecord
 	dir   string
 	spool string
-	state crawl.State
+	state frontier.Frontier
 }
 
 func crawlHostile(t *testing.T, ctx context.Context, opts crawl.Options) *hostileRun {
@@ -126,12 +127,10 @@ func crawlHostile(t *testing.T, ctx context.Context, opts crawl.Options) *hostil
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.State == nil {
-		st := crawl.NewMemoryState()
-		st.Begin(false)
-		opts.State = st
+	if opts.Frontier == nil {
+		opts.Frontier, opts.Crawl = newMemory(t)
 	}
-	h.state = opts.State
+	h.state = opts.Frontier
 	if opts.Retries == 0 {
 		opts.Retries = -1
 	}
@@ -374,12 +373,12 @@ func TestDrainCutsSlowFetch(t *testing.T) {
 	if len(h.res.Failures) > 0 {
 		t.Errorf("failures: %v", h.res.Failures)
 	}
-	counts, err := h.state.Counts()
+	counts, err := h.state.Counts(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts.Claimed != 1 || counts.Failed != 0 {
-		t.Errorf("state counts %+v: want the cut URL claimed, for the resume", counts)
+	if counts.Queued != 1 || counts.Leased != 0 || counts.Failed != 0 {
+		t.Errorf("state counts %+v: want the cut URL released to the queue, for the resume", counts)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/verify"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -249,15 +250,16 @@ func TestRealWebArticle(t *testing.T) {
 			s := newRealSite(t, realPages)
 			opts := crawl.Options{Scope: crawl.ScopeHost}
 			if backend == "bolt" {
-				st, err := crawl.OpenBoltState(filepath.Join(t.TempDir(), "crawl.db"))
+				st, err := frontier.OpenBolt(filepath.Join(t.TempDir(), "crawl.db"), nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer st.Close()
-				if _, err := st.Begin(false); err != nil {
+				info, err := st.Begin(context.Background(), false)
+				if err != nil {
 					t.Fatal(err)
 				}
-				opts.State = st
+				opts.Frontier, opts.Crawl = st, info.Crawl
 			}
 			res, recs, log := crawlReal(t, s, opts, "http://news.test/2024/story.html")
 			got := responses(s, recs)

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/temoto/robotstxt"
+
+	"github.com/amber-archiver/amber/crawl/frontier"
 )
 
 // robotsCache fetches each host's robots.txt once, through the recording
@@ -17,7 +19,8 @@ import (
 type robotsCache struct {
 	client *http.Client
 	agent  string
-	state  State
+	front  frontier.Frontier
+	crawl  uint64       // robots.txt stored for an earlier crawl is fetched again
 	sync   func() error // makes the archived robots.txt durable before the state says it was fetched
 
 	mu    sync.Mutex
@@ -34,9 +37,10 @@ type robotsEntry struct {
 	serverError bool
 }
 
-func newRobotsCache(rt http.RoundTripper, agent string, st State) *robotsCache {
+func newRobotsCache(rt http.RoundTripper, agent string, front frontier.Frontier, crawl uint64) *robotsCache {
 	return &robotsCache{
-		state: st,
+		front: front,
+		crawl: crawl,
 		client: &http.Client{
 			Transport: rt,
 			// robots.txt redirects are followed, five of them (RFC 9309
@@ -77,12 +81,17 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 	rc.mu.Unlock()
 	e.once.Do(func() {
 		defer e.loaded.Store(true)
-		// Fetched once per crawl: a resumed crawl uses the copy it has.
-		r, ok, _ := rc.state.Robots(key)
-		if !ok {
+		// Fetched once per crawl: a resumed crawl, and another worker of
+		// the crawl, use the copy stored; of two workers fetching it at
+		// once, the first to store it wins.
+		r, ok, err := rc.front.Robots(ctx, key)
+		if !ok || err != nil || r.Crawl != rc.crawl {
 			r = rc.fetch(ctx, u)
+			r.Crawl = rc.crawl
 			if rc.sync == nil || rc.sync() == nil {
-				rc.state.PutRobots(key, r)
+				if stored, err := rc.front.PutRobots(ctx, key, r); err == nil {
+					r = stored
+				}
 			}
 		}
 		if r.Status == 0 {
@@ -103,20 +112,20 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 }
 
 // fetch gets u's robots.txt through the recording transport.
-func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) RobotsTxt {
+func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) frontier.RobotsTxt {
 	ctx = context.WithValue(withParse(ctx), writeNowKey{}, true)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL(u), nil)
 	if err != nil {
-		return RobotsTxt{}
+		return frontier.RobotsTxt{}
 	}
 	req.Header.Set("User-Agent", rc.agent)
 	resp, err := rc.client.Do(req)
 	if err != nil {
-		return RobotsTxt{}
+		return frontier.RobotsTxt{}
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
 	resp.Body.Close()
-	return RobotsTxt{Status: resp.StatusCode, Body: body}
+	return frontier.RobotsTxt{Status: resp.StatusCode, Body: body}
 }
 
 // disallowedNow reports whether the page u may not be crawled, if its

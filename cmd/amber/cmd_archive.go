@@ -19,8 +19,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
+
+// localWorker names the run the embedded state has at a time, in its
+// leases and its pages outbox: a run finds the outbox of the run it
+// recovers under the same name.
+const localWorker = "local"
 
 type archiveOptions struct {
 	job            string
@@ -280,29 +286,35 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 	defer lock.release()
-	st, err := crawl.OpenBoltState(filepath.Join(stateDir, "crawl.db"))
+	st, err := frontier.OpenBolt(filepath.Join(stateDir, "crawl.db"), nil)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	notes, err := recoverCollection(coll, st, opts.keepTracking)
+	// The collection is locked: the leases in its state are those of runs
+	// that died, and go back to the queue now rather than when they expire.
+	requeued, err := st.Reclaim(ctx)
+	if err != nil {
+		return nil, err
+	}
+	notes, err := recoverCollection(ctx, coll, st, localWorker, opts.keepTracking)
 	for _, n := range notes {
 		fmt.Fprintf(g.stderr, "amber: %s\n", n)
 	}
 	if err != nil {
 		return nil, err
 	}
-	info, err := st.Begin(opts.recrawl)
+	info, err := st.Begin(ctx, opts.recrawl)
 	if err != nil {
 		return nil, err
 	}
-	run := crawl.RunInfo{Crawl: info.Crawl, Resumed: info.Resumed, PID: os.Getpid(), Started: start.UTC()}
-	runSeq, err := st.StartRun(run)
+	run := frontier.RunInfo{Worker: localWorker, Crawl: info.Crawl, Resumed: info.Resumed, PID: os.Getpid(), Started: start.UTC()}
+	runSeq, err := st.StartRun(ctx, run)
 	if err != nil {
 		return nil, err
 	}
 	if info.Resumed && !opts.quiet {
-		fmt.Fprintf(g.stderr, "amber: resuming crawl %d, which an earlier run did not finish (%d URLs were being fetched and are queued again)\n", info.Crawl, info.Requeued)
+		fmt.Fprintf(g.stderr, "amber: resuming crawl %d, which an earlier run did not finish (%d URLs were being fetched and are queued again)\n", info.Crawl, requeued)
 	}
 
 	// Bodies above 4 MiB spool here while they are recorded; what a killed
@@ -381,7 +393,10 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		MaxURLsPerHost: opts.maxURLsPerHost,
 		KeepTracking:   opts.keepTracking,
 		Retries:        retries,
-		State:          st,
+		Frontier:       st,
+		Crawl:          info.Crawl,
+		Worker:         localWorker,
+		StateRetry:     frontier.RetryPolicy{Log: func(msg string) { fmt.Fprintf(g.stderr, "amber: %s\n", msg) }},
 		NoDedup:        opts.noDedup,
 		Drain:          g.drain,
 		DrainGrace:     max(opts.stopGrace, time.Nanosecond), // crawl.Options: 0 means the default
@@ -407,7 +422,9 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		sum.Pages, sum.Captures, sum.Revisits, sum.Failures, sum.Bytes = res.Pages, res.Captures, res.Revisits, res.Failures, res.Bytes
 		sum.Skipped, sum.Truncated = res.Skipped, res.Truncated
 	}
-	finishErr := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), st, software)
+	// The run's end is recorded even when it was interrupted.
+	endCtx := context.WithoutCancel(ctx)
+	finishErr := finishCollection(endCtx, coll, w.Files(), w.Index(), w.FileHashes(), st, localWorker, software)
 
 	switch {
 	case crawlErr != nil && !errors.Is(crawlErr, context.Canceled):
@@ -437,7 +454,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	run.Ended, run.Files, run.Captures, run.Bytes, run.Failures = time.Now().UTC(), sum.Files, sum.Captures, sum.Bytes, len(sum.Failures)
 	run.Exit = exitCode(err)
-	if e := st.EndRun(runSeq, run); e != nil && err == nil {
+	if e := st.EndRun(endCtx, runSeq, run); e != nil && err == nil {
 		err = e
 	}
 
@@ -494,7 +511,7 @@ func archiveLog(w *warc.Writer, f *os.File, name string) error {
 // collection's index, lists the run's pages in pages.jsonl and rewrites the
 // datapackage. It runs after recovery too, so a crashed run's files are
 // listed.
-func finishCollection(coll *warc.Collection, files []string, lines []string, hashes map[string]string, st crawl.State, software string) error {
+func finishCollection(ctx context.Context, coll *warc.Collection, files []string, lines []string, hashes map[string]string, st frontier.Frontier, worker, software string) error {
 	if leftovers, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.open")); len(leftovers) > 0 {
 		return fmt.Errorf("WARC file not closed: %s", leftovers[0])
 	}
@@ -503,7 +520,7 @@ func finishCollection(coll *warc.Collection, files []string, lines []string, has
 			return err
 		}
 	}
-	pages, err := st.Pages()
+	pages, err := st.Pages(ctx, worker)
 	if err != nil {
 		return err
 	}
@@ -516,7 +533,10 @@ func finishCollection(coll *warc.Collection, files []string, lines []string, has
 			return err
 		}
 	}
-	if err := st.ClearPages(); err != nil {
+	if len(pages) > 0 {
+		err = st.ClearPages(ctx, worker, pages[len(pages)-1].Seq)
+	}
+	if err != nil {
 		return err
 	}
 	return coll.WriteDatapackage(software, time.Now(), hashes)
