@@ -213,18 +213,14 @@ func getRec(urls *bolt.Bucket, key string) (*urlRec, error) {
 		return nil, nil
 	}
 	var r urlRec
-	if err := json.Unmarshal(v, &r); err != nil {
+	if err := r.decode(v); err != nil {
 		return nil, fmt.Errorf("frontier: record of %q: %w", key, err)
 	}
 	return &r, nil
 }
 
 func putRec(urls *bolt.Bucket, key string, r *urlRec) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return urls.Put([]byte(key), v)
+	return urls.Put([]byte(key), r.encode())
 }
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
@@ -416,15 +412,14 @@ func (s *Bolt) Claim(ctx context.Context, worker string, max int, ttl time.Durat
 		for _, q := range [][]byte{bQueueR, bQueueP} {
 			requisite := bytes.Equal(q, bQueueR)
 			c := tx.Bucket(q).Cursor()
+			head, tail := queueEnds(meta, q)
+			popped := false
 			for k, v := c.First(); k != nil && len(out) < max; k, v = c.First() {
 				key := string(v)
 				if err := c.Delete(); err != nil {
 					return err
 				}
-				_, tail := queueEnds(meta, q)
-				if err := setQueueEnds(meta, q, u64(k)+1, tail); err != nil {
-					return err
-				}
+				head, popped = u64(k)+1, true
 				r, err := getRec(urls, key)
 				if err != nil {
 					return err
@@ -445,6 +440,11 @@ func (s *Bolt) Claim(ctx context.Context, worker string, max int, ttl time.Durat
 					return err
 				}
 				out = append(out, Lease{Entry: Entry{Key: key, Data: r.Data, Requisite: r.Requisite}, Worker: worker, Token: tok, Expires: time.Unix(0, r.Expires).In(exp.Location())})
+			}
+			if popped {
+				if err := setQueueEnds(meta, q, head, tail); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -599,7 +599,7 @@ func (s *Bolt) index(tx *bolt.Tx, digests []DigestRef) error {
 		if b.Get([]byte(d.Digest)) != nil {
 			continue // the first record of a payload is the one revisits refer to
 		}
-		if err := putJSON(b, []byte(d.Digest), d); err != nil {
+		if err := b.Put([]byte(d.Digest), encodeDigest(d)); err != nil {
 			return err
 		}
 	}
@@ -654,7 +654,7 @@ func (s *Bolt) LookupDigest(ctx context.Context, digest string) (DigestRef, bool
 			return nil
 		}
 		ok = true
-		return json.Unmarshal(v, &d)
+		return decodeDigest(v, &d)
 	})
 	return d, ok, err
 }
@@ -703,7 +703,7 @@ func (s *Bolt) Counts(ctx context.Context) (Counts, error) {
 		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
 		return tx.Bucket(bURLs).ForEach(func(k, v []byte) error {
 			var r urlRec
-			if err := json.Unmarshal(v, &r); err != nil || r.Crawl != crawl {
+			if err := r.decode(v); err != nil || r.Crawl != crawl {
 				return err
 			}
 			switch r.State {
@@ -730,7 +730,7 @@ func (s *Bolt) Failures(ctx context.Context, max int) ([]Failure, error) {
 		c := tx.Bucket(bURLs).Cursor()
 		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
 			var r urlRec
-			if err := json.Unmarshal(v, &r); err != nil {
+			if err := r.decode(v); err != nil {
 				return err
 			}
 			if r.Crawl == crawl && r.State == failed {

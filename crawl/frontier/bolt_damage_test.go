@@ -359,3 +359,41 @@ func TestBoltReclaim(t *testing.T) {
 		t.Errorf("claimed %q after reclaiming, want a b c", got)
 	}
 }
+
+// TestBoltReadsJSONRecords: URL and digest records stored as JSON (as the
+// first frontier files were) still read, beside the binary form.
+func TestBoltReadsJSONRecords(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "crawl.db")
+	s, err := frontier.OpenBolt(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Begin(ctx, false)
+	s.Close()
+	db, err := bolt.Open(p, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("urls")).Put([]byte("http://a/"), []byte(`{"s":68,"c":1}`)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("digests")).Put([]byte("sha1:X"), []byte(`{"Digest":"sha1:X","RecordID":"<urn:uuid:1>","URI":"http://a/","Date":"2026-12-01T00:00:00Z"}`))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = frontier.OpenBolt(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.Add(ctx, []frontier.Entry{{Key: "http://a/"}, {Key: "http://b/"}}); n != 1 || err != nil {
+		t.Errorf("Add: %d, %v; want http://a/ known (done) and http://b/ new", n, err)
+	}
+	if d, ok, err := s.LookupDigest(ctx, "sha1:X"); !ok || err != nil || d.RecordID != "<urn:uuid:1>" {
+		t.Errorf("LookupDigest: %+v %v %v", d, ok, err)
+	}
+}
