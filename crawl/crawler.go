@@ -361,7 +361,16 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		for _, ck := range opts.Cookies {
 			jar.SetCookies(ck.URL, []*http.Cookie{ck.Cookie})
 		}
-		c.SetCookieJar(jar)
+		kept, err := loadJar(ctx, front, jar, func(cs []frontier.Cookie) {
+			if err := front.PutCookies(ctx, cs); err != nil && ctx.Err() == nil {
+				// Never the values: only how many.
+				cr.setFatal(fmt.Errorf("crawl state: storing %d cookies: %w", len(cs), err))
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.SetCookieJar(kept)
 	}
 	c.ParseHTTPErrorResponse = true // a 404 is a capture, not an error
 	c.SetRequestTimeout(0)          // the transport's timeouts apply instead

@@ -68,10 +68,11 @@ var (
 	bRobots   = []byte("robots")
 	bPages    = []byte("pages")
 	bRuns     = []byte("runs")
+	bCookies  = []byte("cookies")
 	kCrawl    = []byte("crawl")
 	kRecrawl  = []byte("recrawl")
 	queueMid  = uint64(1) << 63
-	allBucket = [][]byte{bMeta, bURLs, bQueueR, bQueueP, bLeases, bDigests, bRobots, bPages, bRuns}
+	allBucket = [][]byte{bMeta, bURLs, bQueueR, bQueueP, bLeases, bDigests, bRobots, bPages, bRuns, bCookies}
 )
 
 // urlRec is the state of one key.
@@ -690,6 +691,46 @@ func (s *Bolt) PutRobots(ctx context.Context, origin string, r RobotsTxt) (Robot
 		return putJSON(b, []byte(origin), r)
 	})
 	return out, err
+}
+
+// Cookies implements Frontier. A cookie is stored as the crawl it was set
+// in (uvarint) and its data.
+func (s *Bolt) Cookies(ctx context.Context) ([]Cookie, error) {
+	var out []Cookie
+	err := s.view(func(tx *bolt.Tx) error {
+		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
+		return tx.Bucket(bCookies).ForEach(func(k, v []byte) error {
+			c, n := binary.Uvarint(v)
+			if n <= 0 {
+				return fmt.Errorf("frontier: cookie record of %q: %w", k, errRec)
+			}
+			if c == crawl {
+				out = append(out, Cookie{Key: string(k), Data: append([]byte(nil), v[n:]...)})
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// PutCookies implements Frontier.
+func (s *Bolt) PutCookies(ctx context.Context, cookies []Cookie) error {
+	return s.batch(func(tx *bolt.Tx) error {
+		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
+		b := tx.Bucket(bCookies)
+		for _, c := range cookies {
+			var err error
+			if len(c.Data) == 0 {
+				err = b.Delete([]byte(c.Key))
+			} else {
+				err = b.Put([]byte(c.Key), append(binary.AppendUvarint(nil, crawl), c.Data...))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Counts implements Frontier.
