@@ -206,6 +206,9 @@ type job struct {
 	err     error         // the last error, if no response was recorded
 	retryIn time.Duration // >0: the response asks to be fetched again
 	skipped string        // why the URL was not fetched
+	// robotsWait says why the host's robots.txt is unavailable: the page
+	// waits (retryIn at least) for robots.txt to be asked again.
+	robotsWait string
 }
 
 const ctxJob = "amber.job"
@@ -344,6 +347,10 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	tr := &crawlTransport{rt: rec, c: cr}
 	cr.robots = newRobotsCache(tr, opts.UserAgent, front, opts.Crawl)
 	cr.robots.sync = func() error { _, err := w.Sync(); return err }
+	cr.robots.base, cr.robots.max = opts.RetryBase, opts.RetryMaxWait
+	cr.robots.note = func(u, msg string) {
+		cr.log(Fetch{Time: time.Now().UTC(), URL: u, Kind: "robots", Error: msg})
+	}
 
 	c := colly.NewCollector(
 		colly.UserAgent(opts.UserAgent),
@@ -636,6 +643,21 @@ func (cr *crawler) process(e frontier.Lease) {
 			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + j.skipped}, nil)
 			return
 		}
+		if j.robotsWait != "" {
+			if attempt < cr.opts.Retries && cr.ctx.Err() == nil {
+				if !cr.wait(max(j.retryIn, cr.backoff(attempt))) {
+					return // draining: released, and tried again on resume
+				}
+				continue
+			}
+			if cr.ctx.Err() != nil {
+				return
+			}
+			why := "robots.txt " + j.robotsWait + ", so it disallows every page of the host (RFC 9309)"
+			cr.skip(t, why)
+			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + why}, nil)
+			return
+		}
 		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err))
 		if retry && attempt < cr.opts.Retries && cr.ctx.Err() == nil {
 			d := j.retryIn
@@ -906,7 +928,12 @@ func (cr *crawler) onRequest(r *colly.Request) {
 	if j == nil || cr.opts.IgnoreRobots || j.t.Kind != kindPage {
 		return
 	}
-	if !cr.robots.allowed(cr.ctx, r.URL) {
+	ok, unavailable, retryIn := cr.robots.check(cr.ctx, r.URL)
+	switch {
+	case unavailable != "":
+		r.Abort()
+		j.robotsWait, j.retryIn = unavailable, max(retryIn, time.Millisecond)
+	case !ok:
 		r.Abort()
 		j.skipped = robotsSkip
 		cr.skip(j.t, j.skipped)
