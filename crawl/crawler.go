@@ -379,6 +379,10 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		}
 		c.SetCookieJar(kept)
 	}
+	// Every redirect hop is crawled as its own request, with its own
+	// politeness, robots.txt and seen-set check: colly hands the redirect
+	// to the callbacks instead of following it.
+	c.SetRedirectHandler(func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse })
 	c.ParseHTTPErrorResponse = true // a 404 is a capture, not an error
 	c.SetRequestTimeout(0)          // the transport's timeouts apply instead
 	c.WithTransport(tr)
@@ -1041,7 +1045,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 		return
 	}
 	if r.StatusCode >= 300 && r.StatusCode < 400 {
-		if loc := r.Headers.Get(locationHeader); loc != "" {
+		if loc := r.Headers.Get("Location"); loc != "" {
 			if err := redirectError(base, loc); err != nil {
 				// Archived as it came, but it leads nowhere a crawler (or
 				// a browser) can follow: the URL is not captured.

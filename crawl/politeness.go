@@ -9,9 +9,6 @@ import (
 
 type writeNowKey struct{}
 
-// locationHeader is where crawlTransport moves a redirect's Location.
-const locationHeader = "Amber-Location"
-
 // crawlTransport applies the politeness limits around the recording
 // transport and notes what each fetch archived.
 type crawlTransport struct {
@@ -36,21 +33,13 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			f.ex = rb.Exchange
 			f.Bytes = rb.Exchange.Response.Size()
 		}
-		if loc := resp.Header.Get("Location"); loc != "" && req.Context().Value(writeNowKey{}) == nil {
-			// Every redirect hop is crawled as its own request, with its
-			// own politeness and seen-set check, so http.Client must not
-			// follow it. colly offers no hook that runs before it marks
-			// the target as visited, so the header is moved out of the
-			// client's sight; the WARC already holds the response as
-			// received. A robots.txt request (not colly's) keeps it: its
-			// client follows the redirects itself (RFC 9309: five at least).
-			resp.Header[locationHeader] = resp.Header["Location"]
-			delete(resp.Header, "Location")
-		}
 	}
 	if rb, ok := bodyOf(resp); ok && req.Context().Value(writeNowKey{}) == nil {
-		// colly's callbacks take the body from the exchange: colly would
-		// only copy it (and re-encode a non-UTF-8 one).
+		// colly's callbacks take the body from the exchange, where the
+		// transport recorded (and spooled) it: colly would read it whole
+		// into memory, gunzip it and copy it, and its API has no way to
+		// leave a body unread but for aborting the request (README,
+		// "colly"). So colly is handed an empty one.
 		rb.empty = true
 		resp.ContentLength = 0
 	}
