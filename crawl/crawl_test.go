@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/internal/testsite"
 	"github.com/amber-archiver/amber/warc"
@@ -283,7 +284,7 @@ func TestBadInput(t *testing.T) {
 	}
 	res, recs, _ := archiveSite(t, site, crawl.Options{
 		Seeds:     seeds,
-		Transport: crawl.TransportOptions{ResponseHeaderTimeout: 300 * time.Millisecond, ConnectTimeout: time.Second},
+		Transport: capture.Options{ResponseHeaderTimeout: 300 * time.Millisecond, ConnectTimeout: time.Second},
 		RetryBase: time.Millisecond,
 	})
 	failed := map[string]error{}

@@ -26,6 +26,7 @@ import (
 	"github.com/gocolly/colly/v2"
 	"golang.org/x/net/html/charset"
 
+	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -47,7 +48,7 @@ type Options struct {
 	Delay            time.Duration    // pause between requests to one host
 	IgnoreRobots     bool             // robots.txt is obeyed for pages unless set
 	UserAgent        string           // default DefaultUserAgent
-	Transport        TransportOptions
+	Transport        capture.Options
 	MaxRedirects     int  // longest redirect chain; default 20
 	MaxURLsPerHost   int  // default 100000
 	MaxURLLength     int  // default 2048
@@ -135,7 +136,7 @@ type Fetch struct {
 	Queued   int           `json:"-"`                 // URLs waiting, for progress
 	Err      error         `json:"-"`
 
-	ex *Exchange // recorded, not yet written
+	ex *capture.Exchange // recorded, not yet written
 }
 
 // Failure is a URL for which no response could be recorded, or a seed that
@@ -342,7 +343,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		cr.queued.Store(int64(counts.Queued + counts.Leased))
 	}
 
-	rec := NewTransport(cr.sink, opts.Transport)
+	rec := capture.NewTransport(cr.sink, opts.Transport)
 	defer rec.CloseIdleConnections()
 	tr := &crawlTransport{rt: rec, c: cr}
 	cr.robots = newRobotsCache(tr, opts.UserAgent, front, opts.Crawl)
@@ -678,7 +679,7 @@ func (cr *crawler) process(e frontier.Lease) {
 		switch {
 		case captured:
 			cr.pend(&frontier.Outcome{Lease: e, Page: j.page}, digest)
-		case cr.ctx.Err() != nil, errors.Is(j.err, ErrCut), retry && attempt < cr.opts.Retries && cr.draining():
+		case cr.ctx.Err() != nil, errors.Is(j.err, capture.ErrCut), retry && attempt < cr.opts.Retries && cr.draining():
 			// Interrupted, or cut or not retried because the crawl is
 			// draining: the lease is released at the end and the URL is
 			// fetched on resume.
@@ -982,7 +983,7 @@ func retryable(err error) bool {
 	var badHost x509.HostnameError
 	var invalid x509.CertificateInvalidError
 	switch {
-	case errors.Is(err, ErrHeadTooLarge), errors.Is(err, ErrCut), errors.Is(err, ErrUnsupportedScheme):
+	case errors.Is(err, capture.ErrHeadTooLarge), errors.Is(err, capture.ErrCut), errors.Is(err, capture.ErrUnsupportedScheme):
 		return false
 	case errors.As(err, &dns) && dns.IsNotFound:
 		return false

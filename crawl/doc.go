@@ -16,8 +16,8 @@
 //     frontier and counted (Result.LostLeases), never recorded twice. The
 //     workers apply robots.txt, and fetch through colly. colly's requests go through
 //     hostLimiter — a queue per host served by up to PerHost fetchers, and a
-//     bound on requests in flight in all — to a recording Transport.
-//   - Transport speaks HTTP/1.1 on its own kept-alive connections and
+//     bound on requests in flight in all — to the recording capture.Transport.
+//   - capture.Transport speaks HTTP/1.1 on its own kept-alive connections and
 //     records each exchange at the net.Conn, above TLS and below HTTP
 //     parsing, so the response block is the message as received (chunk
 //     framing and content encoding intact); it computes the payload digest

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/amber-archiver/amber/crawl/capture"
 )
 
 type writeNowKey struct{}
@@ -12,7 +14,7 @@ type writeNowKey struct{}
 // crawlTransport applies the politeness limits around the recording
 // transport and notes what each fetch archived.
 type crawlTransport struct {
-	rt *Transport
+	rt *capture.Transport
 	c  *crawler
 }
 
@@ -29,7 +31,7 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if resp != nil {
 		f.Status = resp.StatusCode
-		if rb, ok := resp.Body.(*RecordedBody); ok {
+		if rb, ok := resp.Body.(*capture.RecordedBody); ok {
 			f.ex = rb.Exchange
 			f.Bytes = rb.Exchange.Response.Size()
 		}
@@ -40,7 +42,7 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// into memory, gunzip it and copy it, and its API has no way to
 		// leave a body unread but for aborting the request (README,
 		// "colly"). So colly is handed an empty one.
-		rb.empty = true
+		rb.Withhold()
 		resp.ContentLength = 0
 	}
 	if req.Context().Value(writeNowKey{}) != nil {
@@ -154,10 +156,10 @@ func (l *hostLimiter) run(r *fetchRequest) {
 	r.resp, r.err = r.do()
 }
 
-func bodyOf(resp *http.Response) (*RecordedBody, bool) {
+func bodyOf(resp *http.Response) (*capture.RecordedBody, bool) {
 	if resp == nil {
 		return nil, false
 	}
-	rb, ok := resp.Body.(*RecordedBody)
+	rb, ok := resp.Body.(*capture.RecordedBody)
 	return rb, ok
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -39,7 +40,7 @@ func (s *warcSink) committed(refs []frontier.DigestRef) {
 
 func (s *warcSink) HashAlgorithm() string { return s.w.Algorithm() }
 
-func (s *warcSink) NewBlock(started time.Time) Block {
+func (s *warcSink) NewBlock(started time.Time) capture.Block {
 	return s.w.NewRecord(warc.TypeResponse, started)
 }
 
@@ -82,7 +83,7 @@ func (e *DigestLookupError) Error() string {
 }
 func (e *DigestLookupError) Unwrap() error { return e.Err }
 
-func (s *warcSink) Record(ctx context.Context, ex *Exchange) (recordOut, error) {
+func (s *warcSink) Record(ctx context.Context, ex *capture.Exchange) (recordOut, error) {
 	var out recordOut
 	resp, ok := ex.Response.(*warc.Builder)
 	if !ok {
@@ -155,7 +156,7 @@ func (s *warcSink) Record(ctx context.Context, ex *Exchange) (recordOut, error) 
 // revisit builds a revisit record for a response whose payload was
 // archived before: the HTTP status line and headers are kept, the payload
 // is left out, and the record names the one it repeats.
-func (s *warcSink) revisit(ex *Exchange, resp *warc.Builder, ref frontier.DigestRef) (*warc.Builder, error) {
+func (s *warcSink) revisit(ex *capture.Exchange, resp *warc.Builder, ref frontier.DigestRef) (*warc.Builder, error) {
 	head := resp.Head(1 << 20)
 	_, n := warc.HTTPHeadEnd(head) // the status line and headers, with the blank line that ends them
 	if n < 0 {

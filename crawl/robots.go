@@ -13,6 +13,7 @@ import (
 
 	"github.com/temoto/robotstxt"
 
+	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/crawl/frontier"
 )
 
@@ -155,7 +156,7 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 
 // fetch gets u's robots.txt through the recording transport.
 func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) (frontier.RobotsTxt, error) {
-	ctx = context.WithValue(withParse(ctx), writeNowKey{}, true)
+	ctx = context.WithValue(capture.WithParse(ctx), writeNowKey{}, true)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL(u), nil)
 	if err != nil {
 		return frontier.RobotsTxt{}, err
@@ -213,12 +214,4 @@ func (e *robotsEntry) allows(u *url.URL) bool {
 		p += "?" + u.RawQuery
 	}
 	return e.group.Test(p)
-}
-
-type parseKey struct{}
-
-// withParse asks the recording transport to hand the body on whatever its
-// type (robots.txt is text/plain, which pages are not parsed as).
-func withParse(ctx context.Context) context.Context {
-	return context.WithValue(ctx, parseKey{}, true)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -56,7 +57,7 @@ type archiveOptions struct {
 	stopGrace      time.Duration
 	cookiesFile    string
 	noCookies      bool
-	timeouts       crawl.TransportOptions
+	timeouts       capture.Options
 }
 
 func newArchiveCommand(g *globalOptions) *cobra.Command {
@@ -149,7 +150,7 @@ EXIT STATUS
 	f.BoolVar(&opts.ignoreRobots, "ignore-robots", false, "do not obey robots.txt")
 	f.StringVar(&opts.userAgent, "user-agent", crawl.DefaultUserAgent, "User-Agent header")
 	f.IntVar(&opts.maxURLsPerHost, "max-urls-per-host", 100000, "most URLs fetched from one host (crawler-trap guard)")
-	f.Int64Var(&opts.maxSize, "max-size", crawl.DefaultMaxSize, "most `BYTES` archived of one response; larger ones are cut and marked WARC-Truncated: length (0: no limit)")
+	f.Int64Var(&opts.maxSize, "max-size", capture.DefaultMaxSize, "most `BYTES` archived of one response; larger ones are cut and marked WARC-Truncated: length (0: no limit)")
 	f.IntVar(&opts.retries, "retries", 3, "retries after a network error, 429 or 5xx")
 	f.BoolVar(&opts.keepTracking, "keep-tracking-params", false, "treat URLs differing in utm_*, fbclid, gclid as different")
 	f.StringVar(&opts.digest, "digest", "sha1", "digest algorithm for records: sha1 (base32), sha256 or sha512 (hex)")
@@ -161,7 +162,7 @@ EXIT STATUS
 	f.DurationVar(&opts.timeouts.ConnectTimeout, "connect-timeout", 10*time.Second, "time to connect (TCP and TLS)")
 	f.DurationVar(&opts.timeouts.ResponseHeaderTimeout, "header-timeout", 30*time.Second, "time to wait for response headers")
 	f.DurationVar(&opts.timeouts.IdleReadTimeout, "idle-timeout", 60*time.Second, "longest silence while reading a response")
-	f.DurationVar(&opts.timeouts.ResponseTimeout, "response-timeout", crawl.DefaultResponseTimeout, "longest time for one response, request to last byte; a longer one is cut and marked WARC-Truncated: time (0: no limit)")
+	f.DurationVar(&opts.timeouts.ResponseTimeout, "response-timeout", capture.DefaultResponseTimeout, "longest time for one response, request to last byte; a longer one is cut and marked WARC-Truncated: time (0: no limit)")
 	return cmd
 }
 
@@ -368,7 +369,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	tr.InsecureSkipVerify = opts.insecure
 	tr.MaxSize = opts.maxSize
 	if tr.MaxSize == 0 {
-		tr.MaxSize = -1 // crawl.TransportOptions: 0 means the default, negative none
+		tr.MaxSize = -1 // capture.Options: 0 means the default, negative none
 	}
 	if tr.ResponseTimeout == 0 {
 		tr.ResponseTimeout = -1
