@@ -2,12 +2,9 @@ package crawl
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -24,9 +21,9 @@ import (
 	"time"
 
 	"github.com/gocolly/colly/v2"
-	"golang.org/x/net/html/charset"
 
 	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/extract"
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -1065,10 +1062,10 @@ func (cr *crawler) onResponse(r *colly.Response) {
 	switch {
 	case t.Kind == kindSitemap:
 		cr.onSitemap(j, body)
-	case strings.Contains(ct, "html") || ct == "" && looksLikeHTML(body):
-		cr.onHTML(j, r, toUTF8(body, ct))
+	case strings.Contains(ct, "html") || ct == "" && extract.LooksLikeHTML(body):
+		cr.onHTML(j, r, extract.ToUTF8(body, ct))
 	case strings.Contains(ct, "css"):
-		cr.onCSS(j, base, toUTF8(body, ct))
+		cr.onCSS(j, base, extract.ToUTF8(body, ct))
 	}
 }
 
@@ -1089,7 +1086,7 @@ func redirectError(base *url.URL, loc string) error {
 // redirect follows one hop as a request of the same kind.
 func (cr *crawler) redirect(j *job, base *url.URL, loc string) {
 	t := j.t
-	hop := resolve(base, loc)
+	hop := extract.Resolve(base, loc)
 	if hop == "" {
 		return
 	}
@@ -1102,27 +1099,9 @@ func (cr *crawler) redirect(j *job, base *url.URL, loc string) {
 	j.links = append(j.links, target{URL: hop, Kind: t.Kind, Seed: t.Seed, IsSeed: t.IsSeed, Leaf: t.Leaf, Hops: t.Hops, Chain: chain, Via: base.String()})
 }
 
-// toUTF8 decodes a text body whose Content-Type names another charset
-// than UTF-8, so that non-ASCII characters in URLs and titles come out as
-// a browser reads them.
-func toUTF8(body []byte, contentType string) []byte {
-	if !strings.Contains(contentType, "charset") || strings.Contains(contentType, "utf-8") || strings.Contains(contentType, "utf8") {
-		return body
-	}
-	r, err := charset.NewReader(bytes.NewReader(body), contentType)
-	if err != nil {
-		return body
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		return body
-	}
-	return out
-}
-
 // onCSS queues what a style sheet loads.
 func (cr *crawler) onCSS(j *job, base *url.URL, body []byte) {
-	urls, upgraded := extractCSS(base, body)
+	urls, upgraded := extract.CSS(base, body)
 	j.addRequisites(urls, upgraded, base.String())
 }
 
@@ -1144,14 +1123,14 @@ func (j *job) addRequisites(urls, upgraded []string, via string) {
 
 func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	t, base := j.t, r.Request.URL
-	links := extractHTML(base, body, DefaultMaxLinksPerPage)
+	links := extract.HTML(base, body, extract.DefaultMaxLinksPerPage)
 	via := base.String()
 	if t.Kind == kindPage && r.StatusCode < 300 {
 		j.page = &frontier.Page{URL: via, Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
 	}
 	if links.Dropped > 0 {
 		cr.skipN(target{URL: via, Kind: t.Kind, Seed: t.Seed, Hops: t.Hops, Via: t.Via}, links.Dropped,
-			fmt.Sprintf("%d links of this page past the cap of %d requisites and %d links per page", links.Dropped, DefaultMaxLinksPerPage, DefaultMaxLinksPerPage))
+			fmt.Sprintf("%d links of this page past the cap of %d requisites and %d links per page", links.Dropped, extract.DefaultMaxLinksPerPage, extract.DefaultMaxLinksPerPage))
 	}
 	j.links = slices.Grow(j.links, len(links.Requisites)+len(links.Pages)+1)
 	j.addRequisites(links.Requisites, links.Upgraded, via)
@@ -1213,50 +1192,27 @@ func (cr *crawler) sitemapTargets() []target {
 // pages one hop from the seed, subject to the scope.
 func (cr *crawler) onSitemap(j *job, body []byte) {
 	t := j.t
-	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		if body, err = io.ReadAll(io.LimitReader(zr, 64<<20)); err != nil {
-			return
-		}
-	}
-	var doc struct {
-		XMLName xml.Name
-		URLs    []struct {
-			Loc string `xml:"loc"`
-		} `xml:"url"`
-		Sitemaps []struct {
-			Loc string `xml:"loc"`
-		} `xml:"sitemap"`
-	}
-	if xml.Unmarshal(body, &doc) != nil {
+	pages, sitemaps, ok := extract.Sitemap(body)
+	if !ok {
 		return
 	}
 	seed, err := url.Parse(t.Seed)
 	if err != nil {
 		return
 	}
-	for _, s := range doc.Sitemaps {
-		j.links = append(j.links, target{URL: strings.TrimSpace(s.Loc), Kind: kindSitemap, Seed: t.Seed, Via: t.URL})
+	for _, s := range sitemaps {
+		j.links = append(j.links, target{URL: s, Kind: kindSitemap, Seed: t.Seed, Via: t.URL})
 	}
 	if cr.opts.Depth != 0 && cr.opts.Depth < 1 {
 		return
 	}
-	for _, p := range doc.URLs {
-		loc := strings.TrimSpace(p.Loc)
+	for _, loc := range pages {
 		lu, err := url.Parse(loc)
 		if err != nil || !cr.opts.Scope.inScope(seed, lu) || !cr.filters.allow(loc) {
 			continue
 		}
 		j.links = append(j.links, target{URL: loc, Kind: kindPage, Seed: t.Seed, Hops: 1, Via: t.URL})
 	}
-}
-
-func looksLikeHTML(b []byte) bool {
-	head := bytes.ToLower(bytes.TrimSpace(b[:min(len(b), 512)]))
-	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html"))
 }
 
 // record writes the exchange of f, once, and notes what was archived. It

@@ -22,9 +22,9 @@
 //     parsing, so the response block is the message as received (chunk
 //     framing and content encoding intact); it computes the payload digest
 //     over the de-chunked body as the bytes stream in.
-//   - ExtractHTML (on htmlScanner, which finds tags as x/net/html's
+//   - extract.HTML (on htmlScanner, which finds tags as x/net/html's
 //     tokenizer does without tokenizing the text between them) and
-//     ExtractCSS find requisites (img srcset and lazy variants, CSS imports
+//     extract.CSS find requisites (img srcset and lazy variants, CSS imports
 //     and fonts, media, frames, SVG sprites...) and links, reading a page as
 //     a browser with scripting off does (<noscript> content is markup);
 //     Scope, depth and include/exclude filters decide which links are pages
