@@ -917,12 +917,20 @@ func (cr *crawler) skipN(t target, n int, why string) {
 	cr.skipped += n
 	cr.resMu.Unlock()
 	if t.IsSeed {
-		cr.fail(t.URL, true, errors.New(why))
+		err := errors.New(why)
+		if why == robotsSkip {
+			err = ErrRobotsDisallowed
+		}
+		cr.fail(t.URL, true, err)
 	}
 	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + why, Via: t.Via, Hops: t.Hops, Kind: t.Kind})
 }
 
-const robotsSkip = "disallowed by robots.txt (--ignore-robots to archive it anyway)"
+// ErrRobotsDisallowed is the failure of a seed that robots.txt
+// disallows (Options.IgnoreRobots archives it anyway).
+var ErrRobotsDisallowed = errors.New("disallowed by robots.txt")
+
+var robotsSkip = ErrRobotsDisallowed.Error()
 
 // onRequest applies robots.txt to pages before they are fetched.
 func (cr *crawler) onRequest(r *colly.Request) {

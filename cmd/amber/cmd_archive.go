@@ -460,7 +460,11 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 
 	for _, f := range sum.Failures {
-		fmt.Fprintf(g.stderr, "amber: %s: %v\n", f.URL, f.Err)
+		hint := ""
+		if errors.Is(f.Err, crawl.ErrRobotsDisallowed) {
+			hint = " (--ignore-robots to archive it anyway)"
+		}
+		fmt.Fprintf(g.stderr, "amber: %s: %v%s\n", f.URL, f.Err, hint)
 	}
 	if !opts.quiet {
 		if res != nil && res.Requests == 0 && len(sum.Failures) == 0 && !info.Resumed {
