@@ -249,24 +249,47 @@ func setQueueEnds(meta *bolt.Bucket, q []byte, head, tail uint64) error {
 	return meta.Put(append(q, "-tail"...), b64(tail))
 }
 
-func push(tx *bolt.Tx, requisite, front bool, key string) error {
-	q := bQueueP
+// pusher puts keys in the queues of one transaction, and writes the
+// queues' ends once, when flushed, rather than at every push.
+type pusher struct {
+	tx   *bolt.Tx
+	ends map[bool]*[2]uint64 // requisite → head, tail
+}
+
+func newPusher(tx *bolt.Tx) *pusher { return &pusher{tx: tx, ends: map[bool]*[2]uint64{}} }
+
+func queueOf(requisite bool) []byte {
 	if requisite {
-		q = bQueueR
+		return bQueueR
 	}
-	meta := tx.Bucket(bMeta)
-	head, tail := queueEnds(meta, q)
-	pos := tail
+	return bQueueP
+}
+
+func (p *pusher) push(requisite, front bool, key string) error {
+	q := queueOf(requisite)
+	e := p.ends[requisite]
+	if e == nil {
+		head, tail := queueEnds(p.tx.Bucket(bMeta), q)
+		e = &[2]uint64{head, tail}
+		p.ends[requisite] = e
+	}
+	pos := e[1]
 	if front {
-		head--
-		pos = head
+		e[0]--
+		pos = e[0]
 	} else {
-		tail++
+		e[1]++
 	}
-	if err := tx.Bucket(q).Put(b64(pos), []byte(key)); err != nil {
-		return err
+	return p.tx.Bucket(q).Put(b64(pos), []byte(key))
+}
+
+func (p *pusher) flush() error {
+	for requisite, e := range p.ends {
+		if err := setQueueEnds(p.tx.Bucket(bMeta), queueOf(requisite), e[0], e[1]); err != nil {
+			return err
+		}
 	}
-	return setQueueEnds(meta, q, head, tail)
+	return nil
 }
 
 // leaseKey orders leases by expiry, then by claim (token).
@@ -286,6 +309,7 @@ func expire(tx *bolt.Tx, now time.Time) error {
 			return err
 		}
 	}
+	p := newPusher(tx)
 	for i := len(back) - 1; i >= 0; i-- {
 		r, err := getRec(urls, back[i])
 		if err != nil {
@@ -298,11 +322,11 @@ func expire(tx *bolt.Tx, now time.Time) error {
 		if err := putRec(urls, back[i], r); err != nil {
 			return err
 		}
-		if err := push(tx, r.Requisite, true, back[i]); err != nil {
+		if err := p.push(r.Requisite, true, back[i]); err != nil {
 			return err
 		}
 	}
-	return nil
+	return p.flush()
 }
 
 // Begin implements Frontier.
@@ -379,6 +403,7 @@ func (s *Bolt) Add(ctx context.Context, entries []Entry) (int, error) {
 		n = 0
 		meta, urls := tx.Bucket(bMeta), tx.Bucket(bURLs)
 		crawl, recrawl := u64(meta.Get(kCrawl)), meta.Get(kRecrawl) != nil
+		p := newPusher(tx)
 		for _, e := range fresh {
 			r, err := getRec(urls, e.Key)
 			if err != nil {
@@ -390,12 +415,12 @@ func (s *Bolt) Add(ctx context.Context, entries []Entry) (int, error) {
 			if err := putRec(urls, e.Key, &urlRec{State: queued, Crawl: crawl, Requisite: e.Requisite, Data: e.Data}); err != nil {
 				return err
 			}
-			if err := push(tx, e.Requisite, false, e.Key); err != nil {
+			if err := p.push(e.Requisite, false, e.Key); err != nil {
 				return err
 			}
 			n++
 		}
-		return nil
+		return p.flush()
 	})
 	return n, err
 }
@@ -509,6 +534,7 @@ func (s *Bolt) Release(ctx context.Context, in []Lease) error {
 	return s.update(func(tx *bolt.Tx) error {
 		now := s.now()
 		urls, leases := tx.Bucket(bURLs), tx.Bucket(bLeases)
+		p := newPusher(tx)
 		for i := len(in) - 1; i >= 0; i-- {
 			l := in[i]
 			r, err := held(urls, l, now)
@@ -525,11 +551,11 @@ func (s *Bolt) Release(ctx context.Context, in []Lease) error {
 			if err := putRec(urls, l.Key, r); err != nil {
 				return err
 			}
-			if err := push(tx, r.Requisite, true, l.Key); err != nil {
+			if err := p.push(r.Requisite, true, l.Key); err != nil {
 				return err
 			}
 		}
-		return nil
+		return p.flush()
 	})
 }
 
