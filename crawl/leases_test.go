@@ -237,3 +237,67 @@ func newSmallSite(t *testing.T) *httptest.Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+// extendSignal is a frontier that tells of every Extend once it returns.
+type extendSignal struct {
+	frontier.Frontier
+	extended chan struct{}
+}
+
+func (e *extendSignal) Extend(ctx context.Context, ls []frontier.Lease, ttl time.Duration) ([]frontier.Lease, error) {
+	out, err := e.Frontier.Extend(ctx, ls, ttl)
+	select {
+	case e.extended <- struct{}{}:
+	default:
+	}
+	return out, err
+}
+
+// A fetch that takes longer than the lease's time to live keeps its lease:
+// the crawl extends what it holds, so the URL is recorded as its own. The
+// clock moves by hand, half a time to live at a time, each time once an
+// extension has been made.
+func TestLeaseExtended(t *testing.T) {
+	const ttl = 30 * time.Millisecond // the extender's tick; expiry goes by the hand-moved clock
+	clock := frontiertest.NewClock()
+	m := frontier.NewMemory(clock.Now)
+	info, err := m.Begin(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &extendSignal{Frontier: m, extended: make(chan struct{}, 1)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow.txt" {
+			for range 4 { // two times to live in all
+				clock.Advance(ttl / 2)
+				// Extends run one after another: of three, the last began
+				// after the move (the first may be stale in the buffer, the
+				// second may have read the clock before it).
+				for range 3 {
+					select {
+					case <-f.extended:
+					case <-time.After(time.Minute):
+						t.Error("no lease extension in a minute") // a hang, not a timing assertion
+						return
+					}
+				}
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "text of "+r.URL.Path)
+	}))
+	defer srv.Close()
+	res, runErr, recs := runInto(t, crawl.Options{Seeds: []string{srv.URL + "/slow.txt"}, Frontier: f, Crawl: info.Crawl, LeaseTTL: ttl})
+	if runErr != nil {
+		t.Fatal(runErr)
+	}
+	if res.LostLeases != 0 {
+		t.Errorf("LostLeases = %d, want 0", res.LostLeases)
+	}
+	if n := responseURIs(recs)[srv.URL+"/slow.txt"]; n != 1 {
+		t.Errorf("slow.txt archived %d times, want once", n)
+	}
+	if c, _ := m.Counts(context.Background()); c.Done < 1 || c.Leased != 0 || c.Queued != 0 {
+		t.Errorf("counts %+v: want slow.txt done", c)
+	}
+}
