@@ -315,7 +315,11 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 	if info.Resumed && !opts.quiet {
-		fmt.Fprintf(g.stderr, "amber: resuming crawl %d, which an earlier run did not finish (%d URLs were being fetched and are queued again)\n", info.Crawl, requeued)
+		more := ""
+		if requeued > 0 {
+			more = fmt.Sprintf(" (%d URLs it was fetching are queued again)", requeued)
+		}
+		fmt.Fprintf(g.stderr, "amber: resuming crawl %d, which an earlier run did not finish%s\n", info.Crawl, more)
 	}
 
 	// Bodies above 4 MiB spool here while they are recorded; what a killed
