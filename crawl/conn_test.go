@@ -3,6 +3,7 @@ package crawl_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -147,10 +148,9 @@ func TestLatin1Page(t *testing.T) {
 		}
 		return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 	})
-	st := crawl.NewMemoryState()
-	st.Begin(false)
-	_, recs, _ := archiveSite(t, nil, crawl.Options{Seeds: []string{srv.url("/")}, State: st})
-	pages, _ := st.Pages()
+	st, n := newMemory(t)
+	_, recs, _ := archiveSite(t, nil, crawl.Options{Seeds: []string{srv.url("/")}, Frontier: st, Crawl: n})
+	pages, _ := st.Pages(context.Background(), "local")
 	if len(pages) != 1 || pages[0].Title != "Café crème" {
 		t.Errorf("pages %+v, want one titled %q", pages, "Café crème")
 	}

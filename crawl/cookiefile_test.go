@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/capture"
 )
 
 func TestReadCookiesFile(t *testing.T) {
@@ -97,7 +98,7 @@ func TestCookies(t *testing.T) {
 		s := newCookieSite(t)
 		h := strings.TrimPrefix(s.srv.URL, "http://")
 		crawlHostile(t, t.Context(), crawl.Options{Seeds: []string{s.srv.URL + "/"}, Scope: crawl.ScopeHost,
-			Transport: crawl.TransportOptions{Resolve: map[string]string{"other.test": "127.0.0.1"}}})
+			Transport: capture.Options{Resolve: map[string]string{"other.test": "127.0.0.1"}}})
 		if got := s.cookie(h + "/next"); got != "session=abc123" {
 			t.Errorf("/next got Cookie %q, want the session cookie / set", got)
 		}
@@ -110,7 +111,7 @@ func TestCookies(t *testing.T) {
 		s := newCookieSite(t)
 		h := strings.TrimPrefix(s.srv.URL, "http://")
 		crawlHostile(t, t.Context(), crawl.Options{Seeds: []string{s.srv.URL + "/"}, Scope: crawl.ScopeHost, NoCookies: true,
-			Transport: crawl.TransportOptions{Resolve: map[string]string{"other.test": "127.0.0.1"}}})
+			Transport: capture.Options{Resolve: map[string]string{"other.test": "127.0.0.1"}}})
 		s.mu.Lock()
 		_, fetched := s.heard[h+"/next"]
 		s.mu.Unlock()

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/internal/testsite"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -122,10 +124,8 @@ func archiveSite(t *testing.T, site *testsite.Site, opts crawl.Options) (*crawl.
 	if opts.Seeds == nil {
 		opts.Seeds = []string{site.URL(testsite.Article)}
 	}
-	if opts.State == nil {
-		st := crawl.NewMemoryState()
-		st.Begin(false)
-		opts.State = st
+	if opts.Frontier == nil {
+		opts.Frontier, opts.Crawl = newMemory(t)
 	}
 	res, err := crawl.Run(context.Background(), opts, w)
 	if err != nil {
@@ -144,14 +144,13 @@ func archiveSite(t *testing.T, site *testsite.Site, opts crawl.Options) (*crawl.
 func TestArchiveArticle(t *testing.T) {
 	site := testsite.New()
 	defer site.Close()
-	st := crawl.NewMemoryState()
-	st.Begin(false)
-	res, recs, _ := archiveSite(t, site, crawl.Options{State: st})
+	st, n := newMemory(t)
+	res, recs, _ := archiveSite(t, site, crawl.Options{Frontier: st, Crawl: n})
 
 	if len(res.Failures) > 0 {
 		t.Fatalf("failures: %+v", res.Failures)
 	}
-	pages, _ := st.Pages()
+	pages, _ := st.Pages(context.Background(), "local")
 	if res.Pages != 1 || len(pages) != 1 || pages[0].Title != testsite.Headline || !pages[0].Seed {
 		t.Errorf("pages = %d %+v", res.Pages, pages)
 	}
@@ -285,7 +284,7 @@ func TestBadInput(t *testing.T) {
 	}
 	res, recs, _ := archiveSite(t, site, crawl.Options{
 		Seeds:     seeds,
-		Transport: crawl.TransportOptions{ResponseHeaderTimeout: 300 * time.Millisecond, ConnectTimeout: time.Second},
+		Transport: capture.Options{ResponseHeaderTimeout: 300 * time.Millisecond, ConnectTimeout: time.Second},
 		RetryBase: time.Millisecond,
 	})
 	failed := map[string]error{}
@@ -418,4 +417,15 @@ func TestRevisitAfterCheckpoint(t *testing.T) {
 	if types[first] != "response" || types[second] != "revisit" || refersTo[second] != ids[first] {
 		t.Errorf("archived as %v (refers to %v), want one response and a revisit of it", types, refersTo)
 	}
+}
+
+// newMemory returns a begun in-memory frontier and its crawl number.
+func newMemory(t *testing.T) (*frontier.Memory, uint64) {
+	t.Helper()
+	m := frontier.NewMemory(nil)
+	info, err := m.Begin(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, info.Crawl
 }

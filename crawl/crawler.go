@@ -2,12 +2,9 @@ package crawl
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -24,8 +21,10 @@ import (
 	"time"
 
 	"github.com/gocolly/colly/v2"
-	"golang.org/x/net/html/charset"
 
+	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/extract"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -46,7 +45,7 @@ type Options struct {
 	Delay            time.Duration    // pause between requests to one host
 	IgnoreRobots     bool             // robots.txt is obeyed for pages unless set
 	UserAgent        string           // default DefaultUserAgent
-	Transport        TransportOptions
+	Transport        capture.Options
 	MaxRedirects     int  // longest redirect chain; default 20
 	MaxURLsPerHost   int  // default 100000
 	MaxURLLength     int  // default 2048
@@ -56,11 +55,27 @@ type Options struct {
 	// with jitter; default 1 s. RetryMaxWait caps a Retry-After wait;
 	// default 2 min (a longer one is not waited for).
 	RetryBase, RetryMaxWait time.Duration
-	// State holds the frontier, the seen set and the digest index. The
-	// caller begins it (State.Begin); default: in memory, for this run only.
-	State State
-	// Recrawl is passed to Begin for the default state.
+	// Frontier holds the queue, the seen set, the digest index, robots.txt
+	// and the pages outbox. The caller begins it (Frontier.Begin) and
+	// passes the crawl number Begin returned in Crawl; default: in memory,
+	// for this run only. Its transient errors are retried by StateRetry.
+	Frontier frontier.Frontier
+	// Crawl is the number of the crawl this run belongs to: a robots.txt
+	// stored by an earlier crawl is fetched again.
+	Crawl uint64
+	// Recrawl is passed to Begin for the default frontier.
 	Recrawl bool
+	// Worker names this run in the frontier: its leases and its pages
+	// outbox; default "local".
+	Worker string
+	// LeaseTTL is how long a claimed URL stays this run's without word
+	// from it; default 2 min. Leases are extended every third of it while
+	// the URL is buffered, fetched or waiting for its checkpoint.
+	LeaseTTL time.Duration
+	// StateRetry says how transient errors of the frontier (a dropped
+	// connection) are retried before the crawl stops; see
+	// frontier.RetryPolicy for the defaults.
+	StateRetry frontier.RetryPolicy
 	// NoDedup stores every response in full; by default a response whose
 	// payload was archived before (same payload digest, payload of at least
 	// MinRevisitSize bytes) is written as a revisit record.
@@ -118,16 +133,7 @@ type Fetch struct {
 	Queued   int           `json:"-"`                 // URLs waiting, for progress
 	Err      error         `json:"-"`
 
-	ex *Exchange // recorded, not yet written
-}
-
-// Page is an archived HTML page, as listed in pages.jsonl.
-type Page struct {
-	URL   string
-	Title string
-	Date  time.Time
-	Seed  bool
-	Size  int64
+	ex *capture.Exchange // recorded, not yet written
 }
 
 // Failure is a URL for which no response could be recorded, or a seed that
@@ -140,7 +146,7 @@ type Failure struct {
 
 // Result summarises a crawl.
 type Result struct {
-	Pages     int // HTML pages archived by this run (State.Pages lists them)
+	Pages     int // HTML pages archived by this run (Frontier.Pages lists them)
 	Captures  int // responses and revisits written
 	Revisits  int // of which revisits
 	Failures  []Failure
@@ -148,6 +154,10 @@ type Result struct {
 	Requests  int   // requests sent
 	Skipped   int   // URLs not fetched: robots.txt, traps, caps
 	Truncated int   // responses archived incomplete
+	// LostLeases counts URLs whose lease this run lost (it was not heard
+	// from for LeaseTTL): another worker may fetch them, and what this run
+	// fetched of them is in its WARC files but not recorded as its own.
+	LostLeases int
 }
 
 // SeedFailed reports whether any seed could not be captured.
@@ -190,10 +200,13 @@ type job struct {
 	t       target
 	fetch   Fetch // what the transport observed, with the exchange to write
 	links   []target
-	page    *Page
+	page    *frontier.Page
 	err     error         // the last error, if no response was recorded
 	retryIn time.Duration // >0: the response asks to be fetched again
 	skipped string        // why the URL was not fetched
+	// robotsWait says why the host's robots.txt is unavailable: the page
+	// waits (retryIn at least) for robots.txt to be asked again.
+	robotsWait string
 }
 
 const ctxJob = "amber.job"
@@ -203,7 +216,7 @@ type crawler struct {
 	ctx     context.Context
 	opts    Options
 	c       *colly.Collector
-	state   State
+	front   frontier.Frontier
 	sink    *warcSink
 	robots  *robotsCache
 	filters filters
@@ -215,17 +228,25 @@ type crawler struct {
 	// mu; workers wait on more when the buffer is empty.
 	mu       sync.Mutex
 	more     *sync.Cond
-	buf      []Entry
+	buf      []frontier.Lease
 	claiming bool
-	drained  bool // the last claim emptied the frontier
+	drained  bool   // the last claim emptied the frontier
+	added    uint64 // Adds so far: one during a claim may have come after it
 	inflight int
 	stopped  bool
 	fatal    error
 
 	// Outcomes and digests waiting for the next checkpoint.
 	pendMu   sync.Mutex
-	outcomes []Outcome
-	digests  []DigestRef
+	outcomes []frontier.Outcome
+	digests  []frontier.DigestRef
+
+	// The leases this run holds, claimed and not yet finished or released
+	// (buffered, being fetched, waiting for a checkpoint), by key; and
+	// the keys whose leases it lost.
+	leaseMu sync.Mutex
+	held    map[string]frontier.Lease
+	lost    map[string]struct{}
 
 	resMu     sync.Mutex
 	pages     int
@@ -283,16 +304,27 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	if opts.DrainGrace <= 0 {
 		opts.DrainGrace = 10 * time.Second
 	}
-	if opts.State == nil {
-		opts.State = NewMemoryState()
-		if _, err := opts.State.Begin(opts.Recrawl); err != nil {
+	if opts.Worker == "" {
+		opts.Worker = "local"
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 2 * time.Minute
+	}
+	if opts.Frontier == nil {
+		opts.Frontier = frontier.NewMemory(nil)
+		info, err := opts.Frontier.Begin(ctx, opts.Recrawl)
+		if err != nil {
 			return nil, err
 		}
+		opts.Crawl = info.Crawl
 	}
+	front := frontier.WithRetry(opts.Frontier, opts.StateRetry)
 	cr := &crawler{
 		ctx:     ctx,
 		opts:    opts,
-		state:   opts.State,
+		front:   front,
+		held:    map[string]frontier.Lease{},
+		lost:    map[string]struct{}{},
 		filters: filters{include: opts.Include, exclude: opts.Exclude},
 		perHost: map[string]int{},
 		recent:  map[recentKey]struct{}{},
@@ -303,16 +335,20 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		cr.logw = bufio.NewWriterSize(opts.Log, 64<<10)
 		defer cr.flushLog()
 	}
-	cr.sink = &warcSink{w: w, state: opts.State, dedup: !opts.NoDedup}
-	if counts, err := cr.state.Counts(); err == nil {
-		cr.queued.Store(int64(counts.Fresh + counts.Claimed))
+	cr.sink = &warcSink{w: w, front: front, dedup: !opts.NoDedup}
+	if counts, err := front.Counts(ctx); err == nil {
+		cr.queued.Store(int64(counts.Queued + counts.Leased))
 	}
 
-	rec := NewTransport(cr.sink, opts.Transport)
+	rec := capture.NewTransport(cr.sink, opts.Transport)
 	defer rec.CloseIdleConnections()
 	tr := &crawlTransport{rt: rec, c: cr}
-	cr.robots = newRobotsCache(tr, opts.UserAgent, opts.State)
+	cr.robots = newRobotsCache(tr, opts.UserAgent, front, opts.Crawl)
 	cr.robots.sync = func() error { _, err := w.Sync(); return err }
+	cr.robots.base, cr.robots.max = opts.RetryBase, opts.RetryMaxWait
+	cr.robots.note = func(u, msg string) {
+		cr.log(Fetch{Time: time.Now().UTC(), URL: u, Kind: "robots", Error: msg})
+	}
 
 	c := colly.NewCollector(
 		colly.UserAgent(opts.UserAgent),
@@ -330,8 +366,21 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		for _, ck := range opts.Cookies {
 			jar.SetCookies(ck.URL, []*http.Cookie{ck.Cookie})
 		}
-		c.SetCookieJar(jar)
+		kept, err := loadJar(ctx, front, jar, func(cs []frontier.Cookie) {
+			if err := front.PutCookies(ctx, cs); err != nil && ctx.Err() == nil {
+				// Never the values: only how many.
+				cr.setFatal(fmt.Errorf("crawl state: storing %d cookies: %w", len(cs), err))
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.SetCookieJar(kept)
 	}
+	// Every redirect hop is crawled as its own request, with its own
+	// politeness, robots.txt and seen-set check: colly hands the redirect
+	// to the callbacks instead of following it.
+	c.SetRedirectHandler(func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse })
 	c.ParseHTTPErrorResponse = true // a 404 is a capture, not an error
 	c.SetRequestTimeout(0)          // the transport's timeouts apply instead
 	c.WithTransport(tr)
@@ -374,6 +423,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 			}
 		}
 	}()
+	go cr.extendLeases(stopCheckpoints)
 	stopWake := context.AfterFunc(ctx, cr.wakeAll)
 	defer stopWake()
 	if opts.Drain != nil {
@@ -409,7 +459,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	// Anything recorded that no callback collected is still written.
 	cr.fetches.Range(func(k, v any) bool {
 		f := v.(Fetch)
-		cr.record(&f)
+		cr.record(&f) // an error is fatal, and set as such
 		cr.fetches.Delete(k)
 		return true
 	})
@@ -417,10 +467,14 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	if err := <-checkpointsDone; err != nil {
 		cr.setFatal(err)
 	}
+	if err := cr.releaseHeld(); err != nil {
+		cr.setFatal(err)
+	}
 
 	res := &Result{
 		Pages: cr.pages, Failures: cr.failures, Captures: cr.captures, Revisits: cr.revisits,
 		Bytes: cr.bytes, Requests: int(cr.requests.Load()), Skipped: cr.skipped, Truncated: cr.truncated,
+		LostLeases: len(cr.lost),
 	}
 	if cr.fatal != nil {
 		return res, cr.fatal
@@ -469,12 +523,12 @@ func (cr *crawler) claimBatch() int { return max(512, 16*cr.opts.Concurrency) }
 // empty but URLs in flight may still add to it. It returns false when the
 // crawl is over or draining. When the buffer runs low, the worker that
 // notices claims the next batch while the others go on with the rest.
-func (cr *crawler) next() (Entry, bool) {
+func (cr *crawler) next() (frontier.Lease, bool) {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	for {
 		if cr.stopped || cr.draining() {
-			return Entry{}, false
+			return frontier.Lease{}, false
 		}
 		if len(cr.buf) > 0 {
 			e := cr.buf[0]
@@ -486,14 +540,15 @@ func (cr *crawler) next() (Entry, bool) {
 			return e, true
 		}
 		if !cr.claiming {
-			if n := cr.claim(); n > 0 || cr.stopped {
+			added := cr.added
+			if n := cr.claim(); n > 0 || cr.stopped || cr.added != added {
 				continue
 			}
 			if cr.inflight == 0 {
 				// Nothing queued, nothing being fetched: the crawl is over.
 				cr.stopped = true
 				cr.more.Broadcast()
-				return Entry{}, false
+				return frontier.Lease{}, false
 			}
 		}
 		cr.more.Wait()
@@ -506,11 +561,12 @@ func (cr *crawler) next() (Entry, bool) {
 func (cr *crawler) claim() int {
 	cr.claiming = true
 	cr.mu.Unlock()
-	entries, err := cr.state.Claim(cr.claimBatch())
+	entries, err := cr.front.Claim(cr.ctx, cr.opts.Worker, cr.claimBatch(), cr.opts.LeaseTTL)
+	cr.hold(entries)
 	cr.mu.Lock()
 	cr.claiming = false
 	if err != nil {
-		if cr.fatal == nil {
+		if cr.fatal == nil && cr.ctx.Err() == nil {
 			cr.fatal = fmt.Errorf("crawl state: %w", err)
 		}
 		cr.stopped = true
@@ -546,14 +602,16 @@ func (cr *crawler) worker() {
 	}
 }
 
-// process fetches one entry, with its retries, and queues its outcome.
-// The order matters for resuming after a crash: the links a response leads
-// to are durable in the frontier before its records are written, and the
-// URL is marked DONE only after the records are synced (checkpoint).
-func (cr *crawler) process(e Entry) {
+// process fetches one leased entry, with its retries, and queues its
+// outcome. The order matters for resuming after a crash: the links a
+// response leads to are durable in the frontier before its records are
+// written, and the URL is finished only after the records are synced
+// (checkpoint). An entry neither finished nor failed (interrupted, cut)
+// keeps its lease, which Run releases at the end.
+func (cr *crawler) process(e frontier.Lease) {
 	var t target
 	if err := decodeTarget(e.Data, &t); err != nil {
-		cr.pend(Outcome{Key: e.Key, Failed: "unreadable frontier entry: " + err.Error()}, nil)
+		cr.pend(&frontier.Outcome{Lease: e, Failed: "unreadable frontier entry: " + err.Error()}, nil)
 		return
 	}
 	for attempt := 0; ; attempt++ {
@@ -577,11 +635,29 @@ func (cr *crawler) process(e Entry) {
 		// Frontier first, then the records.
 		cr.add(j.links)
 		captured := j.fetch.ex != nil || j.fetch.Status != 0
-		digest := cr.record(&j.fetch)
+		digest, err := cr.record(&j.fetch)
 		cr.log(j.fetch)
+		if err != nil {
+			return // not written: the lease is released at the end, the URL fetched on resume
+		}
 
 		if j.skipped != "" {
-			cr.pend(Outcome{Key: e.Key, Failed: "skipped: " + j.skipped}, nil)
+			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + j.skipped}, nil)
+			return
+		}
+		if j.robotsWait != "" {
+			if attempt < cr.opts.Retries && cr.ctx.Err() == nil {
+				if !cr.wait(max(j.retryIn, cr.backoff(attempt))) {
+					return // draining: released, and tried again on resume
+				}
+				continue
+			}
+			if cr.ctx.Err() != nil {
+				return
+			}
+			why := "robots.txt " + j.robotsWait + ", so it disallows every page of the host (RFC 9309)"
+			cr.skip(t, why)
+			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + why}, nil)
 			return
 		}
 		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err))
@@ -592,23 +668,24 @@ func (cr *crawler) process(e Entry) {
 			}
 			if d <= cr.opts.RetryMaxWait && cr.wait(d) {
 				if captured {
-					cr.pend(Outcome{}, digest) // the earlier attempt's digest
+					cr.pend(nil, digest) // the earlier attempt's digest
 				}
 				continue
 			}
 		}
 		switch {
 		case captured:
-			cr.pend(Outcome{Key: e.Key, Page: j.page}, digest)
-		case cr.ctx.Err() != nil, errors.Is(j.err, ErrCut), retry && attempt < cr.opts.Retries && cr.draining():
+			cr.pend(&frontier.Outcome{Lease: e, Page: j.page}, digest)
+		case cr.ctx.Err() != nil, errors.Is(j.err, capture.ErrCut), retry && attempt < cr.opts.Retries && cr.draining():
 			// Interrupted, or cut or not retried because the crawl is
-			// draining: the URL stays CLAIMED and is fetched on resume.
+			// draining: the lease is released at the end and the URL is
+			// fetched on resume.
 		default:
 			if j.err == nil {
 				j.err = errors.New("no response")
 			}
 			cr.fail(t.URL, t.IsSeed, j.err)
-			cr.pend(Outcome{Key: e.Key, Failed: j.err.Error()}, nil)
+			cr.pend(&frontier.Outcome{Lease: e, Failed: j.err.Error()}, nil)
 		}
 		return
 	}
@@ -616,10 +693,10 @@ func (cr *crawler) process(e Entry) {
 
 // pend queues an outcome (and the digest of a record just written) for
 // the next checkpoint.
-func (cr *crawler) pend(o Outcome, d *DigestRef) {
+func (cr *crawler) pend(o *frontier.Outcome, d *frontier.DigestRef) {
 	cr.pendMu.Lock()
-	if o.Key != "" {
-		cr.outcomes = append(cr.outcomes, o)
+	if o != nil {
+		cr.outcomes = append(cr.outcomes, *o)
 	}
 	if d != nil {
 		cr.digests = append(cr.digests, *d)
@@ -627,8 +704,9 @@ func (cr *crawler) pend(o Outcome, d *DigestRef) {
 	cr.pendMu.Unlock()
 }
 
-// checkpoint syncs the WARC files, then marks DONE the URLs whose records
-// were written before the sync.
+// checkpoint syncs the WARC files, then finishes the URLs whose records
+// were written before the sync. It runs once more after the crawl was
+// interrupted, so it does not give up when ctx is cancelled.
 func (cr *crawler) checkpoint() error {
 	cr.flushLog()
 	cr.pendMu.Lock()
@@ -641,9 +719,18 @@ func (cr *crawler) checkpoint() error {
 	if _, err := cr.sink.w.Sync(); err != nil {
 		return err
 	}
-	if err := cr.state.Finish(outcomes, digests); err != nil {
+	err := cr.front.Finish(context.WithoutCancel(cr.ctx), outcomes, digests)
+	var le *frontier.LeaseError
+	if errors.As(err, &le) {
+		// Recorded for the others; these went back to the queue while
+		// this run had them.
+		cr.loseLeases(le.Keys, "lease lost before its outcome was recorded (another worker may fetch it again)")
+		err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("crawl state: %w", err)
 	}
+	cr.unhold(outcomes)
 	cr.sink.committed(digests)
 	n := 0
 	for _, o := range outcomes {
@@ -678,7 +765,7 @@ func CheckURL(raw string) (*url.URL, error) {
 // add queues targets in the frontier (one durable write for all of them)
 // unless they were seen or are traps.
 func (cr *crawler) add(ts []target) int {
-	var entries []Entry
+	var entries []frontier.Entry
 	for _, t := range ts {
 		if e, ok := cr.admit(t); ok {
 			entries = append(entries, e)
@@ -687,13 +774,16 @@ func (cr *crawler) add(ts []target) int {
 	if len(entries) == 0 {
 		return 0
 	}
-	n, err := cr.state.Add(entries)
+	n, err := cr.front.Add(cr.ctx, entries)
 	if err != nil {
-		cr.setFatal(fmt.Errorf("crawl state: %w", err))
+		if cr.ctx.Err() == nil {
+			cr.setFatal(fmt.Errorf("crawl state: %w", err))
+		}
 		return 0
 	}
 	cr.queued.Add(int64(n))
 	cr.mu.Lock()
+	cr.added++
 	cr.drained = false
 	cr.more.Broadcast()
 	cr.mu.Unlock()
@@ -702,21 +792,21 @@ func (cr *crawler) add(ts []target) int {
 
 // admit checks a target against the traps and the per-host cap and
 // returns its frontier entry.
-func (cr *crawler) admit(t target) (Entry, bool) {
+func (cr *crawler) admit(t target) (frontier.Entry, bool) {
 	u, err := CheckURL(t.URL)
 	if err != nil {
 		if t.IsSeed {
 			cr.fail(t.URL, true, err)
 		}
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	t.URL = u.String()
 	if len(t.URL) > cr.opts.MaxURLLength {
 		cr.skip(t, "URL longer than the maximum length")
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	if t.Chain == "" && cr.recentlySeen(t.Kind, t.URL) {
-		return Entry{}, false // the exact URL was queued (or skipped) before: no need to look at it again
+		return frontier.Entry{}, false // the exact URL was queued (or skipped) before: no need to look at it again
 	}
 	// The trap guard is for crawling pages: the requisites of a page are
 	// what a browser loads, and CDN paths repeat segments
@@ -724,25 +814,25 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 	// by the URL length, the per-host cap and the per-page cap.
 	if t.Kind != kindRequisite && repeatsPath(u.EscapedPath(), 3) {
 		cr.skip(t, "path repeats a segment (crawler trap)")
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	if t.Kind == kindPage && !cr.opts.IgnoreRobots && cr.robots.disallowedNow(u) {
 		// Known before the page is queued, so that the seen set does not
 		// hold a page that will not be fetched against a requisite with
 		// its URL (a browser loads requisites whatever robots.txt says).
 		cr.skip(t, robotsSkip)
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	key, err := Canonicalize(t.URL, !cr.opts.KeepTracking)
 	if err != nil {
 		if t.IsSeed {
 			cr.fail(t.URL, true, fmt.Errorf("malformed URL: %v", err))
 		}
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	if t.Chain != "" && containsField(t.Chain, key) {
 		cr.fail(t.URL, t.IsSeed, fmt.Errorf("redirect loop: %s", strings.ReplaceAll(t.Chain, " ", " → ")))
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	host := strings.ToLower(u.Host)
 	cr.resMu.Lock()
@@ -753,7 +843,7 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 	cr.resMu.Unlock()
 	if over {
 		cr.skip(t, "per-host URL cap reached")
-		return Entry{}, false
+		return frontier.Entry{}, false
 	}
 	if t.optional {
 		cr.resMu.Lock()
@@ -765,7 +855,7 @@ func (cr *crawler) admit(t target) (Entry, bool) {
 		}
 		cr.resMu.Unlock()
 	}
-	return Entry{Key: key, Data: t.encode(), Requisite: t.Kind == kindRequisite}, true
+	return frontier.Entry{Key: key, Data: t.encode(), Requisite: t.Kind == kindRequisite}, true
 }
 
 // maxOptional bounds the optional URLs a run remembers; past it, they
@@ -827,12 +917,20 @@ func (cr *crawler) skipN(t target, n int, why string) {
 	cr.skipped += n
 	cr.resMu.Unlock()
 	if t.IsSeed {
-		cr.fail(t.URL, true, errors.New(why))
+		err := errors.New(why)
+		if why == robotsSkip {
+			err = ErrRobotsDisallowed
+		}
+		cr.fail(t.URL, true, err)
 	}
 	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + why, Via: t.Via, Hops: t.Hops, Kind: t.Kind})
 }
 
-const robotsSkip = "disallowed by robots.txt (--ignore-robots to archive it anyway)"
+// ErrRobotsDisallowed is the failure of a seed that robots.txt
+// disallows (Options.IgnoreRobots archives it anyway).
+var ErrRobotsDisallowed = errors.New("disallowed by robots.txt")
+
+var robotsSkip = ErrRobotsDisallowed.Error()
 
 // onRequest applies robots.txt to pages before they are fetched.
 func (cr *crawler) onRequest(r *colly.Request) {
@@ -840,7 +938,12 @@ func (cr *crawler) onRequest(r *colly.Request) {
 	if j == nil || cr.opts.IgnoreRobots || j.t.Kind != kindPage {
 		return
 	}
-	if !cr.robots.allowed(cr.ctx, r.URL) {
+	ok, unavailable, retryIn := cr.robots.check(cr.ctx, r.URL)
+	switch {
+	case unavailable != "":
+		r.Abort()
+		j.robotsWait, j.retryIn = unavailable, max(retryIn, time.Millisecond)
+	case !ok:
 		r.Abort()
 		j.skipped = robotsSkip
 		cr.skip(j.t, j.skipped)
@@ -885,7 +988,7 @@ func retryable(err error) bool {
 	var badHost x509.HostnameError
 	var invalid x509.CertificateInvalidError
 	switch {
-	case errors.Is(err, ErrHeadTooLarge), errors.Is(err, ErrCut), errors.Is(err, ErrUnsupportedScheme):
+	case errors.Is(err, capture.ErrHeadTooLarge), errors.Is(err, capture.ErrCut), errors.Is(err, capture.ErrUnsupportedScheme):
 		return false
 	case errors.As(err, &dns) && dns.IsNotFound:
 		return false
@@ -948,7 +1051,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 		return
 	}
 	if r.StatusCode >= 300 && r.StatusCode < 400 {
-		if loc := r.Headers.Get(locationHeader); loc != "" {
+		if loc := r.Headers.Get("Location"); loc != "" {
 			if err := redirectError(base, loc); err != nil {
 				// Archived as it came, but it leads nowhere a crawler (or
 				// a browser) can follow: the URL is not captured.
@@ -967,10 +1070,10 @@ func (cr *crawler) onResponse(r *colly.Response) {
 	switch {
 	case t.Kind == kindSitemap:
 		cr.onSitemap(j, body)
-	case strings.Contains(ct, "html") || ct == "" && looksLikeHTML(body):
-		cr.onHTML(j, r, toUTF8(body, ct))
+	case strings.Contains(ct, "html") || ct == "" && extract.LooksLikeHTML(body):
+		cr.onHTML(j, r, extract.ToUTF8(body, ct))
 	case strings.Contains(ct, "css"):
-		cr.onCSS(j, base, toUTF8(body, ct))
+		cr.onCSS(j, base, extract.ToUTF8(body, ct))
 	}
 }
 
@@ -991,7 +1094,7 @@ func redirectError(base *url.URL, loc string) error {
 // redirect follows one hop as a request of the same kind.
 func (cr *crawler) redirect(j *job, base *url.URL, loc string) {
 	t := j.t
-	hop := resolve(base, loc)
+	hop := extract.Resolve(base, loc)
 	if hop == "" {
 		return
 	}
@@ -1004,27 +1107,9 @@ func (cr *crawler) redirect(j *job, base *url.URL, loc string) {
 	j.links = append(j.links, target{URL: hop, Kind: t.Kind, Seed: t.Seed, IsSeed: t.IsSeed, Leaf: t.Leaf, Hops: t.Hops, Chain: chain, Via: base.String()})
 }
 
-// toUTF8 decodes a text body whose Content-Type names another charset
-// than UTF-8, so that non-ASCII characters in URLs and titles come out as
-// a browser reads them.
-func toUTF8(body []byte, contentType string) []byte {
-	if !strings.Contains(contentType, "charset") || strings.Contains(contentType, "utf-8") || strings.Contains(contentType, "utf8") {
-		return body
-	}
-	r, err := charset.NewReader(bytes.NewReader(body), contentType)
-	if err != nil {
-		return body
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		return body
-	}
-	return out
-}
-
 // onCSS queues what a style sheet loads.
 func (cr *crawler) onCSS(j *job, base *url.URL, body []byte) {
-	urls, upgraded := extractCSS(base, body)
+	urls, upgraded := extract.CSS(base, body)
 	j.addRequisites(urls, upgraded, base.String())
 }
 
@@ -1046,14 +1131,14 @@ func (j *job) addRequisites(urls, upgraded []string, via string) {
 
 func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	t, base := j.t, r.Request.URL
-	links := extractHTML(base, body, DefaultMaxLinksPerPage)
+	links := extract.HTML(base, body, extract.DefaultMaxLinksPerPage)
 	via := base.String()
 	if t.Kind == kindPage && r.StatusCode < 300 {
-		j.page = &Page{URL: via, Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
+		j.page = &frontier.Page{URL: via, Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
 	}
 	if links.Dropped > 0 {
 		cr.skipN(target{URL: via, Kind: t.Kind, Seed: t.Seed, Hops: t.Hops, Via: t.Via}, links.Dropped,
-			fmt.Sprintf("%d links of this page past the cap of %d requisites and %d links per page", links.Dropped, DefaultMaxLinksPerPage, DefaultMaxLinksPerPage))
+			fmt.Sprintf("%d links of this page past the cap of %d requisites and %d links per page", links.Dropped, extract.DefaultMaxLinksPerPage, extract.DefaultMaxLinksPerPage))
 	}
 	j.links = slices.Grow(j.links, len(links.Requisites)+len(links.Pages)+1)
 	j.addRequisites(links.Requisites, links.Upgraded, via)
@@ -1115,39 +1200,21 @@ func (cr *crawler) sitemapTargets() []target {
 // pages one hop from the seed, subject to the scope.
 func (cr *crawler) onSitemap(j *job, body []byte) {
 	t := j.t
-	if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		if body, err = io.ReadAll(io.LimitReader(zr, 64<<20)); err != nil {
-			return
-		}
-	}
-	var doc struct {
-		XMLName xml.Name
-		URLs    []struct {
-			Loc string `xml:"loc"`
-		} `xml:"url"`
-		Sitemaps []struct {
-			Loc string `xml:"loc"`
-		} `xml:"sitemap"`
-	}
-	if xml.Unmarshal(body, &doc) != nil {
+	pages, sitemaps, ok := extract.Sitemap(body)
+	if !ok {
 		return
 	}
 	seed, err := url.Parse(t.Seed)
 	if err != nil {
 		return
 	}
-	for _, s := range doc.Sitemaps {
-		j.links = append(j.links, target{URL: strings.TrimSpace(s.Loc), Kind: kindSitemap, Seed: t.Seed, Via: t.URL})
+	for _, s := range sitemaps {
+		j.links = append(j.links, target{URL: s, Kind: kindSitemap, Seed: t.Seed, Via: t.URL})
 	}
 	if cr.opts.Depth != 0 && cr.opts.Depth < 1 {
 		return
 	}
-	for _, p := range doc.URLs {
-		loc := strings.TrimSpace(p.Loc)
+	for _, loc := range pages {
 		lu, err := url.Parse(loc)
 		if err != nil || !cr.opts.Scope.inScope(seed, lu) || !cr.filters.allow(loc) {
 			continue
@@ -1156,25 +1223,30 @@ func (cr *crawler) onSitemap(j *job, body []byte) {
 	}
 }
 
-func looksLikeHTML(b []byte) bool {
-	head := bytes.ToLower(bytes.TrimSpace(b[:min(len(b), 512)]))
-	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html"))
-}
-
 // record writes the exchange of f, once, and notes what was archived. It
 // returns the digest reference of a full response, for the index revisits
-// use.
-func (cr *crawler) record(f *Fetch) *DigestRef {
+// use. An error is fatal to the crawl (and set as such).
+func (cr *crawler) record(f *Fetch) (*frontier.DigestRef, error) {
 	ex := f.ex
 	if ex == nil {
-		return nil
+		return nil, nil
 	}
 	f.ex = nil
-	out, err := cr.sink.Record(ex)
-	if err != nil {
+	out, err := cr.sink.Record(cr.ctx, ex)
+	var le *DigestLookupError
+	switch {
+	case errors.As(err, &le):
+		// The state is down past its retries: nothing of this exchange
+		// is written, and its URL is fetched again when the crawl resumes.
+		f.Err, f.Error = err, err.Error()
+		if cr.ctx.Err() == nil {
+			cr.setFatal(err)
+		}
+		return nil, err
+	case err != nil:
 		f.Err, f.Error = err, err.Error()
 		cr.setFatal(fmt.Errorf("writing the WARC: %w", err))
-		return nil
+		return nil, err
 	}
 	f.Bytes = ex.Response.Size()
 	cr.resMu.Lock()
@@ -1188,7 +1260,7 @@ func (cr *crawler) record(f *Fetch) *DigestRef {
 		cr.truncated++
 	}
 	cr.resMu.Unlock()
-	return out.ref
+	return out.ref, nil
 }
 
 // log writes one crawl-log line and reports progress.

@@ -6,14 +6,13 @@ import (
 	"errors"
 )
 
-// The state stores its most frequent records — a URL's state, a frontier
-// entry, a digest reference — in a compact binary form: a version byte,
-// then fields as uvarints and length-prefixed strings. State files written
-// before it hold JSON, which starts with '{' and is still read.
+// A frontier entry's data (a target) is in a compact binary form: a
+// version byte, then fields as uvarints and length-prefixed strings.
+// Entries written as JSON, which starts with '{', still read.
 
 const recordV1 = 1
 
-var errRecord = errors.New("crawl: malformed state record")
+var errRecord = errors.New("crawl: malformed frontier entry")
 
 type recordWriter []byte
 
@@ -67,41 +66,6 @@ func openRecord(b []byte) (r *recordReader, isJSON bool, err error) {
 		return &recordReader{b: b[1:]}, false, nil
 	}
 	return nil, false, errRecord
-}
-
-func (u urlRecord) encode() []byte {
-	return newRecord(8 + len(u.Reason)).byte(u.State).uint(u.Crawl).str(u.Reason)
-}
-
-func decodeURLRecord(b []byte, u *urlRecord) error {
-	r, isJSON, err := openRecord(b)
-	if isJSON {
-		return json.Unmarshal(b, u)
-	}
-	if err != nil {
-		return err
-	}
-	*u = urlRecord{State: r.byte(), Crawl: r.uint(), Reason: r.str()}
-	return r.err
-}
-
-func encodeDigestRef(d DigestRef) []byte {
-	return newRecord(len(d.RecordID) + len(d.URI) + len(d.Date) + 4).str(d.RecordID).str(d.URI).str(d.Date)
-}
-
-// decodeDigestRef reads the record of digest (the key it is stored under).
-func decodeDigestRef(digest string, b []byte, d *DigestRef) error {
-	r, isJSON, err := openRecord(b)
-	if isJSON {
-		err := json.Unmarshal(b, d)
-		d.Digest = digest
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	*d = DigestRef{Digest: digest, RecordID: r.str(), URI: r.str(), Date: r.str()}
-	return r.err
 }
 
 const (

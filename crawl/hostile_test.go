@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/verify"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -116,7 +118,7 @@ type hostileRun struct {
 	recs  []rawRecord
 	dir   string
 	spool string
-	state crawl.State
+	state frontier.Frontier
 }
 
 func crawlHostile(t *testing.T, ctx context.Context, opts crawl.Options) *hostileRun {
@@ -126,12 +128,10 @@ func crawlHostile(t *testing.T, ctx context.Context, opts crawl.Options) *hostil
 	if err != nil {
 		t.Fatal(err)
 	}
-	if opts.State == nil {
-		st := crawl.NewMemoryState()
-		st.Begin(false)
-		opts.State = st
+	if opts.Frontier == nil {
+		opts.Frontier, opts.Crawl = newMemory(t)
 	}
-	h.state = opts.State
+	h.state = opts.Frontier
 	if opts.Retries == 0 {
 		opts.Retries = -1
 	}
@@ -221,7 +221,7 @@ func TestHeadTooLarge(t *testing.T) {
 		},
 		"/continue.png": endless("", strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 2048), offered),
 		"/interim.png": func(c net.Conn) {
-			c.Write([]byte(strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n", crawl.MaxInterimResponses+1)))
+			c.Write([]byte(strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </x.css>; rel=preload\r\n\r\n", capture.MaxInterimResponses+1)))
 			respond("image/png", "after the hints")(c)
 		},
 		"/ok.png": respond("image/png", "fine"),
@@ -241,8 +241,8 @@ func TestHeadTooLarge(t *testing.T) {
 		switch {
 		case !ok:
 			t.Errorf("%s: not reported failed", p)
-		case !errors.Is(f.Err, crawl.ErrHeadTooLarge):
-			t.Errorf("%s: %v, want %v", p, f.Err, crawl.ErrHeadTooLarge)
+		case !errors.Is(f.Err, capture.ErrHeadTooLarge):
+			t.Errorf("%s: %v, want %v", p, f.Err, capture.ErrHeadTooLarge)
 		case !strings.Contains(f.Err.Error(), "response head too large"):
 			t.Errorf("%s: message %q", p, f.Err)
 		}
@@ -266,7 +266,7 @@ func TestHeadTooLarge(t *testing.T) {
 	}
 	// Unbounded, the endless line alone would allocate hundreds of MB.
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 48<<20 {
-		t.Errorf("the crawl allocated %d MB for heads of at most %d KiB", alloc>>20, crawl.MaxResponseHead>>10)
+		t.Errorf("the crawl allocated %d MB for heads of at most %d KiB", alloc>>20, capture.MaxResponseHead>>10)
 	} else {
 		t.Logf("allocated %.1f MB in all", float64(alloc)/1e6)
 	}
@@ -280,13 +280,13 @@ func TestSlowStatusLineIsHeaderTimeout(t *testing.T) {
 	})
 	h := crawlHostile(t, context.Background(), crawl.Options{
 		Seeds:     []string{srv.url("/slow")},
-		Transport: crawl.TransportOptions{ResponseHeaderTimeout: 300 * time.Millisecond},
+		Transport: capture.Options{ResponseHeaderTimeout: 300 * time.Millisecond},
 	})
 	f, ok := h.failures()[srv.url("/slow")]
 	if !ok {
 		t.Fatalf("not failed: %+v", h.res)
 	}
-	if !errors.Is(f.Err, crawl.ErrHeaderTimeout) || !strings.Contains(f.Err.Error(), "timeout awaiting response headers") || strings.Contains(f.Err.Error(), "malformed") {
+	if !errors.Is(f.Err, capture.ErrHeaderTimeout) || !strings.Contains(f.Err.Error(), "timeout awaiting response headers") || strings.Contains(f.Err.Error(), "malformed") {
 		t.Errorf("error %q, want the header timeout", f.Err)
 	}
 	if len(h.responses()) != 0 {
@@ -305,7 +305,7 @@ func TestResponseTotalBounds(t *testing.T) {
 	})
 	h := crawlHostile(t, context.Background(), crawl.Options{
 		Seeds: []string{srv.url("/drip.bin"), srv.url("/endless.bin")},
-		Transport: crawl.TransportOptions{
+		Transport: capture.Options{
 			ResponseTimeout: 1500 * time.Millisecond, // the head comes at once; the body would take 1000 s
 			IdleReadTimeout: time.Minute,
 			MaxSize:         1 << 20,
@@ -374,12 +374,12 @@ func TestDrainCutsSlowFetch(t *testing.T) {
 	if len(h.res.Failures) > 0 {
 		t.Errorf("failures: %v", h.res.Failures)
 	}
-	counts, err := h.state.Counts()
+	counts, err := h.state.Counts(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts.Claimed != 1 || counts.Failed != 0 {
-		t.Errorf("state counts %+v: want the cut URL claimed, for the resume", counts)
+	if counts.Queued != 1 || counts.Leased != 0 || counts.Failed != 0 {
+		t.Errorf("state counts %+v: want the cut URL released to the queue, for the resume", counts)
 	}
 }
 
@@ -559,7 +559,7 @@ func TestGzipBombSheetsShareBudget(t *testing.T) {
 			h = crawlHostile(t, context.Background(), crawl.Options{
 				Seeds:     []string{srv.url("/")},
 				NoDedup:   true,
-				Transport: crawl.TransportOptions{ParseLimit: parseLimit, InflateBudget: budget},
+				Transport: capture.Options{ParseLimit: parseLimit, InflateBudget: budget},
 			})
 		})
 		if len(h.res.Failures) > 0 || len(h.responses()) != sheets+1 {
@@ -589,10 +589,10 @@ func TestResponseTimeoutBeforeHead(t *testing.T) {
 	})
 	h := crawlHostile(t, context.Background(), crawl.Options{
 		Seeds:     []string{srv.url("/silent")},
-		Transport: crawl.TransportOptions{ResponseTimeout: 300 * time.Millisecond, ResponseHeaderTimeout: time.Minute},
+		Transport: capture.Options{ResponseTimeout: 300 * time.Millisecond, ResponseHeaderTimeout: time.Minute},
 	})
 	f, ok := h.failures()[srv.url("/silent")]
-	if !ok || !errors.Is(f.Err, crawl.ErrHeaderTimeout) || !strings.Contains(f.Err.Error(), "response timeout") {
+	if !ok || !errors.Is(f.Err, capture.ErrHeaderTimeout) || !strings.Contains(f.Err.Error(), "response timeout") {
 		t.Errorf("failure %+v, want a header timeout from the response timeout", f)
 	}
 	if len(h.responses()) != 0 {

@@ -5,17 +5,16 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/amber-archiver/amber/crawl/capture"
 )
 
 type writeNowKey struct{}
 
-// locationHeader is where crawlTransport moves a redirect's Location.
-const locationHeader = "Amber-Location"
-
 // crawlTransport applies the politeness limits around the recording
 // transport and notes what each fetch archived.
 type crawlTransport struct {
-	rt *Transport
+	rt *capture.Transport
 	c  *crawler
 }
 
@@ -32,26 +31,18 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if resp != nil {
 		f.Status = resp.StatusCode
-		if rb, ok := resp.Body.(*RecordedBody); ok {
+		if rb, ok := resp.Body.(*capture.RecordedBody); ok {
 			f.ex = rb.Exchange
 			f.Bytes = rb.Exchange.Response.Size()
 		}
-		if loc := resp.Header.Get("Location"); loc != "" && req.Context().Value(writeNowKey{}) == nil {
-			// Every redirect hop is crawled as its own request, with its
-			// own politeness and seen-set check, so http.Client must not
-			// follow it. colly offers no hook that runs before it marks
-			// the target as visited, so the header is moved out of the
-			// client's sight; the WARC already holds the response as
-			// received. A robots.txt request (not colly's) keeps it: its
-			// client follows the redirects itself (RFC 9309: five at least).
-			resp.Header[locationHeader] = resp.Header["Location"]
-			delete(resp.Header, "Location")
-		}
 	}
 	if rb, ok := bodyOf(resp); ok && req.Context().Value(writeNowKey{}) == nil {
-		// colly's callbacks take the body from the exchange: colly would
-		// only copy it (and re-encode a non-UTF-8 one).
-		rb.empty = true
+		// colly's callbacks take the body from the exchange, where the
+		// transport recorded (and spooled) it: colly would read it whole
+		// into memory, gunzip it and copy it, and its API has no way to
+		// leave a body unread but for aborting the request (README,
+		// "colly"). So colly is handed an empty one.
+		rb.Withhold()
 		resp.ContentLength = 0
 	}
 	if req.Context().Value(writeNowKey{}) != nil {
@@ -165,10 +156,10 @@ func (l *hostLimiter) run(r *fetchRequest) {
 	r.resp, r.err = r.do()
 }
 
-func bodyOf(resp *http.Response) (*RecordedBody, bool) {
+func bodyOf(resp *http.Response) (*capture.RecordedBody, bool) {
 	if resp == nil {
 		return nil, false
 	}
-	rb, ok := resp.Body.(*RecordedBody)
+	rb, ok := resp.Body.(*capture.RecordedBody)
 	return rb, ok
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/verify"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -249,15 +251,16 @@ func TestRealWebArticle(t *testing.T) {
 			s := newRealSite(t, realPages)
 			opts := crawl.Options{Scope: crawl.ScopeHost}
 			if backend == "bolt" {
-				st, err := crawl.OpenBoltState(filepath.Join(t.TempDir(), "crawl.db"))
+				st, err := frontier.OpenBolt(filepath.Join(t.TempDir(), "crawl.db"), nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer st.Close()
-				if _, err := st.Begin(false); err != nil {
+				info, err := st.Begin(context.Background(), false)
+				if err != nil {
 					t.Fatal(err)
 				}
-				opts.State = st
+				opts.Frontier, opts.Crawl = st, info.Crawl
 			}
 			res, recs, log := crawlReal(t, s, opts, "http://news.test/2024/story.html")
 			got := responses(s, recs)
@@ -348,7 +351,7 @@ func TestRealWebUpgradeFails(t *testing.T) {
 		"secure.test/s.css":     `.a{background:url(http://plain.test:` + plainPort + `/bg.png)}`,
 	}
 	s := newRealSite(t, pages)
-	res, recs, log := crawlReal(t, s, crawl.Options{Transport: crawl.TransportOptions{Resolve: map[string]string{"plain.test": "127.0.0.1"}}, Retries: -1}, "https://secure.test/page.html")
+	res, recs, log := crawlReal(t, s, crawl.Options{Transport: capture.Options{Resolve: map[string]string{"plain.test": "127.0.0.1"}}, Retries: -1}, "https://secure.test/page.html")
 	got := responses(s, recs)
 	for _, u := range []string{"http://plain.test:" + plainPort + "/img.png", "http://plain.test:" + plainPort + "/bg.png", "https://secure.test/page.html", "https://secure.test/s.css"} {
 		if got[u] != 1 {

@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -16,16 +19,16 @@ import (
 // WARC-Concurrent-To.
 type warcSink struct {
 	w     *warc.Writer
-	state State
+	front frontier.Frontier // its digest index
 	dedup bool
 
 	mu     sync.Mutex
-	recent map[string]DigestRef // digests written in this run, not yet in the state
+	recent map[string]frontier.DigestRef // digests written in this run, not yet in the frontier
 }
 
 // committed forgets digests the state now holds, so recent stays as small
 // as one checkpoint's worth of records however long the crawl runs.
-func (s *warcSink) committed(refs []DigestRef) {
+func (s *warcSink) committed(refs []frontier.DigestRef) {
 	s.mu.Lock()
 	for _, r := range refs {
 		if cur, ok := s.recent[r.Digest]; ok && cur.RecordID == r.RecordID {
@@ -37,33 +40,50 @@ func (s *warcSink) committed(refs []DigestRef) {
 
 func (s *warcSink) HashAlgorithm() string { return s.w.Algorithm() }
 
-func (s *warcSink) NewBlock(started time.Time) Block {
+func (s *warcSink) NewBlock(started time.Time) capture.Block {
 	return s.w.NewRecord(warc.TypeResponse, started)
 }
 
 // recordOut is what Record wrote.
 type recordOut struct {
 	revisit bool
-	ref     *DigestRef // a full response revisits may refer to
+	ref     *frontier.DigestRef // a full response revisits may refer to
 }
 
 // RevisitProfile is the WARC-Profile of revisits amber writes.
 const RevisitProfile = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 
 // earlier finds an archived record with the same payload digest: one
-// written by this run, or one in the state's index.
-func (s *warcSink) earlier(digest string) (DigestRef, bool) {
+// written by this run, or one in the frontier's index. A look-up that
+// fails is an error, never taken for a payload not archived before.
+func (s *warcSink) earlier(ctx context.Context, digest string) (frontier.DigestRef, bool, error) {
 	s.mu.Lock()
 	ref, ok := s.recent[digest]
 	s.mu.Unlock()
-	if ok || s.state == nil {
-		return ref, ok
+	if ok || s.front == nil {
+		return ref, ok, nil
 	}
-	ref, ok, err := s.state.LookupDigest(digest)
-	return ref, ok && err == nil
+	ref, ok, err := s.front.LookupDigest(ctx, digest)
+	if err != nil {
+		return ref, false, &DigestLookupError{Digest: digest, Err: err}
+	}
+	return ref, ok, nil
 }
 
-func (s *warcSink) Record(ex *Exchange) (recordOut, error) {
+// DigestLookupError is a payload whose digest could not be looked up in
+// the frontier: whether it is a revisit is not known, so it is not
+// written.
+type DigestLookupError struct {
+	Digest string
+	Err    error
+}
+
+func (e *DigestLookupError) Error() string {
+	return fmt.Sprintf("crawl state: looking up payload digest %s: %v", e.Digest, e.Err)
+}
+func (e *DigestLookupError) Unwrap() error { return e.Err }
+
+func (s *warcSink) Record(ctx context.Context, ex *capture.Exchange) (recordOut, error) {
 	var out recordOut
 	resp, ok := ex.Response.(*warc.Builder)
 	if !ok {
@@ -71,7 +91,12 @@ func (s *warcSink) Record(ex *Exchange) (recordOut, error) {
 	}
 	digest := warc.FormatDigest(s.w.Algorithm(), ex.PayloadDigest)
 	if s.dedup && ex.PayloadSize >= MinRevisitSize && ex.Truncated == "" {
-		if ref, ok := s.earlier(digest); ok {
+		ref, ok, err := s.earlier(ctx, digest)
+		if err != nil {
+			resp.Discard()
+			return out, err
+		}
+		if ok {
 			rv, err := s.revisit(ex, resp, ref)
 			if err != nil {
 				return out, err
@@ -114,10 +139,10 @@ func (s *warcSink) Record(ex *Exchange) (recordOut, error) {
 		return out, fmt.Errorf("writing WARC records: %w", err)
 	}
 	if !out.revisit && ex.PayloadSize >= MinRevisitSize && ex.Truncated == "" {
-		ref := DigestRef{Digest: digest, RecordID: id, URI: ex.URL, Date: ex.Started.UTC().Format(warc.DateFormat)}
+		ref := frontier.DigestRef{Digest: digest, RecordID: id, URI: ex.URL, Date: ex.Started.UTC().Format(warc.DateFormat)}
 		s.mu.Lock()
 		if s.recent == nil {
-			s.recent = map[string]DigestRef{}
+			s.recent = map[string]frontier.DigestRef{}
 		}
 		if _, dup := s.recent[digest]; !dup {
 			s.recent[digest] = ref
@@ -131,7 +156,7 @@ func (s *warcSink) Record(ex *Exchange) (recordOut, error) {
 // revisit builds a revisit record for a response whose payload was
 // archived before: the HTTP status line and headers are kept, the payload
 // is left out, and the record names the one it repeats.
-func (s *warcSink) revisit(ex *Exchange, resp *warc.Builder, ref DigestRef) (*warc.Builder, error) {
+func (s *warcSink) revisit(ex *capture.Exchange, resp *warc.Builder, ref frontier.DigestRef) (*warc.Builder, error) {
 	head := resp.Head(1 << 20)
 	_, n := warc.HTTPHeadEnd(head) // the status line and headers, with the blank line that ends them
 	if n < 0 {

@@ -2,13 +2,19 @@ package crawl
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/temoto/robotstxt"
+
+	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/frontier"
 )
 
 // robotsCache fetches each host's robots.txt once, through the recording
@@ -17,26 +23,41 @@ import (
 type robotsCache struct {
 	client *http.Client
 	agent  string
-	state  State
+	front  frontier.Frontier
+	crawl  uint64       // robots.txt stored for an earlier crawl is fetched again
 	sync   func() error // makes the archived robots.txt durable before the state says it was fetched
+
+	// base and max bound the wait before an unavailable robots.txt is
+	// asked again: base doubled after each failure, up to max.
+	base, max time.Duration
+	// note, if set, hears when a host's robots.txt becomes unavailable
+	// and when it answers again.
+	note func(url, msg string)
 
 	mu    sync.Mutex
 	hosts map[string]*robotsEntry
 }
 
 type robotsEntry struct {
-	once     sync.Once
-	loaded   atomic.Bool      // once has run
+	// mu is held while the rules are fetched: the host's other pages wait
+	// for them.
+	mu       sync.Mutex
+	loaded   atomic.Bool      // fetched at least once
 	group    *robotstxt.Group // nil: everything allowed
 	sitemaps []string
-	// serverError: robots.txt answered 5xx, so every page is disallowed
-	// (RFC 9309 2.3.1.4; a group of the parsed rules would allow them).
-	serverError bool
+	// unavailable says why robots.txt could not be had (it answered 5xx,
+	// or the host did not answer): every page is disallowed (RFC 9309
+	// 2.3.1.4) until a fetch after retryAt succeeds. Such an answer is
+	// not stored in the frontier, so a resumed crawl asks again.
+	unavailable string
+	retryAt     time.Time
+	failures    int
 }
 
-func newRobotsCache(rt http.RoundTripper, agent string, st State) *robotsCache {
+func newRobotsCache(rt http.RoundTripper, agent string, front frontier.Frontier, crawl uint64) *robotsCache {
 	return &robotsCache{
-		state: st,
+		front: front,
+		crawl: crawl,
 		client: &http.Client{
 			Transport: rt,
 			// robots.txt redirects are followed, five of them (RFC 9309
@@ -51,6 +72,8 @@ func newRobotsCache(rt http.RoundTripper, agent string, st State) *robotsCache {
 		},
 		agent: agent,
 		hosts: map[string]*robotsEntry{},
+		base:  time.Second,
+		max:   2 * time.Minute,
 	}
 }
 
@@ -62,10 +85,13 @@ func robotsURL(u *url.URL) string {
 	return u.Scheme + "://" + u.Host + "/robots.txt"
 }
 
-// entry returns the host's rules, fetching them on first use. A robots.txt
-// that cannot be fetched, or answers 4xx, allows everything; 5xx disallows
-// everything (the robots exclusion protocol, RFC 9309), for the crawl: it
-// is fetched once per crawl, so a later crawl of the collection asks again.
+// entry returns the host's rules, fetching them on first use, and again
+// once their retry time has come if they were unavailable. A robots.txt
+// that answers 4xx allows everything (RFC 9309); one that cannot be
+// fetched for a reason that will not go away by itself (no such host, a
+// certificate refused) too, and the pages' own fetches report the error.
+// A robots.txt is fetched once per crawl: a later crawl of the collection
+// asks again.
 func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 	key := u.Scheme + "://" + u.Host
 	rc.mu.Lock()
@@ -75,68 +101,108 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 		rc.hosts[key] = e
 	}
 	rc.mu.Unlock()
-	e.once.Do(func() {
-		defer e.loaded.Store(true)
-		// Fetched once per crawl: a resumed crawl uses the copy it has.
-		r, ok, _ := rc.state.Robots(key)
-		if !ok {
-			r = rc.fetch(ctx, u)
-			if rc.sync == nil || rc.sync() == nil {
-				rc.state.PutRobots(key, r)
-			}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.loaded.Load() && (e.unavailable == "" || time.Now().Before(e.retryAt)) {
+		return e
+	}
+	// Fetched once per crawl: a resumed crawl, and another worker of the
+	// crawl, use the copy stored; of two workers fetching it at once, the
+	// first to store it wins.
+	r, ok, err := rc.front.Robots(ctx, key)
+	var fetchErr error
+	if !ok || err != nil || r.Crawl != rc.crawl {
+		r, fetchErr = rc.fetch(ctx, u)
+		r.Crawl = rc.crawl
+		if ctx.Err() != nil {
+			return e // interrupted: nothing learnt
 		}
+	}
+	was := e.unavailable
+	e.unavailable = ""
+	switch {
+	case r.Status >= 500 || r.Status == 0 && fetchErr != nil && retryable(fetchErr):
+		e.unavailable = fmt.Sprintf("answered %d", r.Status)
 		if r.Status == 0 {
-			return // could not be fetched: everything allowed (the pages' own fetches report the error)
+			e.unavailable = "unreachable: " + fetchErr.Error()
 		}
-		if r.Status >= 500 && r.Status < 600 {
-			e.serverError = true
-			return
+		e.failures++
+		e.retryAt = time.Now().Add(min(rc.base<<min(e.failures-1, 16), rc.max))
+		e.loaded.Store(true)
+		if rc.note != nil {
+			rc.note(robotsURL(u), fmt.Sprintf("robots.txt %s: the host's pages are not fetched until it answers (asked again in %s)",
+				e.unavailable, time.Until(e.retryAt).Round(time.Millisecond)))
 		}
-		data, err := robotstxt.FromStatusAndBytes(r.Status, r.Body)
-		if err != nil {
-			return
+		return e
+	case fetchErr == nil && (rc.sync == nil || rc.sync() == nil):
+		if stored, err := rc.front.PutRobots(ctx, key, r); err == nil {
+			r = stored
 		}
-		e.group = data.FindGroup(rc.agent)
-		e.sitemaps = data.Sitemaps
-	})
+	}
+	if was != "" && rc.note != nil {
+		rc.note(robotsURL(u), fmt.Sprintf("robots.txt answers again (%d, after %s): the host's pages are fetched", r.Status, was))
+	}
+	e.failures = 0
+	e.group, e.sitemaps = nil, nil
+	if r.Status != 0 {
+		if data, err := robotstxt.FromStatusAndBytes(r.Status, r.Body); err == nil {
+			e.group = data.FindGroup(rc.agent)
+			e.sitemaps = data.Sitemaps
+		}
+	}
+	e.loaded.Store(true)
 	return e
 }
 
 // fetch gets u's robots.txt through the recording transport.
-func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) RobotsTxt {
-	ctx = context.WithValue(withParse(ctx), writeNowKey{}, true)
+func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) (frontier.RobotsTxt, error) {
+	ctx = context.WithValue(capture.WithParse(ctx), writeNowKey{}, true)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL(u), nil)
 	if err != nil {
-		return RobotsTxt{}
+		return frontier.RobotsTxt{}, err
 	}
 	req.Header.Set("User-Agent", rc.agent)
 	resp, err := rc.client.Do(req)
 	if err != nil {
-		return RobotsTxt{}
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.Err != nil {
+			err = ue.Err // the message names the URL already
+		}
+		return frontier.RobotsTxt{}, err
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
 	resp.Body.Close()
-	return RobotsTxt{Status: resp.StatusCode, Body: body}
+	return frontier.RobotsTxt{Status: resp.StatusCode, Body: body}, nil
 }
 
 // disallowedNow reports whether the page u may not be crawled, if its
-// host's rules are known already (it fetches nothing).
+// host's rules are known already (it fetches nothing). A host whose
+// robots.txt is unavailable for now is not known to disallow it.
 func (rc *robotsCache) disallowedNow(u *url.URL) bool {
 	rc.mu.Lock()
 	e := rc.hosts[u.Scheme+"://"+u.Host]
 	rc.mu.Unlock()
-	return e != nil && e.loaded.Load() && !e.allows(u)
+	if e == nil || !e.loaded.Load() || !e.mu.TryLock() {
+		return false
+	}
+	defer e.mu.Unlock()
+	return e.unavailable == "" && !e.allows(u)
 }
 
-// allowed reports whether the page u may be crawled.
-func (rc *robotsCache) allowed(ctx context.Context, u *url.URL) bool {
-	return rc.entry(ctx, u).allows(u)
+// check reports whether the page u may be crawled; when it may not
+// because robots.txt is unavailable, it says why and in how long
+// robots.txt is asked again.
+func (rc *robotsCache) check(ctx context.Context, u *url.URL) (ok bool, unavailable string, retryIn time.Duration) {
+	e := rc.entry(ctx, u)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.unavailable != "" {
+		return false, e.unavailable, max(time.Until(e.retryAt), 0)
+	}
+	return e.allows(u), "", 0
 }
 
 func (e *robotsEntry) allows(u *url.URL) bool {
-	if e.serverError {
-		return false
-	}
 	if e.group == nil {
 		return true
 	}
@@ -148,12 +214,4 @@ func (e *robotsEntry) allows(u *url.URL) bool {
 		p += "?" + u.RawQuery
 	}
 	return e.group.Test(p)
-}
-
-type parseKey struct{}
-
-// withParse asks the recording transport to hand the body on whatever its
-// type (robots.txt is text/plain, which pages are not parsed as).
-func withParse(ctx context.Context) context.Context {
-	return context.WithValue(ctx, parseKey{}, true)
 }

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/amber-archiver/amber/crawl"
 )
@@ -85,5 +87,64 @@ func TestRobotsRedirects(t *testing.T) {
 				t.Errorf("%d skipped, want %d", h.res.Skipped, len(tc.skipped))
 			}
 		})
+	}
+}
+
+// TestRobotsUnavailableThenBack: while a host's robots.txt answers 503
+// (or the host does not answer), none of its pages is fetched; robots.txt
+// is asked again after a back-off, and once it answers, its rules apply
+// and the pages waiting are fetched. Every answer is archived, and the
+// crawl log says when the host went and came back.
+func TestRobotsUnavailableThenBack(t *testing.T) {
+	var robotsAsked, early atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			if robotsAsked.Add(1) <= 2 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprint(w, "User-agent: *\nDisallow: /private\n")
+			return
+		}
+		if robotsAsked.Load() <= 2 {
+			early.Add(1)
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, "<html><head><title>%s</title><link rel=icon href=/icon.png></head></html>", r.URL.Path)
+	}))
+	defer srv.Close()
+	var log strings.Builder
+	h := crawlHostile(t, t.Context(), crawl.Options{Seeds: []string{srv.URL + "/public", srv.URL + "/private"},
+		Retries: 5, RetryBase: time.Millisecond, Log: &log})
+	if n := early.Load(); n != 0 {
+		t.Errorf("%d pages fetched while robots.txt answered 503", n)
+	}
+	statuses := map[string]bool{}
+	resps := map[string]bool{}
+	for _, r := range h.recs {
+		if r.get("WARC-Type") != "response" {
+			continue
+		}
+		resps[r.get("WARC-Target-URI")] = true
+		if r.get("WARC-Target-URI") == srv.URL+"/robots.txt" {
+			statuses[strings.Fields(string(r.Block))[1]] = true
+		}
+	}
+	if !statuses["503"] || !statuses["200"] {
+		t.Errorf("robots.txt answers archived: %v, want the 503 and the 200", statuses)
+	}
+	if !resps[srv.URL+"/public"] {
+		t.Error("/public was not fetched once robots.txt answered")
+	}
+	if resps[srv.URL+"/private"] {
+		t.Error("/private was fetched, though the robots.txt that came back disallows it")
+	}
+	if f, ok := h.failures()[srv.URL+"/private"]; !ok || !strings.Contains(f.Err.Error(), "disallowed by robots.txt") {
+		t.Errorf("/private: %+v, want it skipped by the rules", f)
+	}
+	for _, want := range []string{"robots.txt answered 503", "robots.txt answers again"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the crawl log does not say %q:\n%s", want, log.String())
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -310,7 +311,7 @@ func TestTrapBounded(t *testing.T) {
 
 func TestMaxSizeTruncates(t *testing.T) {
 	g := newGraphSite(t)
-	res, recs := crawlGraph(t, g, crawl.Options{Transport: crawl.TransportOptions{MaxSize: 10000}}, "news.test/big.bin")
+	res, recs := crawlGraph(t, g, crawl.Options{Transport: capture.Options{MaxSize: 10000}}, "news.test/big.bin")
 	if len(res.Failures) > 0 {
 		t.Fatalf("failures: %v", res.Failures)
 	}

@@ -19,9 +19,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/crawl/report"
 	"github.com/amber-archiver/amber/warc"
 )
+
+// localWorker names the run the embedded state has at a time, in its
+// leases and its pages outbox: a run finds the outbox of the run it
+// recovers under the same name.
+const localWorker = "local"
 
 type archiveOptions struct {
 	job            string
@@ -56,7 +63,7 @@ type archiveOptions struct {
 	stopGrace      time.Duration
 	cookiesFile    string
 	noCookies      bool
-	timeouts       crawl.TransportOptions
+	timeouts       capture.Options
 	workerID       string // --worker-id; default HOST-PID (worker.go)
 }
 
@@ -160,7 +167,7 @@ EXIT STATUS
 	f.BoolVar(&opts.ignoreRobots, "ignore-robots", false, "do not obey robots.txt")
 	f.StringVar(&opts.userAgent, "user-agent", crawl.DefaultUserAgent, "User-Agent header")
 	f.IntVar(&opts.maxURLsPerHost, "max-urls-per-host", 100000, "most URLs fetched from one host (crawler-trap guard)")
-	f.Int64Var(&opts.maxSize, "max-size", crawl.DefaultMaxSize, "most `BYTES` archived of one response; larger ones are cut and marked WARC-Truncated: length (0: no limit)")
+	f.Int64Var(&opts.maxSize, "max-size", capture.DefaultMaxSize, "most `BYTES` archived of one response; larger ones are cut and marked WARC-Truncated: length (0: no limit)")
 	f.IntVar(&opts.retries, "retries", 3, "retries after a network error, 429 or 5xx")
 	f.BoolVar(&opts.keepTracking, "keep-tracking-params", false, "treat URLs differing in utm_*, fbclid, gclid as different")
 	f.StringVar(&opts.digest, "digest", "sha1", "digest algorithm for records: sha1 (base32), sha256 or sha512 (hex)")
@@ -174,7 +181,7 @@ EXIT STATUS
 	f.DurationVar(&opts.timeouts.ConnectTimeout, "connect-timeout", 10*time.Second, "time to connect (TCP and TLS)")
 	f.DurationVar(&opts.timeouts.ResponseHeaderTimeout, "header-timeout", 30*time.Second, "time to wait for response headers")
 	f.DurationVar(&opts.timeouts.IdleReadTimeout, "idle-timeout", 60*time.Second, "longest silence while reading a response")
-	f.DurationVar(&opts.timeouts.ResponseTimeout, "response-timeout", crawl.DefaultResponseTimeout, "longest time for one response, request to last byte; a longer one is cut and marked WARC-Truncated: time (0: no limit)")
+	f.DurationVar(&opts.timeouts.ResponseTimeout, "response-timeout", capture.DefaultResponseTimeout, "longest time for one response, request to last byte; a longer one is cut and marked WARC-Truncated: time (0: no limit)")
 	f.StringVar(&opts.workerID, "worker-id", "", "name this worker's WARC files PREFIX-TIME-SERIAL-`ID`.warc.gz (letters, digits, '.', '_', '-'; default: HOST-PID)")
 	return cmd
 }
@@ -369,29 +376,39 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 	defer lock.release()
-	st, err := crawl.OpenBoltState(filepath.Join(stateDir, "crawl.db"))
+	st, err := frontier.OpenBolt(filepath.Join(stateDir, "crawl.db"), nil)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	notes, err := recoverCollection(coll, st, opts.keepTracking)
+	// The collection is locked: the leases in its state are those of runs
+	// that died, and go back to the queue now rather than when they expire.
+	requeued, err := st.Reclaim(ctx)
+	if err != nil {
+		return nil, err
+	}
+	notes, err := recoverCollection(ctx, coll, st, localWorker, opts.keepTracking)
 	for _, n := range notes {
 		p.E("amber: %s", n)
 	}
 	if err != nil {
 		return nil, err
 	}
-	info, err := st.Begin(opts.recrawl || len(docs.urls) > 0) // documents are fetched again (crawlCited)
+	info, err := st.Begin(ctx, opts.recrawl || len(docs.urls) > 0) // documents are fetched again (crawlCited)
 	if err != nil {
 		return nil, err
 	}
-	run := crawl.RunInfo{Crawl: info.Crawl, Resumed: info.Resumed, PID: os.Getpid(), Started: start.UTC()}
-	runSeq, err := st.StartRun(run)
+	run := frontier.RunInfo{Worker: localWorker, Crawl: info.Crawl, Resumed: info.Resumed, PID: os.Getpid(), Started: start.UTC()}
+	runSeq, err := st.StartRun(ctx, run)
 	if err != nil {
 		return nil, err
 	}
 	if info.Resumed {
-		p.P("amber: resuming crawl %d, which an earlier run did not finish (%d URLs were being fetched and are queued again)", info.Crawl, info.Requeued)
+		more := ""
+		if requeued > 0 {
+			more = fmt.Sprintf(" (%d URLs it was fetching are queued again)", requeued)
+		}
+		p.P("amber: resuming crawl %d, which an earlier run did not finish%s", info.Crawl, more)
 	}
 
 	// Bodies above 4 MiB spool here while they are recorded; what a killed
@@ -442,7 +459,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	tr.InsecureSkipVerify = opts.insecure
 	tr.MaxSize = opts.maxSize
 	if tr.MaxSize == 0 {
-		tr.MaxSize = -1 // crawl.TransportOptions: 0 means the default, negative none
+		tr.MaxSize = -1 // capture.Options: 0 means the default, negative none
 	}
 	if tr.ResponseTimeout == 0 {
 		tr.ResponseTimeout = -1
@@ -467,7 +484,10 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		MaxURLsPerHost: opts.maxURLsPerHost,
 		KeepTracking:   opts.keepTracking,
 		Retries:        retries,
-		State:          st,
+		Frontier:       st,
+		Crawl:          info.Crawl,
+		Worker:         localWorker,
+		StateRetry:     frontier.RetryPolicy{Log: func(msg string) { fmt.Fprintf(g.stderr, "amber: %s\n", msg) }},
 		NoDedup:        opts.noDedup,
 		Drain:          g.drain,
 		DrainGrace:     max(opts.stopGrace, time.Nanosecond), // crawl.Options: 0 means the default
@@ -506,7 +526,9 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if logErr == nil && res != nil && res.Requests > 0 {
 		sum.Files.Log = logFile.Name()
 	}
-	finishErr := finishCollection(coll, w.Files(), w.Index(), w.FileHashes(), st, software)
+	// The run's end is recorded even when it was interrupted.
+	endCtx := context.WithoutCancel(ctx)
+	finishErr := finishCollection(endCtx, coll, w.Files(), w.Index(), w.FileHashes(), st, localWorker, software)
 	sum.Files.Index, sum.Files.Pages, sum.Files.Datapackage = existing(coll.Dir, warc.IndexPath), existing(coll.Dir, warc.PagesPath), existing(coll.Dir, warc.DatapackagePath)
 	sum.Seeds = []report.Row{}
 	sum.showSeeds = p.Progress() != nil // a person is watching
@@ -557,13 +579,17 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	run.Ended, run.Files, run.Captures, run.Bytes, run.Failures = time.Now().UTC(), sum.warcFiles, sum.Responses, sum.Bytes, sum.Failed
 	run.Exit = exitCode(err)
-	if e := st.EndRun(runSeq, run); e != nil && err == nil {
+	if e := st.EndRun(endCtx, runSeq, run); e != nil && err == nil {
 		err = e
 	}
 
 	if res != nil {
 		for _, f := range res.Failures {
-			p.E("amber: %s: %v", f.URL, f.Err)
+			hint := ""
+			if errors.Is(f.Err, crawl.ErrRobotsDisallowed) {
+				hint = " (--ignore-robots to archive it anyway)"
+			}
+			p.E("amber: %s: %v%s", f.URL, f.Err, hint)
 		}
 	}
 	for _, f := range sum.Files.WARC {
@@ -604,7 +630,7 @@ func archiveLog(w *warc.Writer, f *os.File, name string) error {
 // collection's index, lists the run's pages in pages.jsonl and rewrites the
 // datapackage. It runs after recovery too, so a crashed run's files are
 // listed.
-func finishCollection(coll *warc.Collection, files []string, lines []string, hashes map[string]string, st crawl.State, software string) error {
+func finishCollection(ctx context.Context, coll *warc.Collection, files []string, lines []string, hashes map[string]string, st frontier.Frontier, worker, software string) error {
 	if leftovers, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.open")); len(leftovers) > 0 {
 		return fmt.Errorf("WARC file not closed: %s", leftovers[0])
 	}
@@ -613,7 +639,7 @@ func finishCollection(coll *warc.Collection, files []string, lines []string, has
 			return err
 		}
 	}
-	pages, err := st.Pages()
+	pages, err := st.Pages(ctx, worker)
 	if err != nil {
 		return err
 	}
@@ -626,7 +652,10 @@ func finishCollection(coll *warc.Collection, files []string, lines []string, has
 			return err
 		}
 	}
-	if err := st.ClearPages(); err != nil {
+	if len(pages) > 0 {
+		err = st.ClearPages(ctx, worker, pages[len(pages)-1].Seq)
+	}
+	if err != nil {
 		return err
 	}
 	return coll.WriteDatapackage(software, time.Now(), hashes)

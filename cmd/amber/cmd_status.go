@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -52,22 +52,36 @@ EXIT STATUS
 }
 
 type statusReport struct {
-	Dir       string          `json:"dir"`
-	Running   string          `json:"running,omitempty"`
-	Runs      []crawl.RunInfo `json:"runs"`
-	URLs      *statusURLs     `json:"urls,omitempty"`
-	Failures  []string        `json:"failures,omitempty"`
-	WARCFiles int             `json:"warcFiles"`
-	WARCBytes int64           `json:"warcBytes"`
-	Bytes     int64           `json:"bytes"`
+	Dir       string       `json:"dir"`
+	Running   string       `json:"running,omitempty"`
+	Runs      []statusRun  `json:"runs"`
+	URLs      *statusCount `json:"urls,omitempty"`
+	Failures  []string     `json:"failures,omitempty"`
+	WARCFiles int          `json:"warcFiles"`
+	WARCBytes int64        `json:"warcBytes"`
+	Bytes     int64        `json:"bytes"`
 }
 
-// statusURLs counts the URLs of the current crawl by state.
-type statusURLs struct {
-	Queued  int `json:"queued"`
-	Claimed int `json:"claimed"` // being fetched
-	Done    int `json:"done"`
-	Failed  int `json:"failed"`
+// statusRun is a run as status --json shows it.
+type statusRun struct {
+	Crawl    uint64    `json:"crawl"`
+	Resumed  bool      `json:"resumed"`
+	PID      int       `json:"pid"`
+	Started  time.Time `json:"started"`
+	Ended    time.Time `json:"ended,omitzero"`
+	Exit     int       `json:"exit"`
+	Files    []string  `json:"files,omitempty"`
+	Captures int       `json:"captures"`
+	Bytes    int64     `json:"bytes"`
+	Failures int       `json:"failures"`
+}
+
+// statusCount is the URLs of the current crawl in each state.
+type statusCount struct {
+	Queued int `json:"queued"`
+	Leased int `json:"leased"`
+	Done   int `json:"done"`
+	Failed int `json:"failed"`
 }
 
 func runStatus(_ context.Context, opts statusOptions, dir string) error {
@@ -83,25 +97,31 @@ func runStatus(_ context.Context, opts statusOptions, dir string) error {
 		// Nobody is running: read the state (bbolt allows one process).
 		defer lock.release()
 		if _, err := os.Stat(filepath.Join(stateDir, "crawl.db")); err == nil {
-			st, err := crawl.OpenBoltState(filepath.Join(stateDir, "crawl.db"))
+			ctx := context.Background()
+			st, err := frontier.OpenBolt(filepath.Join(stateDir, "crawl.db"), nil)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if rep.Runs, err = st.Runs(); err != nil {
-				return err
-			}
-			c, err := st.Counts()
+			runs, err := st.Runs(ctx)
 			if err != nil {
 				return err
 			}
-			rep.URLs = &statusURLs{Queued: c.Fresh, Claimed: c.Claimed, Done: c.Done, Failed: c.Failed}
-			fails, err := st.Failures(20)
+			for _, r := range runs {
+				rep.Runs = append(rep.Runs, statusRun{Crawl: r.Crawl, Resumed: r.Resumed, PID: r.PID, Started: r.Started, Ended: r.Ended,
+					Exit: r.Exit, Files: r.Files, Captures: r.Captures, Bytes: r.Bytes, Failures: r.Failures})
+			}
+			c, err := st.Counts(ctx)
+			if err != nil {
+				return err
+			}
+			rep.URLs = &statusCount{Queued: c.Queued, Leased: c.Leased, Done: c.Done, Failed: c.Failed}
+			fails, err := st.Failures(ctx, 20)
 			if err != nil {
 				return err
 			}
 			for _, f := range fails {
-				rep.Failures = append(rep.Failures, f.URL+": "+f.Err.Error())
+				rep.Failures = append(rep.Failures, f.URL+": "+f.Reason)
 			}
 		}
 	}
@@ -144,7 +164,7 @@ func (rep *statusReport) printText(w io.Writer) {
 	last := rep.Runs[len(rep.Runs)-1]
 	fmt.Fprintf(w, "last run: exit status %d\n", last.Exit)
 	if c := rep.URLs; c != nil {
-		fmt.Fprintf(w, "current crawl: %d done, %d failed, %d queued, %d claimed\n", c.Done, c.Failed, c.Queued, c.Claimed)
+		fmt.Fprintf(w, "current crawl: %d done, %d failed, %d queued, %d leased\n", c.Done, c.Failed, c.Queued, c.Leased)
 	}
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  failed: %s\n", f)

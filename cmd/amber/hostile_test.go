@@ -124,7 +124,7 @@ func TestHostileMessages(t *testing.T) {
 			t.Errorf("forged line: %q", l)
 		}
 	}
-	want := []string{"/head.png: crawl: response head too large", "/data: redirect to an unsupported scheme \"data\"", `/a\r\namber: forged`, "URL longer than the maximum length"}
+	want := []string{"/head.png: capture: response head too large", "/data: redirect to an unsupported scheme \"data\"", `/a\r\namber: forged`, "URL longer than the maximum length"}
 	for _, w := range want {
 		n := 0
 		for _, l := range lines {

@@ -234,7 +234,7 @@ func crawlCited(ctx context.Context, g *globalOptions, docs citedDocs, recrawl b
 	if len(second.Seeds) == 0 {
 		return res, nil
 	}
-	if _, err := o.State.Begin(recrawl); err != nil {
+	if _, err := o.Frontier.Begin(ctx, recrawl); err != nil {
 		return res, err
 	}
 	res2, err := crawl.Run(ctx, second, w)

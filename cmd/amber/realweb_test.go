@@ -15,7 +15,7 @@ import (
 
 // A page with a million <img> tags, archived with a small
 // --max-urls-per-host, stays within bounded memory: what extraction keeps
-// of one page is capped (crawl.DefaultMaxLinksPerPage), and what is not
+// of one page is capped (extract.DefaultMaxLinksPerPage), and what is not
 // fetched is counted as skipped in the summary line. Peak RSS of the amber
 // process is measured (a bound, not a timing).
 func TestMillionImages(t *testing.T) {

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -19,11 +24,16 @@ import (
 //   - a WARC file still named .open is cut back to its last complete record
 //     and closed;
 //   - WARC files not yet in datapackage.json (those a crashed run wrote) are
-//     indexed, and the URLs they hold are marked DONE in the state with
-//     their payload digests, so they are neither fetched nor stored again.
+//     indexed, and the URLs they hold are marked finished in the frontier
+//     with their payload digests, so they are neither fetched nor stored
+//     again; the pages among them that the crashed run had not finished
+//     (they are not in worker's pages outbox) are listed in pages.jsonl.
+//
+// The leases of the crashed run must have been reclaimed first
+// (frontier.Bolt.Reclaim): Recover leaves a live lease alone.
 //
 // It returns one line per repaired file, for the user.
-func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool) ([]string, error) {
+func recoverCollection(ctx context.Context, coll *warc.Collection, st frontier.Frontier, worker string, keepTracking bool) ([]string, error) {
 	var notes []string
 	open, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.warc.gz.open"))
 	for _, p := range open {
@@ -54,8 +64,9 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 		rebuild = true
 	}
 	var lines []string
-	var outcomes []crawl.Outcome
-	var digests []crawl.DigestRef
+	var keys []string
+	var pages []warc.PageEntry
+	var digests []frontier.DigestRef
 	rebuilt := 0
 	for _, f := range files {
 		if listed[warc.ArchiveDir+"/"+filepath.Base(f)] {
@@ -68,7 +79,7 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 			}
 			for _, line := range l {
 				if line.Type == warc.TypeResponse && line.PayloadDigest != "" {
-					digests = append(digests, crawl.DigestRef{Digest: line.PayloadDigest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
+					digests = append(digests, frontier.DigestRef{Digest: line.PayloadDigest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
 				}
 			}
 			rebuilt++
@@ -91,14 +102,13 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 			if err != nil {
 				continue
 			}
-			o := crawl.Outcome{Key: key}
-			date, _ := time.Parse(warc.DateFormat, line.Date)
+			keys = append(keys, key)
 			if line.Type == warc.TypeResponse && line.Status == "200" && strings.Contains(line.Mime, "html") {
-				o.Page = &crawl.Page{URL: line.URL, Date: date}
+				date, _ := time.Parse(warc.DateFormat, line.Date)
+				pages = append(pages, warc.PageEntry{ID: uuid.NewString(), URL: line.URL, TS: date.UTC().Format(time.RFC3339)})
 			}
-			outcomes = append(outcomes, o)
 			if line.Type == warc.TypeResponse && line.PayloadDigest != "" {
-				digests = append(digests, crawl.DigestRef{Digest: line.PayloadDigest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
+				digests = append(digests, frontier.DigestRef{Digest: line.PayloadDigest, RecordID: line.RecordID, URI: line.URL, Date: line.Date})
 			}
 		}
 	}
@@ -107,12 +117,29 @@ func recoverCollection(coll *warc.Collection, st crawl.State, keepTracking bool)
 	}
 	if len(lines) == 0 {
 		if len(digests) > 0 {
-			return notes, st.Recover(nil, digests)
+			return notes, st.Recover(ctx, nil, digests)
 		}
 		return notes, nil
 	}
-	if err := st.Recover(outcomes, digests); err != nil {
+	// The pages the crashed run finished are in its outbox, listed when
+	// this run ends; the others are listed now.
+	finished, err := st.Pages(ctx, worker)
+	if err != nil {
 		return notes, err
 	}
-	return notes, coll.AddIndex(lines)
+	inOutbox := map[string]bool{}
+	for _, p := range finished {
+		inOutbox[p.URL] = true
+	}
+	pages = slices.DeleteFunc(pages, func(p warc.PageEntry) bool { return inOutbox[p.URL] })
+	if err := st.Recover(ctx, keys, digests); err != nil {
+		return notes, err
+	}
+	if err := coll.AddIndex(lines); err != nil {
+		return notes, err
+	}
+	if len(pages) == 0 {
+		return notes, nil
+	}
+	return notes, coll.AddPages(pages)
 }

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/amber-archiver/amber/crawl"
+	"github.com/amber-archiver/amber/crawl/frontier"
 )
 
 // newsroom is a small site whose crawl takes long enough to be killed
@@ -214,11 +214,11 @@ func TestKillResume(t *testing.T) {
 		t.Fatalf("final run: exit %d: %s", code, stderr.String())
 	}
 	// The kills must have hit running crawls: runs that never ended.
-	st, err := crawl.OpenBoltState(filepath.Join(dir, "state", "crawl.db"))
+	st, err := frontier.OpenBolt(filepath.Join(dir, "state", "crawl.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs, err := st.Runs()
+	runs, err := st.Runs(context.Background())
 	st.Close()
 	if err != nil {
 		t.Fatal(err)

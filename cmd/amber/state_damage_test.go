@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // warcSums is the sha256 of every file in dir/archive.
@@ -116,5 +118,56 @@ func TestDamagedState(t *testing.T) {
 		if code := run(context.Background(), cmd, io.Discard, &stderr); code != 0 {
 			t.Errorf("amber %s after the rebuild: exit %d: %s", cmd[0], code, stderr.String())
 		}
+	}
+}
+
+// TestOldStateFormat: a state/crawl.db of an amber from before the
+// frontier stops amber archive and amber status with one line naming the
+// file and the mv to run, exit status 1; moved away, the next run rebuilds
+// the state from the WARC files.
+func TestOldStateFormat(t *testing.T) {
+	site := newNewsroom(t, 3, 0)
+	dir := t.TempDir()
+	args := []string{"archive", "-q", "--scope", "host", "-o", dir, site.srv.URL + "/"}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), args, io.Discard, &stderr); code != 0 {
+		t.Fatalf("archive: exit %d: %s", code, stderr.String())
+	}
+	db := filepath.Join(dir, "state", "crawl.db")
+	os.Remove(db)
+	old, err := bolt.Open(db, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = old.Update(func(tx *bolt.Tx) error {
+		for _, b := range []string{"meta", "urls", "fresh", "fresh-r", "claimed", "digests", "pages", "runs", "robots"} {
+			if _, err := tx.CreateBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	old.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{args, {"status", dir}} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), cmd, io.Discard, &stderr)
+		msg := stderr.String()
+		if code != 1 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "earlier version of amber") ||
+			!strings.Contains(msg, "mv "+db+" "+db+".old") {
+			t.Errorf("amber %s: exit %d, stderr %q; want exit 1 and one line with the mv to run", cmd[0], code, msg)
+		}
+	}
+	if err := os.Rename(db, db+".old"); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if code := run(context.Background(), append([]string{"archive", "--recrawl"}, args[1:]...), io.Discard, &stderr); code != 0 {
+		t.Fatalf("after the move: exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "rebuilt its digest index") {
+		t.Errorf("no note of the rebuild: %q", stderr.String())
 	}
 }

@@ -7,10 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/bits-and-blooms/bloom/v3"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -26,14 +32,31 @@ import (
 // rest), leases (expiry ‖ key → token, in expiry order, so expired leases
 // are found from the start), digests, robots, pages (worker NUL seq →
 // page), runs.
+//
+// A file that is not a sound bbolt database (truncated, bytes flipped, not
+// bbolt at all) is refused at open with a *DamagedError, and a panic of
+// bbolt's on a page damaged later is one too; a state file of an earlier
+// amber is refused with an *OldFormatError.
 type Bolt struct {
-	db     *bolt.DB
-	now    Clock
-	closed atomic.Bool
+	db      *bolt.DB
+	path    string
+	now     Clock
+	created bool
+	closed  atomic.Bool
+
+	// digestFilter holds every digest of the file (one process has it
+	// open), so that a look-up of a payload never archived, most of them,
+	// reads nothing. A false positive costs a read.
+	filterMu     sync.RWMutex
+	digestFilter *bloom.BloomFilter
 }
 
 // Path is the file the frontier is in.
-func (s *Bolt) Path() string { return s.db.Path() }
+func (s *Bolt) Path() string { return s.path }
+
+// Created reports whether the file was new when it was opened: a
+// collection whose state is new has no record of its earlier runs.
+func (s *Bolt) Created() bool { return s.created }
 
 var (
 	bMeta     = []byte("meta")
@@ -45,10 +68,11 @@ var (
 	bRobots   = []byte("robots")
 	bPages    = []byte("pages")
 	bRuns     = []byte("runs")
+	bCookies  = []byte("cookies")
 	kCrawl    = []byte("crawl")
 	kRecrawl  = []byte("recrawl")
 	queueMid  = uint64(1) << 63
-	allBucket = [][]byte{bMeta, bURLs, bQueueR, bQueueP, bLeases, bDigests, bRobots, bPages, bRuns}
+	allBucket = [][]byte{bMeta, bURLs, bQueueR, bQueueP, bLeases, bDigests, bRobots, bPages, bRuns, bCookies}
 )
 
 // urlRec is the state of one key.
@@ -64,17 +88,41 @@ type urlRec struct {
 }
 
 // OpenBolt opens (creating it if needed) the frontier in the bbolt file at
-// path, whose leases go by clock (nil: time.Now).
-func OpenBolt(path string, clock Clock) (*Bolt, error) {
+// path, whose leases go by clock (nil: time.Now). An existing file is
+// proved sound first (see Bolt); one another process has open is
+// ErrLocked.
+func OpenBolt(path string, clock Clock) (_ *Bolt, err error) {
 	if clock == nil {
 		clock = time.Now
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	// A file of 0 bytes is new too: bbolt writes its first pages.
+	fi, statErr := os.Stat(path)
+	created := errors.Is(statErr, fs.ErrNotExist) || statErr == nil && fi.Size() == 0
+	if !created {
+		if err := checkBoltFile(path); err != nil {
+			return nil, err
+		}
+	}
+	var db *bolt.DB
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				closeQuietly(db)
+			}
+			err = damaged(path, p)
+		}
+	}()
+	db, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("frontier: %s is in use by another process", path)
+		return nil, ErrLocked
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return nil, fmt.Errorf("crawl state %s: %w", path, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("frontier: %s: %w", path, err)
+		return nil, damaged(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBucket {
@@ -85,10 +133,37 @@ func OpenBolt(path string, clock Clock) (*Bolt, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("frontier: %s: %w", path, err)
+		closeQuietly(db)
+		if errors.Is(err, berrors.ErrIncompatibleValue) {
+			return nil, damaged(path, err)
+		}
+		return nil, fmt.Errorf("crawl state %s: %w", path, err)
 	}
-	return &Bolt{db: db, now: clock}, nil
+	// Adds from concurrent workers share one commit (and one fsync) when
+	// they come within 2 ms of each other.
+	db.MaxBatchDelay = 2 * time.Millisecond
+	s := &Bolt{db: db, path: path, now: clock, created: created}
+	if err := s.loadDigestFilter(); err != nil {
+		closeQuietly(db)
+		return nil, err
+	}
+	return s, nil
+}
+
+// loadDigestFilter builds the Bloom filter of the digests the file holds.
+func (s *Bolt) loadDigestFilter() error {
+	return s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bDigests)
+		f := bloom.NewWithEstimates(max(2*uint(b.Stats().KeyN), 1<<20), 0.01)
+		err := b.ForEach(func(k, _ []byte) error {
+			f.Add(k)
+			return nil
+		})
+		s.filterMu.Lock()
+		s.digestFilter = f
+		s.filterMu.Unlock()
+		return err
+	})
 }
 
 func u64(b []byte) uint64 {
@@ -100,16 +175,33 @@ func u64(b []byte) uint64 {
 
 func b64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-func (s *Bolt) update(fn func(tx *bolt.Tx) error) error {
-	err := s.db.Update(fn)
+func (s *Bolt) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer s.guard(&err, debug.SetPanicOnFault(true))
+	err = s.db.Update(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err
 }
 
-func (s *Bolt) view(fn func(tx *bolt.Tx) error) error {
-	err := s.db.View(fn)
+// batch is update for calls that may share one commit with concurrent
+// ones; fn may run more than once, and on another goroutine.
+func (s *Bolt) batch(fn func(tx *bolt.Tx) error) (err error) {
+	defer s.guard(&err, debug.SetPanicOnFault(true))
+	err = s.db.Batch(func(tx *bolt.Tx) (err error) {
+		// On another goroutine bbolt would make a panic an error of its own.
+		defer s.guard(&err, debug.SetPanicOnFault(true))
+		return fn(tx)
+	})
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+func (s *Bolt) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer s.guard(&err, debug.SetPanicOnFault(true))
+	err = s.db.View(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
@@ -122,18 +214,14 @@ func getRec(urls *bolt.Bucket, key string) (*urlRec, error) {
 		return nil, nil
 	}
 	var r urlRec
-	if err := json.Unmarshal(v, &r); err != nil {
+	if err := r.decode(v); err != nil {
 		return nil, fmt.Errorf("frontier: record of %q: %w", key, err)
 	}
 	return &r, nil
 }
 
 func putRec(urls *bolt.Bucket, key string, r *urlRec) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return urls.Put([]byte(key), v)
+	return urls.Put([]byte(key), r.encode())
 }
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
@@ -161,24 +249,47 @@ func setQueueEnds(meta *bolt.Bucket, q []byte, head, tail uint64) error {
 	return meta.Put(append(q, "-tail"...), b64(tail))
 }
 
-func push(tx *bolt.Tx, requisite, front bool, key string) error {
-	q := bQueueP
+// pusher puts keys in the queues of one transaction, and writes the
+// queues' ends once, when flushed, rather than at every push.
+type pusher struct {
+	tx   *bolt.Tx
+	ends map[bool]*[2]uint64 // requisite → head, tail
+}
+
+func newPusher(tx *bolt.Tx) *pusher { return &pusher{tx: tx, ends: map[bool]*[2]uint64{}} }
+
+func queueOf(requisite bool) []byte {
 	if requisite {
-		q = bQueueR
+		return bQueueR
 	}
-	meta := tx.Bucket(bMeta)
-	head, tail := queueEnds(meta, q)
-	pos := tail
+	return bQueueP
+}
+
+func (p *pusher) push(requisite, front bool, key string) error {
+	q := queueOf(requisite)
+	e := p.ends[requisite]
+	if e == nil {
+		head, tail := queueEnds(p.tx.Bucket(bMeta), q)
+		e = &[2]uint64{head, tail}
+		p.ends[requisite] = e
+	}
+	pos := e[1]
 	if front {
-		head--
-		pos = head
+		e[0]--
+		pos = e[0]
 	} else {
-		tail++
+		e[1]++
 	}
-	if err := tx.Bucket(q).Put(b64(pos), []byte(key)); err != nil {
-		return err
+	return p.tx.Bucket(q).Put(b64(pos), []byte(key))
+}
+
+func (p *pusher) flush() error {
+	for requisite, e := range p.ends {
+		if err := setQueueEnds(p.tx.Bucket(bMeta), queueOf(requisite), e[0], e[1]); err != nil {
+			return err
+		}
 	}
-	return setQueueEnds(meta, q, head, tail)
+	return nil
 }
 
 // leaseKey orders leases by expiry, then by claim (token).
@@ -198,6 +309,7 @@ func expire(tx *bolt.Tx, now time.Time) error {
 			return err
 		}
 	}
+	p := newPusher(tx)
 	for i := len(back) - 1; i >= 0; i-- {
 		r, err := getRec(urls, back[i])
 		if err != nil {
@@ -210,11 +322,11 @@ func expire(tx *bolt.Tx, now time.Time) error {
 		if err := putRec(urls, back[i], r); err != nil {
 			return err
 		}
-		if err := push(tx, r.Requisite, true, back[i]); err != nil {
+		if err := p.push(r.Requisite, true, back[i]); err != nil {
 			return err
 		}
 	}
-	return nil
+	return p.flush()
 }
 
 // Begin implements Frontier.
@@ -264,14 +376,35 @@ func admits(r *urlRec, e Entry, crawl uint64, recrawl bool) bool {
 	return e.Requisite && (r.State == queued && !r.Requisite || r.State == failed && strings.HasPrefix(r.Reason, SkippedPrefix))
 }
 
-// Add implements Frontier.
+// Add implements Frontier. A read-only pass filters out known keys
+// first, so that a page whose links are all known costs no commit; the
+// writes of concurrent Adds share one commit.
 func (s *Bolt) Add(ctx context.Context, entries []Entry) (int, error) {
-	n := 0
-	err := s.update(func(tx *bolt.Tx) error {
-		n = 0
+	var fresh []Entry
+	err := s.view(func(tx *bolt.Tx) error {
 		meta, urls := tx.Bucket(bMeta), tx.Bucket(bURLs)
 		crawl, recrawl := u64(meta.Get(kCrawl)), meta.Get(kRecrawl) != nil
 		for _, e := range entries {
+			r, err := getRec(urls, e.Key)
+			if err != nil {
+				return err
+			}
+			if admits(r, e, crawl, recrawl) {
+				fresh = append(fresh, e)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(fresh) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.batch(func(tx *bolt.Tx) error {
+		n = 0
+		meta, urls := tx.Bucket(bMeta), tx.Bucket(bURLs)
+		crawl, recrawl := u64(meta.Get(kCrawl)), meta.Get(kRecrawl) != nil
+		p := newPusher(tx)
+		for _, e := range fresh {
 			r, err := getRec(urls, e.Key)
 			if err != nil {
 				return err
@@ -282,12 +415,12 @@ func (s *Bolt) Add(ctx context.Context, entries []Entry) (int, error) {
 			if err := putRec(urls, e.Key, &urlRec{State: queued, Crawl: crawl, Requisite: e.Requisite, Data: e.Data}); err != nil {
 				return err
 			}
-			if err := push(tx, e.Requisite, false, e.Key); err != nil {
+			if err := p.push(e.Requisite, false, e.Key); err != nil {
 				return err
 			}
 			n++
 		}
-		return nil
+		return p.flush()
 	})
 	return n, err
 }
@@ -305,15 +438,14 @@ func (s *Bolt) Claim(ctx context.Context, worker string, max int, ttl time.Durat
 		for _, q := range [][]byte{bQueueR, bQueueP} {
 			requisite := bytes.Equal(q, bQueueR)
 			c := tx.Bucket(q).Cursor()
+			head, tail := queueEnds(meta, q)
+			popped := false
 			for k, v := c.First(); k != nil && len(out) < max; k, v = c.First() {
 				key := string(v)
 				if err := c.Delete(); err != nil {
 					return err
 				}
-				_, tail := queueEnds(meta, q)
-				if err := setQueueEnds(meta, q, u64(k)+1, tail); err != nil {
-					return err
-				}
+				head, popped = u64(k)+1, true
 				r, err := getRec(urls, key)
 				if err != nil {
 					return err
@@ -334,6 +466,11 @@ func (s *Bolt) Claim(ctx context.Context, worker string, max int, ttl time.Durat
 					return err
 				}
 				out = append(out, Lease{Entry: Entry{Key: key, Data: r.Data, Requisite: r.Requisite}, Worker: worker, Token: tok, Expires: time.Unix(0, r.Expires).In(exp.Location())})
+			}
+			if popped {
+				if err := setQueueEnds(meta, q, head, tail); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -397,6 +534,7 @@ func (s *Bolt) Release(ctx context.Context, in []Lease) error {
 	return s.update(func(tx *bolt.Tx) error {
 		now := s.now()
 		urls, leases := tx.Bucket(bURLs), tx.Bucket(bLeases)
+		p := newPusher(tx)
 		for i := len(in) - 1; i >= 0; i-- {
 			l := in[i]
 			r, err := held(urls, l, now)
@@ -413,11 +551,11 @@ func (s *Bolt) Release(ctx context.Context, in []Lease) error {
 			if err := putRec(urls, l.Key, r); err != nil {
 				return err
 			}
-			if err := push(tx, r.Requisite, true, l.Key); err != nil {
+			if err := p.push(r.Requisite, true, l.Key); err != nil {
 				return err
 			}
 		}
-		return nil
+		return p.flush()
 	})
 }
 
@@ -453,7 +591,7 @@ func (s *Bolt) Finish(ctx context.Context, outcomes []Outcome, digests []DigestR
 				}
 			}
 		}
-		return index(tx, digests)
+		return s.index(tx, digests)
 	})
 	if err == nil && len(lost) > 0 {
 		err = &LeaseError{Keys: lost}
@@ -475,13 +613,20 @@ func addPage(tx *bolt.Tx, worker string, p Page) error {
 	return putJSON(wb, b64(seq), p)
 }
 
-func index(tx *bolt.Tx, digests []DigestRef) error {
+func (s *Bolt) index(tx *bolt.Tx, digests []DigestRef) error {
+	// Added to the filter before the commit: a false positive costs a
+	// read, a false negative would cost a revisit.
+	s.filterMu.Lock()
+	for _, d := range digests {
+		s.digestFilter.AddString(d.Digest)
+	}
+	s.filterMu.Unlock()
 	b := tx.Bucket(bDigests)
 	for _, d := range digests {
 		if b.Get([]byte(d.Digest)) != nil {
 			continue // the first record of a payload is the one revisits refer to
 		}
-		if err := putJSON(b, []byte(d.Digest), d); err != nil {
+		if err := b.Put([]byte(d.Digest), encodeDigest(d)); err != nil {
 			return err
 		}
 	}
@@ -513,12 +658,21 @@ func (s *Bolt) Recover(ctx context.Context, keys []string, digests []DigestRef) 
 				return err
 			}
 		}
-		return index(tx, digests)
+		return s.index(tx, digests)
 	})
 }
 
 // LookupDigest implements Frontier.
 func (s *Bolt) LookupDigest(ctx context.Context, digest string) (DigestRef, bool, error) {
+	s.filterMu.RLock()
+	maybe := s.digestFilter.TestString(digest)
+	s.filterMu.RUnlock()
+	if !maybe {
+		if s.closed.Load() {
+			return DigestRef{}, false, ErrClosed
+		}
+		return DigestRef{}, false, nil
+	}
 	var d DigestRef
 	var ok bool
 	err := s.view(func(tx *bolt.Tx) error {
@@ -527,7 +681,7 @@ func (s *Bolt) LookupDigest(ctx context.Context, digest string) (DigestRef, bool
 			return nil
 		}
 		ok = true
-		return json.Unmarshal(v, &d)
+		return decodeDigest(v, &d)
 	})
 	return d, ok, err
 }
@@ -565,6 +719,46 @@ func (s *Bolt) PutRobots(ctx context.Context, origin string, r RobotsTxt) (Robot
 	return out, err
 }
 
+// Cookies implements Frontier. A cookie is stored as the crawl it was set
+// in (uvarint) and its data.
+func (s *Bolt) Cookies(ctx context.Context) ([]Cookie, error) {
+	var out []Cookie
+	err := s.view(func(tx *bolt.Tx) error {
+		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
+		return tx.Bucket(bCookies).ForEach(func(k, v []byte) error {
+			c, n := binary.Uvarint(v)
+			if n <= 0 {
+				return fmt.Errorf("frontier: cookie record of %q: %w", k, errRec)
+			}
+			if c == crawl {
+				out = append(out, Cookie{Key: string(k), Data: append([]byte(nil), v[n:]...)})
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// PutCookies implements Frontier.
+func (s *Bolt) PutCookies(ctx context.Context, cookies []Cookie) error {
+	return s.batch(func(tx *bolt.Tx) error {
+		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
+		b := tx.Bucket(bCookies)
+		for _, c := range cookies {
+			var err error
+			if len(c.Data) == 0 {
+				err = b.Delete([]byte(c.Key))
+			} else {
+				err = b.Put([]byte(c.Key), append(binary.AppendUvarint(nil, crawl), c.Data...))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Counts implements Frontier.
 func (s *Bolt) Counts(ctx context.Context) (Counts, error) {
 	var c Counts
@@ -576,7 +770,7 @@ func (s *Bolt) Counts(ctx context.Context) (Counts, error) {
 		crawl := u64(tx.Bucket(bMeta).Get(kCrawl))
 		return tx.Bucket(bURLs).ForEach(func(k, v []byte) error {
 			var r urlRec
-			if err := json.Unmarshal(v, &r); err != nil || r.Crawl != crawl {
+			if err := r.decode(v); err != nil || r.Crawl != crawl {
 				return err
 			}
 			switch r.State {
@@ -603,7 +797,7 @@ func (s *Bolt) Failures(ctx context.Context, max int) ([]Failure, error) {
 		c := tx.Bucket(bURLs).Cursor()
 		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
 			var r urlRec
-			if err := json.Unmarshal(v, &r); err != nil {
+			if err := r.decode(v); err != nil {
 				return err
 			}
 			if r.Crawl == crawl && r.State == failed {
@@ -688,6 +882,19 @@ func (s *Bolt) Runs(ctx context.Context) ([]RunInfo, error) {
 		})
 	})
 	return out, err
+}
+
+// Reclaim puts every leased entry back at the front of its queue, as if
+// its lease had expired, and returns how many. bbolt lets one process
+// have the file open: every lease in it belongs to a run that is dead, so
+// the run that opens it need not wait for them to expire.
+func (s *Bolt) Reclaim(ctx context.Context) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bLeases).Stats().KeyN
+		return expire(tx, time.Unix(0, math.MaxInt64))
+	})
+	return n, err
 }
 
 // Close implements Frontier.

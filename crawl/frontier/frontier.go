@@ -86,6 +86,14 @@ type Frontier interface {
 	Robots(ctx context.Context, origin string) (RobotsTxt, bool, error)
 	PutRobots(ctx context.Context, origin string, r RobotsTxt) (RobotsTxt, error)
 
+	// Cookies returns the cookie jar of the current crawl, sorted by key:
+	// what sites set, so that a resumed crawl, or another worker, sends
+	// what this one would. PutCookies stores cookies in it, durably,
+	// replacing those with the same key; a cookie without Data is
+	// removed. A new crawl starts with an empty jar.
+	Cookies(ctx context.Context) ([]Cookie, error)
+	PutCookies(ctx context.Context, cookies []Cookie) error
+
 	// Counts returns how many URLs of the current crawl are in each state
 	// (expired leases count as queued).
 	Counts(ctx context.Context) (Counts, error)
@@ -155,6 +163,15 @@ type RobotsTxt struct {
 	Status int
 	Body   []byte
 	Crawl  uint64
+}
+
+// Cookie is one cookie of a crawl's jar: its identity (Key, the jar's:
+// host, name, domain, path) and what the crawler needs to set it again,
+// both opaque to the frontier. Data holds the cookie's value: a backend
+// never puts it in an error or a log.
+type Cookie struct {
+	Key  string
+	Data []byte
 }
 
 // Page is an archived HTML page, as listed in pages.jsonl.

@@ -46,6 +46,8 @@ type Memory struct {
 	leases            map[string]struct{} // keys leased now
 	digests           map[string]DigestRef
 	robots            map[string]RobotsTxt
+	cookies           map[string]Cookie // of the current crawl
+	cookiesCrawl      uint64
 	outbox            map[string][]Page
 	pageSeq           map[string]uint64
 	runs              []RunInfo
@@ -342,6 +344,42 @@ func (m *Memory) PutRobots(ctx context.Context, origin string, r RobotsTxt) (Rob
 	}
 	m.robots[origin] = r
 	return r, nil
+}
+
+// Cookies implements Frontier.
+func (m *Memory) Cookies(ctx context.Context) ([]Cookie, error) {
+	if err := m.lock(); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	if m.cookiesCrawl != m.crawl {
+		return nil, nil
+	}
+	out := make([]Cookie, 0, len(m.cookies))
+	for _, c := range m.cookies {
+		out = append(out, Cookie{Key: c.Key, Data: slices.Clone(c.Data)})
+	}
+	slices.SortFunc(out, func(a, b Cookie) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// PutCookies implements Frontier.
+func (m *Memory) PutCookies(ctx context.Context, cookies []Cookie) error {
+	if err := m.lock(); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if m.cookiesCrawl != m.crawl || m.cookies == nil {
+		m.cookies, m.cookiesCrawl = map[string]Cookie{}, m.crawl
+	}
+	for _, c := range cookies {
+		if len(c.Data) == 0 {
+			delete(m.cookies, c.Key)
+		} else {
+			m.cookies[c.Key] = Cookie{Key: c.Key, Data: slices.Clone(c.Data)}
+		}
+	}
+	return nil
 }
 
 // Counts implements Frontier.

@@ -45,6 +45,7 @@ const redisSchema = "1"
 //	robots           hash: origin → "crawl JSON"
 //	runs             list: the run log (JSON), run n at index n-1
 //	pageseq          hash: outbox key → the last page seq
+//	cookies          hash: cookie key → "crawl data", the crawl's jar
 //	outbox:<worker>  sorted set: the worker's pages, scored by seq
 //
 // Each method is one Lua script or one command (Add: one script per 500
@@ -96,11 +97,12 @@ const (
 	keyRobots
 	keyRuns
 	keyPageSeq
+	keyCookies
 )
 
 var redisKeyNames = [...]string{
 	keyMeta: "meta", keyURL: "url", keyReq: "req", keyPages: "pages", keyLeases: "leases",
-	keyFailed: "failed", keyDigests: "digests", keyRobots: "robots", keyRuns: "runs", keyPageSeq: "pageseq",
+	keyFailed: "failed", keyDigests: "digests", keyRobots: "robots", keyRuns: "runs", keyPageSeq: "pageseq", keyCookies: "cookies",
 }
 
 // addChunk is how many entries one Add script takes at most, so that one
@@ -511,6 +513,34 @@ func (r *Redis) PutRobots(ctx context.Context, origin string, rt RobotsTxt) (Rob
 		return RobotsTxt{}, err
 	}
 	return decodeRobots(origin, replyString(v))
+}
+
+// Cookies implements Frontier.
+func (r *Redis) Cookies(ctx context.Context) ([]Cookie, error) {
+	v, err := r.run(ctx, "cookies", luaCookies, nil)
+	if err != nil {
+		return nil, err
+	}
+	l := replyList(v)
+	out := make([]Cookie, 0, len(l)/2)
+	for i := 0; i+1 < len(l); i += 2 {
+		out = append(out, Cookie{Key: replyString(l[i]), Data: []byte(replyString(l[i+1]))})
+	}
+	slices.SortFunc(out, func(a, b Cookie) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// PutCookies implements Frontier.
+func (r *Redis) PutCookies(ctx context.Context, cookies []Cookie) error {
+	if len(cookies) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*len(cookies))
+	for _, c := range cookies {
+		args = append(args, c.Key, c.Data)
+	}
+	_, err := r.run(ctx, "cookie store", luaPutCookies, nil, args...)
+	return err
 }
 
 // Counts implements Frontier.

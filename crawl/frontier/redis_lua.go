@@ -25,8 +25,8 @@ import "github.com/redis/go-redis/v9"
 
 // luaPrelude is prepended to every script.
 const luaPrelude = `
-local K_META, K_URL, K_REQ, K_PAGES, K_LEASES, K_FAILED, K_DIGESTS, K_ROBOTS, K_RUNS, K_PAGESEQ =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_META, K_URL, K_REQ, K_PAGES, K_LEASES, K_FAILED, K_DIGESTS, K_ROBOTS, K_RUNS, K_PAGESEQ, K_COOKIES =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 
 local function fmtint(n) return string.format('%d', n) end
 
@@ -296,6 +296,35 @@ if old and tonumber(string.match(old, '^(%d+) ')) >= tonumber(ARGV[2]) then retu
 local v = ARGV[2] .. ' ' .. ARGV[3]
 redis.call('HSET', K_ROBOTS, ARGV[1], v)
 return v
+`)
+
+// Returns {key, data, ...}: the cookies of the current crawl.
+var luaCookies = luaScript(`
+local crawl = redis.call('HGET', K_META, 'crawl') or '0'
+local all = redis.call('HGETALL', K_COOKIES)
+local out = {}
+for i = 1, #all, 2 do
+  local c, data = string.match(all[i + 1], '^(%d+) (.*)$')
+  if c == crawl then
+    out[#out + 1] = all[i]
+    out[#out + 1] = data
+  end
+end
+return out
+`)
+
+// ARGV: key, data, ... (empty data: removed). A cookie of an earlier crawl
+// under the same key is replaced.
+var luaPutCookies = luaScript(`
+local crawl = redis.call('HGET', K_META, 'crawl') or '0'
+for i = 1, #ARGV, 2 do
+  if ARGV[i + 1] == '' then
+    redis.call('HDEL', K_COOKIES, ARGV[i])
+  else
+    redis.call('HSET', K_COOKIES, ARGV[i], crawl .. ' ' .. ARGV[i + 1])
+  end
+end
+return 0
 `)
 
 // ARGV: seq, run (JSON).

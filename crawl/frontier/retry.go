@@ -150,6 +150,14 @@ func (r *retrying) PutRobots(ctx context.Context, origin string, rt RobotsTxt) (
 	return do(ctx, r, "robots.txt store", func() (RobotsTxt, error) { return r.f.PutRobots(ctx, origin, rt) })
 }
 
+func (r *retrying) Cookies(ctx context.Context) ([]Cookie, error) {
+	return do(ctx, r, "cookies", func() ([]Cookie, error) { return r.f.Cookies(ctx) })
+}
+
+func (r *retrying) PutCookies(ctx context.Context, cookies []Cookie) error {
+	return do0(ctx, r, "cookie store", func() error { return r.f.PutCookies(ctx, cookies) })
+}
+
 func (r *retrying) Counts(ctx context.Context) (Counts, error) {
 	return do(ctx, r, "counts", func() (Counts, error) { return r.f.Counts(ctx) })
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, b Backend) {
 		{"Recrawl", testRecrawl},
 		{"Digests", testDigests},
 		{"Robots", testRobots},
+		{"Cookies", testCookies},
 		{"Pages", testPages},
 		{"Runs", testRuns},
 		{"Closed", testClosed},
@@ -553,6 +554,54 @@ func testRobots(t *testing.T, b Backend) {
 	if got, err := f.PutRobots(ctx, "http://a", frontier.RobotsTxt{Status: 404, Crawl: 2}); err != nil || got.Status != 404 {
 		t.Fatalf("PutRobots of a later crawl: %+v %v", got, err)
 	}
+}
+
+func wantCookies(t *testing.T, f frontier.Frontier, want ...string) {
+	t.Helper()
+	cs, err := f.Cookies(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.Key+"="+string(c.Data))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("cookies %q, want %q", got, want)
+	}
+}
+
+func testCookies(t *testing.T, b Backend) {
+	f, clock := begin(t, b)
+	wantCookies(t, f)
+	put := func(cs ...frontier.Cookie) {
+		t.Helper()
+		if err := f.PutCookies(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Data is opaque: any bytes, a space and a newline included.
+	put(frontier.Cookie{Key: "b", Data: []byte("2")}, frontier.Cookie{Key: "a", Data: []byte("1 \n\x00x")})
+	wantCookies(t, f, "a=1 \n\x00x", "b=2")
+	// Same key: replaced; no data: removed; removing an unknown key is no error.
+	put(frontier.Cookie{Key: "b", Data: []byte("3")}, frontier.Cookie{Key: "a"}, frontier.Cookie{Key: "zz"})
+	wantCookies(t, f, "b=3")
+	if b.Reopen != nil {
+		add(t, f, 1, page("x")) // the crawl is unfinished: the next Begin resumes it
+		f = b.Reopen(t, f, clock.Now)
+		if info, err := f.Begin(ctx, false); err != nil || !info.Resumed {
+			t.Fatalf("Begin after the crash: %+v %v, want the crawl resumed", info, err)
+		}
+		wantCookies(t, f, "b=3") // durable: the resumed crawl has them
+		finish(t, f, claim(t, f, "w1", 10)...)
+	}
+	// A new crawl starts with an empty jar.
+	if info, err := f.Begin(ctx, false); err != nil || info.Resumed {
+		t.Fatalf("Begin: %+v %v, want a new crawl", info, err)
+	}
+	wantCookies(t, f)
+	put(frontier.Cookie{Key: "c", Data: []byte("4")})
+	wantCookies(t, f, "c=4")
 }
 
 func testPages(t *testing.T, b Backend) {

@@ -1,4 +1,4 @@
-package crawl
+package extract
 
 import (
 	"cmp"
@@ -109,7 +109,7 @@ func FuzzScanMatchesTokenizer(f *testing.F) {
 		if err != nil {
 			t.Skip()
 		}
-		got, err := ExtractHTML(page, strings.NewReader(s))
+		got, err := ReadHTML(page, strings.NewReader(s))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +130,7 @@ func TestScanLinear(t *testing.T) {
 	}
 	sb.WriteString("A5=dup>")
 	sb.WriteString(strings.Repeat("<script><!--<script>", 20000))
-	links := extractHTML(page, []byte(sb.String()), DefaultMaxLinksPerPage)
+	links := HTML(page, []byte(sb.String()), DefaultMaxLinksPerPage)
 	if len(links.Requisites) != 1 {
 		t.Errorf("requisites %q", links.Requisites)
 	}
@@ -153,7 +153,7 @@ func BenchmarkExtractHTML(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	b.Run("scanner", func(b *testing.B) {
 		for b.Loop() {
-			extractHTML(page, []byte(doc), DefaultMaxLinksPerPage)
+			HTML(page, []byte(doc), DefaultMaxLinksPerPage)
 		}
 	})
 	b.Run("tokenizer", func(b *testing.B) {

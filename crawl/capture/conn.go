@@ -1,4 +1,4 @@
-package crawl
+package capture
 
 import (
 	"bufio"
@@ -43,10 +43,10 @@ var (
 	// ErrHeadTooLarge: the status line and headers (with interim
 	// responses) exceed MaxResponseHead, or there are more than
 	// MaxInterimResponses interim responses.
-	ErrHeadTooLarge = errors.New("crawl: response head too large")
+	ErrHeadTooLarge = errors.New("capture: response head too large")
 	// ErrHeaderTimeout: the response head did not arrive whole within
-	// TransportOptions.ResponseHeaderTimeout.
-	ErrHeaderTimeout = errors.New("crawl: timeout awaiting response headers")
+	// Options.ResponseHeaderTimeout.
+	ErrHeaderTimeout = errors.New("capture: timeout awaiting response headers")
 )
 
 // errHeadLimit ends a read that would go past MaxResponseHead.

@@ -1,6 +1,7 @@
-package crawl
+package frontier_test
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,41 +9,47 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/amber-archiver/amber/crawl/frontier"
 )
 
 // fillState writes a state of n URLs, half of them done with a digest, and
 // one run, as a crawl leaves it.
 func fillState(t testing.TB, path string, n int) {
 	t.Helper()
-	s, err := OpenBoltState(path)
+	ctx := context.Background()
+	s, err := frontier.OpenBolt(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Begin(false); err != nil {
+	if _, err := s.Begin(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	var es []Entry
+	var es []frontier.Entry
 	for i := range n {
-		es = append(es, Entry{Key: fmt.Sprintf("http://example.com/page/%06d", i), Data: []byte("target data")})
+		es = append(es, frontier.Entry{Key: fmt.Sprintf("http://example.com/page/%06d", i), Data: []byte("target data")})
 	}
-	if _, err := s.Add(es); err != nil {
+	if _, err := s.Add(ctx, es); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Claim(n / 2)
+	got, err := s.Claim(ctx, "w", n/2, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var outs []Outcome
-	var ds []DigestRef
-	for i, e := range got {
-		outs = append(outs, Outcome{Key: e.Key})
-		ds = append(ds, DigestRef{Digest: fmt.Sprintf("sha1:%032d", i), RecordID: "<urn:uuid:x>", URI: e.Key})
+	var outs []frontier.Outcome
+	var ds []frontier.DigestRef
+	for i, l := range got {
+		outs = append(outs, frontier.Outcome{Lease: l, Page: &frontier.Page{URL: l.Key}})
+		ds = append(ds, frontier.DigestRef{Digest: fmt.Sprintf("sha1:%032d", i), RecordID: "<urn:uuid:x>", URI: l.Key})
 	}
-	if err := s.Finish(outs, ds); err != nil {
+	if err := s.Finish(ctx, outs, ds); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.StartRun(RunInfo{Crawl: 1}); err != nil {
+	if _, err := s.StartRun(ctx, frontier.RunInfo{Crawl: 1}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -50,38 +57,45 @@ func fillState(t testing.TB, path string, n int) {
 // useState does what amber archive and amber status do with a state. It
 // must return an error or nil; a panic fails the test binary.
 func useState(path string) error {
-	s, err := OpenBoltState(path)
+	ctx := context.Background()
+	s, err := frontier.OpenBolt(path, nil)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if _, err := s.Runs(); err != nil {
+	if _, err := s.Runs(ctx); err != nil {
 		return err
 	}
-	if _, err := s.Counts(); err != nil {
+	if _, err := s.Counts(ctx); err != nil {
 		return err
 	}
-	if _, err := s.Failures(20); err != nil {
+	if _, err := s.Failures(ctx, 20); err != nil {
 		return err
 	}
-	if _, err := s.Begin(false); err != nil {
+	if _, err := s.Reclaim(ctx); err != nil {
 		return err
 	}
-	if _, err := s.Add(entries("x", "y")); err != nil {
+	if _, err := s.Begin(ctx, false); err != nil {
 		return err
 	}
-	es, err := s.Claim(100)
+	if _, err := s.Pages(ctx, "w"); err != nil {
+		return err
+	}
+	if _, err := s.Add(ctx, []frontier.Entry{{Key: "x"}, {Key: "y"}}); err != nil {
+		return err
+	}
+	ls, err := s.Claim(ctx, "w", 100, time.Hour)
 	if err != nil {
 		return err
 	}
-	var outs []Outcome
-	for _, e := range es {
-		outs = append(outs, Outcome{Key: e.Key})
+	var outs []frontier.Outcome
+	for _, l := range ls {
+		outs = append(outs, frontier.Outcome{Lease: l})
 	}
-	if err := s.Finish(outs, []DigestRef{{Digest: "sha1:NEW", URI: "x"}}); err != nil {
+	if err := s.Finish(ctx, outs, []frontier.DigestRef{{Digest: "sha1:NEW", URI: "x"}}); err != nil {
 		return err
 	}
-	_, _, err = s.LookupDigest("sha1:00000000000000000000000000000001")
+	_, _, err = s.LookupDigest(ctx, "sha1:00000000000000000000000000000001")
 	return err
 }
 
@@ -146,11 +160,11 @@ func flip(data []byte, off, n int) []byte {
 	return d
 }
 
-// TestBoltStateDamaged: a truncated state file, or one with flipped bytes
+// TestBoltDamaged: a truncated state file, or one with flipped bytes
 // in the meta pages, the free list, a branch or a leaf page, is refused at
-// open with a one-line DamagedStateError naming the file and what to do;
+// open with a one-line DamagedError naming the file and what to do;
 // nothing panics.
-func TestBoltStateDamaged(t *testing.T) {
+func TestBoltDamaged(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.db")
 	fillState(t, good, 4000)
@@ -182,8 +196,8 @@ func TestBoltStateDamaged(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := useState(p)
-			var de *DamagedStateError
-			if !errors.Is(err, ErrStateDamaged) || !errors.As(err, &de) {
+			var de *frontier.DamagedError
+			if !errors.Is(err, frontier.ErrDamaged) || !errors.As(err, &de) {
 				t.Fatalf("got %v, want a damaged state error", err)
 			}
 			msg := err.Error()
@@ -203,15 +217,15 @@ func TestBoltStateDamaged(t *testing.T) {
 	// what it is for.
 	p := filepath.Join(dir, "one-meta.db")
 	os.WriteFile(p, flip(data, 16+40, 8), 0o644)
-	if err := useState(p); err != nil && !errors.Is(err, ErrStateDamaged) {
+	if err := useState(p); err != nil && !errors.Is(err, frontier.ErrDamaged) {
 		t.Errorf("one meta page flipped: %v", err)
 	}
 }
 
-// TestBoltStateDamageSweep flips bytes at many places of a state and cuts
+// TestBoltDamageSweep flips bytes at many places of a state and cuts
 // it at many lengths: every open and use ends in nil or a damaged-state
 // error, never a panic (which would end the test binary).
-func TestBoltStateDamageSweep(t *testing.T) {
+func TestBoltDamageSweep(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.db")
 	fillState(t, good, 2000)
@@ -227,7 +241,7 @@ func TestBoltStateDamageSweep(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := useState(p)
-			if err != nil && !errors.Is(err, ErrStateDamaged) {
+			if err != nil && !errors.Is(err, frontier.ErrDamaged) {
 				t.Errorf("offset %d: %v, want nil or a damaged state error", off, err)
 			}
 			if err != nil {
@@ -243,11 +257,11 @@ func TestBoltStateDamageSweep(t *testing.T) {
 	}
 }
 
-// TestBoltStateDamagedReleased: a damaged state refused at open leaves
+// TestBoltDamagedReleased: a damaged state refused at open leaves
 // the file closed and unlocked, whatever failed (an error of bbolt's, a
 // panic inside bolt.Open, the check): opening it again in the same
 // process is refused as damaged again, not as locked.
-func TestBoltStateDamagedReleased(t *testing.T) {
+func TestBoltDamagedReleased(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.db")
 	fillState(t, good, 2000)
@@ -263,10 +277,123 @@ func TestBoltStateDamagedReleased(t *testing.T) {
 			}
 			first := useState(p)
 			second := useState(p)
-			if errors.Is(first, ErrLocked) || errors.Is(second, ErrLocked) {
+			if errors.Is(first, frontier.ErrLocked) || errors.Is(second, frontier.ErrLocked) {
 				t.Fatalf("offset %d: %v, then %v: a failed open kept the file locked", off, first, second)
 			}
 			os.Remove(p)
 		}
+	}
+}
+
+// TestBoltOldFormat: a state file of an amber from before the frontier is
+// refused with one line that names the file and what to do, and is left
+// as it was.
+func TestBoltOldFormat(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "crawl.db")
+	db, err := bolt.Open(p, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range []string{"meta", "urls", "fresh", "fresh-r", "claimed", "digests", "pages", "runs", "robots"} {
+			if _, err := tx.CreateBucket([]byte(b)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("urls")).Put([]byte("http://example.com/"), []byte{1, 'D', 1, 0})
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(p)
+	_, err = frontier.OpenBolt(p, nil)
+	var oe *frontier.OldFormatError
+	if !errors.Is(err, frontier.ErrOldFormat) || !errors.As(err, &oe) || oe.Path != p {
+		t.Fatalf("got %v, want an old-format error", err)
+	}
+	if msg := err.Error(); strings.ContainsAny(msg, "\n\r") || !strings.Contains(msg, "mv "+p+" "+p+".old") {
+		t.Errorf("message %q: want one line with the mv to run", msg)
+	}
+	if after, _ := os.ReadFile(p); string(after) != string(before) {
+		t.Error("the old state file was changed")
+	}
+}
+
+// TestBoltReclaim: the leases a killed process left in the file go back
+// to the queue, ahead of the rest, when the next process reclaims them,
+// without waiting for them to expire; they are claimed again in order.
+func TestBoltReclaim(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "crawl.db")
+	s, err := frontier.OpenBolt(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Begin(ctx, false)
+	s.Add(ctx, []frontier.Entry{{Key: "a"}, {Key: "b"}, {Key: "c"}})
+	if ls, err := s.Claim(ctx, "dead", 2, time.Hour); err != nil || len(ls) != 2 {
+		t.Fatalf("claimed %v, %v", ls, err)
+	}
+	s.Close()
+	s, err = frontier.OpenBolt(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if info, err := s.Begin(ctx, false); err != nil || !info.Resumed {
+		t.Fatalf("Begin: %+v, %v; want the crawl resumed", info, err)
+	}
+	if n, err := s.Reclaim(ctx); err != nil || n != 2 {
+		t.Fatalf("Reclaim: %d, %v; want 2", n, err)
+	}
+	ls, err := s.Claim(ctx, "new", 10, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range ls {
+		got = append(got, l.Key)
+	}
+	if strings.Join(got, " ") != "a b c" {
+		t.Errorf("claimed %q after reclaiming, want a b c", got)
+	}
+}
+
+// TestBoltReadsJSONRecords: URL and digest records stored as JSON (as the
+// first frontier files were) still read, beside the binary form.
+func TestBoltReadsJSONRecords(t *testing.T) {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "crawl.db")
+	s, err := frontier.OpenBolt(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Begin(ctx, false)
+	s.Close()
+	db, err := bolt.Open(p, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("urls")).Put([]byte("http://a/"), []byte(`{"s":68,"c":1}`)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("digests")).Put([]byte("sha1:X"), []byte(`{"Digest":"sha1:X","RecordID":"<urn:uuid:1>","URI":"http://a/","Date":"2026-12-01T00:00:00Z"}`))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = frontier.OpenBolt(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n, err := s.Add(ctx, []frontier.Entry{{Key: "http://a/"}, {Key: "http://b/"}}); n != 1 || err != nil {
+		t.Errorf("Add: %d, %v; want http://a/ known (done) and http://b/ new", n, err)
+	}
+	if d, ok, err := s.LookupDigest(ctx, "sha1:X"); !ok || err != nil || d.RecordID != "<urn:uuid:1>" {
+		t.Errorf("LookupDigest: %+v %v %v", d, ok, err)
 	}
 }

@@ -1,4 +1,4 @@
-package crawl
+package capture
 
 import (
 	"bufio"
@@ -46,7 +46,7 @@ type Exchange struct {
 	RequestPayloadDigest []byte
 	StatusCode           int
 	// The entity body kept for the crawler to parse (HTML, CSS, sitemaps;
-	// up to TransportOptions.ParseLimit), as received; Content decodes it.
+	// up to Options.ParseLimit), as received; Content decodes it.
 	kept            *[]byte // pooled
 	keptGzip        bool
 	parseLimit      int64
@@ -75,8 +75,8 @@ type BlockMaker interface {
 	HashAlgorithm() string
 }
 
-// TransportOptions configure the recording transport. Zero means default.
-type TransportOptions struct {
+// Options configure the recording transport. Zero means default.
+type Options struct {
 	ConnectTimeout        time.Duration // default 10 s
 	ResponseHeaderTimeout time.Duration // default 30 s
 	IdleReadTimeout       time.Duration // longest silence while reading; default 60 s
@@ -107,7 +107,16 @@ type TransportOptions struct {
 	Resolve map[string]string
 }
 
-// Defaults of TransportOptions.
+type parseKey struct{}
+
+// WithParse asks Transport to keep the entity body of the request's
+// response for the caller whatever its type (a robots.txt is text/plain,
+// which is not kept otherwise).
+func WithParse(ctx context.Context) context.Context {
+	return context.WithValue(ctx, parseKey{}, true)
+}
+
+// Defaults of Options.
 const (
 	DefaultMaxSize         = 4 << 30
 	DefaultResponseTimeout = 5 * time.Minute
@@ -124,7 +133,7 @@ const (
 // release its per-host slot first and record the links a page leads to
 // before the page itself.
 type Transport struct {
-	opts   TransportOptions
+	opts   Options
 	sink   BlockMaker
 	budget *semaphore.Weighted // InflateBudget
 	dialer *resolvingDialer
@@ -133,7 +142,7 @@ type Transport struct {
 }
 
 // NewTransport returns a recording transport whose blocks sink makes.
-func NewTransport(sink BlockMaker, opts TransportOptions) *Transport {
+func NewTransport(sink BlockMaker, opts Options) *Transport {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
 	}
@@ -329,6 +338,11 @@ type RecordedBody struct {
 	r        *bytes.Reader
 	empty    bool
 }
+
+// Withhold makes the body read as empty, for a caller that takes it from
+// the Exchange (Content) and hands the response on to a reader that would
+// only copy it.
+func (b *RecordedBody) Withhold() { b.empty = true }
 
 // Read implements io.Reader.
 func (b *RecordedBody) Read(p []byte) (int, error) {
@@ -593,19 +607,19 @@ func (ex *exchange) read(p []byte) int {
 	return len(p)
 }
 
-// errSizeCap ends a response that reached TransportOptions.MaxSize.
-var errSizeCap = errors.New("response larger than --max-size")
+// errSizeCap ends a response that reached Options.MaxSize.
+var errSizeCap = errors.New("response larger than the size cap")
 
-// errTimeLimit ends a response that reached TransportOptions.ResponseTimeout.
-var errTimeLimit = errors.New("response took longer than --response-timeout")
+// errTimeLimit ends a response that reached Options.ResponseTimeout.
+var errTimeLimit = errors.New("response took longer than the response timeout")
 
 // ErrUnsupportedScheme: a URL (or a redirect's target) that is not http
 // or https.
-var ErrUnsupportedScheme = errors.New("crawl: unsupported scheme")
+var ErrUnsupportedScheme = errors.New("capture: unsupported scheme")
 
 // ErrCut is the error of a fetch that Transport.Cut stopped: nothing of it
 // is archived, so it can be fetched whole later.
-var ErrCut = errors.New("crawl: fetch cut short: the crawl is stopping")
+var ErrCut = errors.New("capture: fetch cut short: the caller is stopping")
 
 // recConn tees every byte crossing the connection into the exchange
 // currently attached to it.

@@ -1,4 +1,4 @@
-package crawl
+package extract
 
 import (
 	"bytes"
@@ -80,23 +80,23 @@ var linkRelRequisite = map[string]bool{
 // linkRelPage lists <link rel> values that name another page.
 var linkRelPage = map[string]bool{"canonical": true, "next": true, "prev": true, "prerender": true}
 
-// ExtractHTML finds the requisites and links of an HTML document fetched
+// ReadHTML finds the requisites and links of an HTML document fetched
 // from pageURL, resolving against <base href> when present. It reads the
 // document once, builds no tree, and never fails on malformed markup. The
 // document is read as a browser with scripting off reads it: the content
 // of <noscript> is markup.
-func ExtractHTML(pageURL *url.URL, body io.Reader) (Links, error) {
+func ReadHTML(pageURL *url.URL, body io.Reader) (Links, error) {
 	b, err := io.ReadAll(body)
 	if err != nil {
 		return Links{}, err
 	}
-	return extractHTML(pageURL, b, DefaultMaxLinksPerPage), nil
+	return HTML(pageURL, b, DefaultMaxLinksPerPage), nil
 }
 
-// extractHTML is ExtractHTML on a document in memory, keeping up to max
+// HTML is ReadHTML on a document in memory, keeping up to max
 // distinct requisites and max distinct page links. It scans the tags with
 // htmlScanner, which tokenizes them as golang.org/x/net/html does.
-func extractHTML(pageURL *url.URL, doc []byte, max int) Links {
+func HTML(pageURL *url.URL, doc []byte, max int) Links {
 	x := newHTMLExtractor(pageURL, max)
 	x.nested = func(doc string) { scanHTML(x, []byte(doc)) }
 	scanHTML(x, doc)
@@ -315,7 +315,7 @@ func (x *htmlExtractor) finish() Links {
 		}
 	}
 	for _, r := range x.refs {
-		u := resolve(base, r.raw)
+		u := Resolve(base, r.raw)
 		if u == "" {
 			continue
 		}
@@ -329,7 +329,7 @@ func (x *htmlExtractor) finish() Links {
 		add(r, u)
 	}
 	if out.Refresh != "" {
-		out.Refresh = resolve(base, out.Refresh)
+		out.Refresh = Resolve(base, out.Refresh)
 	}
 	return out
 }
@@ -383,9 +383,9 @@ func refreshTarget(content string) string {
 	return strings.Trim(target, `"'`)
 }
 
-// resolve makes raw absolute against base and drops the fragment. It
+// Resolve makes raw absolute against base and drops the fragment. It
 // returns "" for empty references and schemes that are not fetched.
-func resolve(base *url.URL, raw string) string {
+func Resolve(base *url.URL, raw string) string {
 	raw = strings.TrimSpace(raw)
 	if raw == "" || strings.HasPrefix(raw, "#") {
 		return ""
@@ -406,21 +406,21 @@ func resolve(base *url.URL, raw string) string {
 // 2x"), split as the HTML standard does (a URL may contain commas).
 func ParseSrcset(s string) []string { return srcset.URLs(s) }
 
-// ExtractCSS returns the absolute URLs a style sheet loads: url(...) values
+// ReadCSS returns the absolute URLs a style sheet loads: url(...) values
 // (backgrounds, fonts in @font-face src lists, cursors, ...), @import
 // targets and image-set() strings, resolved against base.
-func ExtractCSS(base *url.URL, r io.Reader) []string {
+func ReadCSS(base *url.URL, r io.Reader) []string {
 	src, err := io.ReadAll(r)
 	if err != nil {
 		return nil
 	}
-	out, _ := extractCSS(base, src)
+	out, _ := CSS(base, src)
 	return out
 }
 
-// extractCSS is ExtractCSS on a sheet in memory; it also returns the
+// CSS is ReadCSS on a sheet in memory; it also returns the
 // URLs upgraded from http: (Links.Upgraded).
-func extractCSS(base *url.URL, src []byte) (out, upgraded []string) {
+func CSS(base *url.URL, src []byte) (out, upgraded []string) {
 	seen := map[string]bool{}
 	add := func(u string) bool {
 		if seen[u] {
@@ -432,7 +432,7 @@ func extractCSS(base *url.URL, src []byte) (out, upgraded []string) {
 	}
 	secure := base.Scheme == "https"
 	cssRefs(src, func(raw string, image bool) {
-		u := resolve(base, raw)
+		u := Resolve(base, raw)
 		if u == "" {
 			return
 		}

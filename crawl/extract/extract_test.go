@@ -1,4 +1,4 @@
-package crawl
+package extract
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // attributes (data-lazy-srcset included), so what it points to is there.
 func TestExtractHTMLLazy(t *testing.T) {
 	page, _ := url.Parse("http://h.example/a/")
-	links, err := ExtractHTML(page, strings.NewReader(`<img data-src=a.jpg data-lazy-src=b.jpg data-srcset="c.jpg 1x, d.jpg 2x" data-lazy-srcset="e.jpg 2x"><picture><source data-lazy-srcset="f.webp"></picture>`))
+	links, err := ReadHTML(page, strings.NewReader(`<img data-src=a.jpg data-lazy-src=b.jpg data-srcset="c.jpg 1x, d.jpg 2x" data-lazy-srcset="e.jpg 2x"><picture><source data-lazy-srcset="f.webp"></picture>`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestExtractCSS(t *testing.T) {
 		"https://news.example/static/css/cur(1).cur",
 		"https://cdn.example/f.png",
 	}
-	got := ExtractCSS(base, strings.NewReader(css))
+	got := ReadCSS(base, strings.NewReader(css))
 	if len(got) > len(want) && got[len(want)] == "https://news.example/static/css/unterminated.png" {
 		got = got[:len(want)] // a bad url token may or may not be kept
 	}
@@ -64,7 +64,7 @@ func TestExtractHTMLBaseAndSchemes(t *testing.T) {
 <img src="i.png"><img src="javascript:alert(1)"><a href="p2.html#top">n</a><a href="mailto:x@y">m</a>
 <iframe src="/embed"></iframe><link rel="alternate stylesheet" href="alt.css"><link rel="canonical" href="/canon">
 </body></html>`
-	links, err := ExtractHTML(page, strings.NewReader(html))
+	links, err := ReadHTML(page, strings.NewReader(html))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func FuzzExtractCSS(f *testing.F) {
 	f.Add(strings.Repeat(`.a{background:url(/x.png)}`, 5000))
 	f.Add(`@font-face{src:url(` + strings.Repeat("a", 100000) + `)}`)
 	base, _ := url.Parse("http://h/")
-	f.Fuzz(func(t *testing.T, s string) { ExtractCSS(base, strings.NewReader(s)) })
+	f.Fuzz(func(t *testing.T, s string) { ReadCSS(base, strings.NewReader(s)) })
 }
 
 func FuzzExtractHTML(f *testing.F) {
@@ -102,7 +102,7 @@ func FuzzExtractHTML(f *testing.F) {
 	f.Add(strings.Repeat(`<img src=/i.png><a href=/p.html>`, 5000))
 	page, _ := url.Parse("https://h/p/q.html")
 	f.Fuzz(func(t *testing.T, s string) {
-		links, err := ExtractHTML(page, strings.NewReader(s))
+		links, err := ReadHTML(page, strings.NewReader(s))
 		if err != nil {
 			return
 		}
@@ -136,7 +136,7 @@ func TestExtractHTMLNoscript(t *testing.T) {
 	doc := `<head><noscript><link rel=stylesheet href=ns.css><style>.x{background:url(ns-bg.png)}</style></noscript></head>
 <body><div data-lazy='{"src":"lazy.jpg"}'></div><noscript><img src="hero.jpg"></noscript>
 <noscript><picture><source srcset="p.webp 1x"><img src="p.jpg"></picture><iframe src="frame.html"></iframe></noscript>`
-	links, err := ExtractHTML(page, strings.NewReader(doc))
+	links, err := ReadHTML(page, strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestExtractHTMLNoscript(t *testing.T) {
 // A URL named both as a link and as a requisite is in both lists.
 func TestExtractHTMLLinkAndRequisite(t *testing.T) {
 	page, _ := url.Parse("http://h.example/a/")
-	links, err := ExtractHTML(page, strings.NewReader(`<a href="hero.jpg"><img src="hero.jpg"></a><a href=hero.jpg>again</a><img src=./hero.jpg>`))
+	links, err := ReadHTML(page, strings.NewReader(`<a href="hero.jpg"><img src="hero.jpg"></a><a href=hero.jpg>again</a><img src=./hero.jpg>`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestExtractHTMLSVGAndHints(t *testing.T) {
 <image href="pic.png"/><image xlink:href="pic2.png"/><filter><feImage href="fe.png"/></filter></svg><image src="html-image.png">
 <link rel=prefetch href=next-bundle.js><link rel=prerender href=next.html><link rel=dns-prefetch href=//cdn.example/>
 <link rel=apple-touch-icon href=touch.png>`
-	links, err := ExtractHTML(page, strings.NewReader(doc))
+	links, err := ReadHTML(page, strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,11 +182,11 @@ func TestExtractHTMLSVGAndHints(t *testing.T) {
 		t.Error("an apple-touch-icon counted as the page's icon: Chromium still asks for /favicon.ico")
 	}
 	for _, icon := range []string{`<link rel=icon href=i.png>`, `<link rel="Shortcut Icon" href=/f.ico>`} {
-		if l, _ := ExtractHTML(page, strings.NewReader(icon)); !l.Icon {
+		if l, _ := ReadHTML(page, strings.NewReader(icon)); !l.Icon {
 			t.Errorf("%s: no icon", icon)
 		}
 	}
-	if l, _ := ExtractHTML(page, strings.NewReader(`<link rel=icon>`)); l.Icon {
+	if l, _ := ReadHTML(page, strings.NewReader(`<link rel=icon>`)); l.Icon {
 		t.Error("an icon link without href counted")
 	}
 }
@@ -199,7 +199,7 @@ func TestExtractHTMLMixedContent(t *testing.T) {
 <script src="http://h.example/a.js"></script><link rel=stylesheet href="http://h.example/a.css"><iframe src="http://h.example/f.html"></iframe>
 <link rel=preload as=image href="http://h.example/late.png"><img src="http://h.example/late.png">`
 	page, _ := url.Parse("https://h.example/")
-	links, _ := ExtractHTML(page, strings.NewReader(doc))
+	links, _ := ReadHTML(page, strings.NewReader(doc))
 	want := []string{"https://h.example/i.png", "http://h.example/i.png", "https://h.example/s.png", "http://h.example:80/s.png",
 		"https://c.example:8080/p.jpg", "http://c.example:8080/p.jpg", "https://c.example/v.mp4", "http://c.example/v.mp4",
 		"http://h.example/a.js", "http://h.example/a.css", "http://h.example/f.html",
@@ -208,7 +208,7 @@ func TestExtractHTMLMixedContent(t *testing.T) {
 		t.Errorf("https page: requisites\n %q\nwant %q", links.Requisites, want)
 	}
 	page, _ = url.Parse("http://h.example/")
-	links, _ = ExtractHTML(page, strings.NewReader(doc))
+	links, _ = ReadHTML(page, strings.NewReader(doc))
 	if len(links.Requisites) != 8 {
 		t.Errorf("http page: requisites %q, want the 8 URLs as named", links.Requisites)
 	}
@@ -223,7 +223,7 @@ func TestExtractHTMLCap(t *testing.T) {
 	}
 	sb.WriteString(`<img src="/i/0.jpg"><a href="/p/1.html">`) // repeats of kept ones
 	page, _ := url.Parse("http://h.example/")
-	links := extractHTML(page, []byte(sb.String()), 30)
+	links := HTML(page, []byte(sb.String()), 30)
 	if len(links.Requisites) != 30 || len(links.Pages) != 30 || links.Dropped != 140 {
 		t.Errorf("%d requisites, %d pages, %d dropped; want 30, 30, 140", len(links.Requisites), len(links.Pages), links.Dropped)
 	}
@@ -243,15 +243,15 @@ func TestExtractCSSMixedContent(t *testing.T) {
 	want := []string{"http://h.example/i.css", "http://h.example/j.css", "http://h.example/f.woff2", "http://h.example/f.woff",
 		"https://h.example/a.png", "http://h.example/a.png", "https://h.example/b.png", "http://h.example/b.png",
 		"https://h.example/c.png", "http://h.example/c.png"}
-	if got := ExtractCSS(base, strings.NewReader(sheet)); !reflect.DeepEqual(got, want) {
+	if got := ReadCSS(base, strings.NewReader(sheet)); !reflect.DeepEqual(got, want) {
 		t.Errorf("https sheet:\n got %q\nwant %q", got, want)
 	}
 	base, _ = url.Parse("http://h.example/s.css")
-	if got := ExtractCSS(base, strings.NewReader(sheet)); len(got) != 7 {
+	if got := ReadCSS(base, strings.NewReader(sheet)); len(got) != 7 {
 		t.Errorf("http sheet: %q, want the 7 URLs as written", got)
 	}
 	page, _ := url.Parse("https://h.example/")
-	links, _ := ExtractHTML(page, strings.NewReader(`<div style="background:url(http://h.example/d.png)"></div><body background="http://h.example/e.png"><style>@font-face{src:url(http://h.example/g.woff)}</style>`))
+	links, _ := ReadHTML(page, strings.NewReader(`<div style="background:url(http://h.example/d.png)"></div><body background="http://h.example/e.png"><style>@font-face{src:url(http://h.example/g.woff)}</style>`))
 	want = []string{"https://h.example/d.png", "http://h.example/d.png", "https://h.example/e.png", "http://h.example/e.png", "http://h.example/g.woff"}
 	if !reflect.DeepEqual(links.Requisites, want) {
 		t.Errorf("https page:\n got %q\nwant %q", links.Requisites, want)
@@ -263,7 +263,7 @@ func TestExtractCSSMixedContent(t *testing.T) {
 func TestExtractHTMLSrcdoc(t *testing.T) {
 	page, _ := url.Parse("http://h.example/a/")
 	doc := `<title>Page</title><iframe srcdoc="<title>embed</title><base href=/elsewhere/><meta http-equiv=refresh content='0;url=/x'><img src=embed.png><style>.a{background:url(bg.png)}</style><iframe srcdoc='&lt;img src=deeper.png&gt;'></iframe>"></iframe><img src=after.png>`
-	links, err := ExtractHTML(page, strings.NewReader(doc))
+	links, err := ReadHTML(page, strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestExtractHTMLSrcdoc(t *testing.T) {
 		for range levels {
 			nest = `<iframe srcdoc="` + html.EscapeString(nest) + `"></iframe>`
 		}
-		if links, _ := ExtractHTML(page, strings.NewReader(nest)); len(links.Requisites) != want {
+		if links, _ := ReadHTML(page, strings.NewReader(nest)); len(links.Requisites) != want {
 			t.Errorf("srcdoc %d levels deep: %q, want %d", levels, links.Requisites, want)
 		}
 	}
