@@ -98,8 +98,10 @@ type Options struct {
 	Log io.Writer
 	// Cookies are in the crawl's cookie jar from the start (a login or
 	// consent wall passed in a browser: ReadCookiesFile). The jar keeps
-	// what sites set, within a browser's bounds, for this run; cookie
-	// values appear in the request records, as sent, never in logs.
+	// what sites set, within a browser's bounds, in the frontier
+	// (Frontier.PutCookies), so a resumed crawl sends them again; these
+	// are not stored. Cookie values appear in the request records, as
+	// sent, never in logs.
 	Cookies []Cookie
 	// NoCookies sends no cookies and keeps none.
 	NoCookies bool
