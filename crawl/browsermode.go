@@ -67,6 +67,8 @@ type browserMode struct {
 	open sync.WaitGroup // exchanges recorded and not yet written
 
 	mu    sync.Mutex
+	pages int                 // pages being loaded
+	cuts  int                 // browser fetches Transport.Cut ended
 	hosts map[string]int      // the hosts of the pages being loaded
 	css   map[string][]string // a style sheet the browser loaded → the URLs it names
 }
@@ -131,7 +133,9 @@ func ownTraffic(host string) bool {
 func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 	cr := bm.cr
 	host := req.URL.Hostname()
-	if ownTraffic(host) && !bm.loading(host) {
+	if loading, ofPage := bm.loading(host); !loading || ownTraffic(host) && !ofPage {
+		// Asked for when no page is loading, or of a host Chromium
+		// contacts by itself: not the page's.
 		err := &OwnTrafficError{Host: host}
 		cr.log(Fetch{Time: time.Now().UTC(), URL: req.URL.String(), Kind: kindBrowser, Error: "skipped: " + err.Error()})
 		return nil, err
@@ -144,6 +148,11 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 	f := Fetch{Time: start.UTC(), URL: req.URL.String(), Duration: time.Since(start), Kind: kindBrowser, Via: req.Header.Get("Referer")}
 	f.Millis = f.Duration.Milliseconds()
 	if err != nil {
+		if errors.Is(err, capture.ErrCut) {
+			bm.mu.Lock()
+			bm.cuts++
+			bm.mu.Unlock()
+		}
 		f.Err, f.Error = err, err.Error()
 		cr.log(f)
 		return nil, err
@@ -222,20 +231,26 @@ func (b *servedBody) Close() error {
 	return err
 }
 
-func (bm *browserMode) loading(host string) bool {
+// loading reports whether a page is being loaded, and whether one of
+// them is on host.
+func (bm *browserMode) loading(host string) (any, onHost bool) {
 	bm.mu.Lock()
 	defer bm.mu.Unlock()
-	return bm.hosts[strings.ToLower(host)] > 0
+	return bm.pages > 0, bm.hosts[strings.ToLower(host)] > 0
 }
 
-func (bm *browserMode) enter(host string, d int) {
+// enter notes a page on host that starts (d = 1) or ends (d = -1)
+// loading, and returns how many browser fetches were cut so far.
+func (bm *browserMode) enter(host string, d int) int {
 	host = strings.ToLower(host)
 	bm.mu.Lock()
+	defer bm.mu.Unlock()
+	bm.pages += d
 	bm.hosts[host] += d
 	if bm.hosts[host] <= 0 {
 		delete(bm.hosts, host)
 	}
-	bm.mu.Unlock()
+	return bm.cuts
 }
 
 func (bm *browserMode) noteCSS(u string, urls []string) {
@@ -265,24 +280,28 @@ func (cr *crawler) browsing(j *job) bool {
 
 // browse loads the job's page (archived already, in HTTP mode) in the
 // browser, writes its screenshot and queues what HTTP mode found and what
-// the rendered DOM names, but for the URLs the browser fetched itself.
-func (cr *crawler) browse(j *job) {
+// the rendered DOM names, but for the URLs the browser fetched itself. It
+// returns false when the crawl stopped the page short (cancelled, or
+// fetches cut while draining): the page is not finished, and is loaded
+// again when the crawl resumes.
+func (cr *crawler) browse(j *job) bool {
 	bm := cr.browser
 	pageURL := j.page.URL
 	host := ""
 	if u, err := url.Parse(pageURL); err == nil {
 		host = u.Hostname()
 	}
-	bm.enter(host, 1)
+	cuts := bm.enter(host, 1)
 	pg, err := bm.pool.Capture(cr.ctx, pageURL)
-	bm.enter(host, -1)
+	cut := bm.enter(host, -1) != cuts
+	if cr.ctx.Err() != nil || cut && cr.draining() {
+		return false // its links are found again when it is
+	}
 	if err != nil {
-		if cr.ctx.Err() == nil {
-			cr.fail(pageURL, false, err) // its HTTP capture stands
-			cr.log(Fetch{Time: time.Now().UTC(), URL: pageURL, Kind: kindPage, Error: err.Error(), Via: j.t.Via, Hops: j.t.Hops})
-		}
 		cr.add(j.links)
-		return
+		cr.fail(pageURL, false, err) // its HTTP capture stands
+		cr.log(Fetch{Time: time.Now().UTC(), URL: pageURL, Kind: kindPage, Error: err.Error(), Via: j.t.Via, Hops: j.t.Hops})
+		return true
 	}
 	if bm.opts.PageText != nil {
 		bm.opts.PageText(pageURL, pg.Text)
@@ -313,8 +332,10 @@ func (cr *crawler) browse(j *job) {
 	if len(pg.Screenshot) > 0 {
 		if err := cr.screenshot(pageURL, pg.Screenshot); err != nil {
 			cr.setFatal(fmt.Errorf("writing the WARC: %w", err))
+			return false
 		}
 	}
+	return true
 }
 
 // screenshot writes a page's screenshot as a resource record, as

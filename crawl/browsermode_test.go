@@ -3,9 +3,12 @@ package crawl_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image/png"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -139,5 +142,88 @@ func TestHTTPModeMissesScripted(t *testing.T) {
 		if _, ok := got[p]; ok {
 			t.Errorf("%s archived in HTTP mode: the test no longer shows what HTTP mode misses", p)
 		}
+	}
+}
+
+// browserPIDs are the processes whose command line names dir (the
+// browsers' profiles are made there): the browsers this test started.
+func browserPIDs(dir string) []int {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var pids []int
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte(dir)) || bytes.Contains(b, []byte("--type=")) {
+			continue // gone, another process, or a child (renderer, GPU)
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// TestBrowserModeKilled kills the browser while a page waits for an image,
+// on both tries: the page is reported once, its HTTP capture stands, and
+// the crawl goes on to archive the next seed in full.
+func TestBrowserModeKilled(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("finds the browser through /proc")
+	}
+	chromium := testChromium(t)
+	site := testsite.NewScripted()
+	defer site.Close()
+	profiles := t.TempDir()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-site.Hangs:
+			case <-done:
+				return
+			}
+			for _, pid := range browserPIDs(profiles) {
+				if p, err := os.FindProcess(pid); err == nil {
+					p.Kill()
+				}
+			}
+		}
+	}()
+	dir := t.TempDir()
+	w, err := warc.NewWriter(warc.WriterOptions{Dir: dir, Info: []warc.Field{{Name: "software", Value: "amber-test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, n := newMemory(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	hang, article := site.URL("/hang.html"), site.URL(testsite.ScriptedArticle)
+	res, err := crawl.Run(ctx, crawl.Options{
+		Seeds: []string{hang, article}, Frontier: front, Crawl: n, IgnoreRobots: true, Concurrency: 1,
+		Browser: &crawl.BrowserOptions{Chromium: chromium, Pool: browser.Options{TempDir: profiles}},
+	}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if len(res.Failures) != 1 || res.Failures[0].URL != hang || !errors.Is(res.Failures[0].Err, browser.ErrCrashed) {
+		t.Fatalf("failures %v, want the hanging page once, crashed", res.Failures)
+	}
+	var pe *browser.PageError
+	if !errors.As(res.Failures[0].Err, &pe) || pe.Attempts != 2 || strings.Contains(pe.Error(), "\n") {
+		t.Errorf("failure %v, want one line after 2 attempts", res.Failures[0].Err)
+	}
+	var recs []rawRecord
+	for _, f := range w.Files() {
+		recs = append(recs, readWARC(t, filepath.Join(dir, f))...)
+	}
+	got := responsesByPath(recs, site.URL(""))
+	for _, p := range append([]string{"/hang.html", testsite.ScriptedArticle}, testsite.ScriptedParts...) {
+		if _, ok := got[p]; !ok {
+			t.Errorf("%s not archived", p)
+		}
+	}
+	if left := browserPIDs(profiles); len(left) > 0 {
+		t.Errorf("browsers left running: %v", left)
 	}
 }

@@ -656,8 +656,8 @@ func (cr *crawler) process(e frontier.Lease) {
 		if err != nil {
 			return // not written: the lease is released at the end, the URL fetched on resume
 		}
-		if cr.browsing(j) {
-			cr.browse(j)
+		if cr.browsing(j) && !cr.browse(j) {
+			return // stopped short: released at the end, loaded again on resume
 		}
 
 		if j.skipped != "" {

@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 )
 
 // Scripted is an article that scripts assemble, for browser mode: its
@@ -18,8 +19,12 @@ import (
 // behind an IntersectionObserver are named nowhere in its HTML (but for
 // the lazy image's data-src). app.js is gzip-encoded and chunked. Like
 // Site, it records every byte it writes.
+//
+// hang.html has an image that never comes to a browser: its request waits
+// until it is cancelled, and each one is announced on Hangs.
 type Scripted struct {
 	Server *httptest.Server
+	Hangs  chan struct{}
 	wire   *wireLog
 }
 
@@ -38,8 +43,8 @@ var ScriptedParts = []string{
 
 // NewScripted starts the scripted site on 127.0.0.1.
 func NewScripted() *Scripted {
-	s := &Scripted{wire: &wireLog{}}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(serveScripted))
+	s := &Scripted{wire: &wireLog{}, Hangs: make(chan struct{}, 16)}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	srv.Listener = &recListener{Listener: srv.Listener, log: s.wire}
 	srv.Start()
 	s.Server = srv
@@ -74,8 +79,22 @@ func scriptedPNG() []byte {
 	return b.Bytes()
 }
 
-func serveScripted(w http.ResponseWriter, r *http.Request) {
+func (s *Scripted) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
+	case "/hang.html":
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<!doctype html><title>hang</title><p>waiting</p><img src="/img/hang.png">`)
+	case "/img/hang.png":
+		if !strings.Contains(r.UserAgent(), "Chrome") {
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(scriptedPNG()) // HTTP mode gets it
+			return
+		}
+		select {
+		case s.Hangs <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done()
 	case "/article.html":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, `<!doctype html><html><head><title>Scripted story</title>
