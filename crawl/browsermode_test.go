@@ -3,6 +3,7 @@ package crawl_test
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"image/png"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/amber-archiver/amber/crawl"
 	"github.com/amber-archiver/amber/crawl/browser"
+	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/internal/testsite"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -37,9 +39,16 @@ func testChromium(t *testing.T) string {
 // crawlScripted archives the scripted article, in browser mode when b is
 // set, and returns the records and the site (closed), whose wire log
 // stays readable.
-func crawlScripted(t *testing.T, b *crawl.BrowserOptions) (*crawl.Result, []rawRecord, *testsite.Scripted) {
+func crawlScripted(t *testing.T, secure bool, b *crawl.BrowserOptions) (*crawl.Result, []rawRecord, *testsite.Scripted) {
 	t.Helper()
 	site := testsite.NewScripted()
+	var tr capture.Options
+	if secure {
+		site.Close()
+		site = testsite.NewScriptedTLS()
+		tr.RootCAs = x509.NewCertPool()
+		tr.RootCAs.AddCert(site.Certificate)
+	}
 	defer site.Close()
 	dir := t.TempDir()
 	w, err := warc.NewWriter(warc.WriterOptions{Dir: dir, Info: []warc.Field{{Name: "software", Value: "amber-test"}}})
@@ -49,7 +58,7 @@ func crawlScripted(t *testing.T, b *crawl.BrowserOptions) (*crawl.Result, []rawR
 	front, n := newMemory(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a hang fails, never blocks the suite
 	defer cancel()
-	res, err := crawl.Run(ctx, crawl.Options{Seeds: []string{site.URL(testsite.ScriptedArticle)}, Frontier: front, Crawl: n, IgnoreRobots: true, Browser: b}, w)
+	res, err := crawl.Run(ctx, crawl.Options{Seeds: []string{site.URL(testsite.ScriptedArticle)}, Frontier: front, Crawl: n, IgnoreRobots: true, Transport: tr, Browser: b}, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +82,18 @@ func responsesByPath(recs []rawRecord, base string) map[string]rawRecord {
 	return out
 }
 
-func TestBrowserModeScriptedArticle(t *testing.T) {
+func TestBrowserModeScriptedArticle(t *testing.T) { testBrowserModeScripted(t, false) }
+
+// TestBrowserModeScriptedArticleHTTPS: the same over HTTPS, the origin's
+// certificate trusted through Transport.RootCAs, the browser's through the
+// proxy's in-memory CA.
+func TestBrowserModeScriptedArticleHTTPS(t *testing.T) { testBrowserModeScripted(t, true) }
+
+func testBrowserModeScripted(t *testing.T, secure bool) {
 	chromium := testChromium(t)
 	var mu sync.Mutex
 	texts := map[string]string{}
-	res, recs, site := crawlScripted(t, &crawl.BrowserOptions{
+	res, recs, site := crawlScripted(t, secure, &crawl.BrowserOptions{
 		Chromium: chromium,
 		PageText: func(u, text string) { mu.Lock(); texts[u] = text; mu.Unlock() },
 	})
@@ -127,7 +143,7 @@ func TestBrowserModeScriptedArticle(t *testing.T) {
 // TestHTTPModeMissesScripted documents what HTTP mode does not archive
 // of the same article: everything scripts load.
 func TestHTTPModeMissesScripted(t *testing.T) {
-	_, recs, site := crawlScripted(t, nil)
+	_, recs, site := crawlScripted(t, false, nil)
 	base := site.URL("")
 	got := responsesByPath(recs, base)
 	if _, ok := got["/js/app.js"]; !ok {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,13 +18,16 @@ import (
 	"github.com/amber-archiver/amber/warc"
 )
 
-// browserFlags are amber archive's browser-mode settings.
+// browserFlags are amber archive's browser-mode settings, and the extra
+// trusted roots (--ca-cert) of both modes.
 type browserFlags struct {
 	on          bool
 	chromium    string
 	browsers    int
 	pageTimeout time.Duration
 	pageText    bool
+	caCert      string
+	roots       *x509.CertPool // the system's and --ca-cert's; nil: the system's
 }
 
 // browserJob is the job-file form of browserFlags (inlined in jobFile).
@@ -33,6 +37,7 @@ type browserJob struct {
 	Browsers    *int           `yaml:"browsers"`
 	PageTimeout *time.Duration `yaml:"page_timeout"`
 	PageText    *bool          `yaml:"page_text"`
+	CACert      *string        `yaml:"ca_cert"`
 }
 
 func addBrowserFlags(f *pflag.FlagSet, b *browserFlags) {
@@ -41,6 +46,7 @@ func addBrowserFlags(f *pflag.FlagSet, b *browserFlags) {
 	f.IntVar(&b.browsers, "browsers", 1, "most Chromium processes at once with --browser")
 	f.DurationVar(&b.pageTimeout, "page-timeout", browser.DefaultPageTimeout, "longest load and scrolling of one page with --browser")
 	f.BoolVar(&b.pageText, "page-text", false, "with --browser, put each page's rendered text in pages.jsonl")
+	f.StringVar(&b.caCert, "ca-cert", "", "also trust the root certificates of PEM `FILE` for HTTPS origins (intranets, test servers)")
 }
 
 func applyBrowserJob(f *pflag.FlagSet, b *browserFlags, j browserJob) {
@@ -54,11 +60,19 @@ func applyBrowserJob(f *pflag.FlagSet, b *browserFlags, j browserJob) {
 	set("browsers", j.Browsers != nil, func() { b.browsers = *j.Browsers })
 	set("page-timeout", j.PageTimeout != nil, func() { b.pageTimeout = *j.PageTimeout })
 	set("page-text", j.PageText != nil, func() { b.pageText = *j.PageText })
+	set("ca-cert", j.CACert != nil, func() { b.caCert = *j.CACert })
 }
 
 // check validates the flags and finds Chromium, before anything is
 // fetched.
 func (b *browserFlags) check() error {
+	if b.caCert != "" {
+		roots, err := rootsWith(b.caCert)
+		if err != nil {
+			return err
+		}
+		b.roots = roots
+	}
 	if !b.on {
 		if b.chromium != "" || b.pageText {
 			return usageError("--chromium and --page-text need --browser")
@@ -80,6 +94,22 @@ func (b *browserFlags) check() error {
 	}
 	b.chromium = path
 	return nil
+}
+
+// rootsWith returns the system's roots and those of the PEM file.
+func rootsWith(file string) (*x509.CertPool, error) {
+	data, err := warc.ReadSmallFile(file, 16<<20)
+	if err != nil {
+		return nil, usageError("--ca-cert: %v", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(data) {
+		return nil, usageError("--ca-cert %s: no PEM certificate in it", file)
+	}
+	return roots, nil
 }
 
 // pageTextFile is where the rendered texts of a run's pages wait for

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -130,5 +131,41 @@ func TestArchiveBrowserBadInput(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, warc.ArchiveDir)); err == nil {
 			t.Errorf("%v: the collection was created", tc.args)
 		}
+	}
+}
+
+// TestArchiveCACert: an HTTPS origin with a private root is archived
+// with --ca-cert, in HTTP mode and with --browser, and not without it;
+// a file with no certificate is a usage error.
+func TestArchiveCACert(t *testing.T) {
+	site := testsite.NewScriptedTLS()
+	defer site.Close()
+	u := site.URL(testsite.ScriptedArticle)
+	pemFile := filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: site.Certificate.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	archive := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), append([]string{"archive", "-q", "--ignore-robots", "-o", filepath.Join(t.TempDir(), "coll")}, append(args, u)...), &out, &errb)
+		return code, errb.String()
+	}
+	if code, stderr := archive(); code == exitOK || !strings.Contains(stderr, "certificate") {
+		t.Errorf("without --ca-cert: exit %d, %q; want a certificate failure", code, stderr)
+	}
+	if code, stderr := archive("--ca-cert", pemFile); code != exitOK {
+		t.Errorf("--ca-cert: exit %d, %s", code, stderr)
+	}
+	notPEM := filepath.Join(t.TempDir(), "root.der")
+	os.WriteFile(notPEM, site.Certificate.Raw, 0o644)
+	if code, stderr := archive("--ca-cert", notPEM); code != exitUsage || !strings.Contains(stderr, "no PEM certificate") {
+		t.Errorf("--ca-cert DER: exit %d, %q", code, stderr)
+	}
+	if code, stderr := archive("--ca-cert", filepath.Join(t.TempDir(), "missing.pem")); code != exitUsage || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("--ca-cert missing: exit %d, %q", code, stderr)
+	}
+	chromium := testChromium(t)
+	if code, stderr := archive("--ca-cert", pemFile, "--browser", "--chromium", chromium); code != exitOK {
+		t.Errorf("--ca-cert --browser: exit %d, %s", code, stderr)
 	}
 }

@@ -467,6 +467,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	prog := newProgress(p.Progress())
 	tr := opts.timeouts
 	tr.InsecureSkipVerify = opts.insecure
+	tr.RootCAs = opts.browser.roots // --ca-cert
 	tr.MaxSize = opts.maxSize
 	if tr.MaxSize == 0 {
 		tr.MaxSize = -1 // capture.Options: 0 means the default, negative none

@@ -3,13 +3,17 @@ package testsite
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 )
 
 // Scripted is an article that scripts assemble, for browser mode: its
@@ -23,9 +27,12 @@ import (
 // hang.html has an image that never comes to a browser: its request waits
 // until it is cancelled, and each one is announced on Hangs.
 type Scripted struct {
-	Server *httptest.Server
-	Hangs  chan struct{}
-	wire   *wireLog
+	Hangs chan struct{}
+	// Certificate is the server's, for a client to trust (NewScriptedTLS).
+	Certificate *x509.Certificate
+	base        string
+	close       func()
+	wire        *wireLog
 }
 
 // ScriptedArticle is the path of the article; ScriptedText is the text
@@ -47,15 +54,35 @@ func NewScripted() *Scripted {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	srv.Listener = &recListener{Listener: srv.Listener, log: s.wire}
 	srv.Start()
-	s.Server = srv
+	s.base, s.close = srv.URL, srv.Close
+	return s
+}
+
+// NewScriptedTLS starts the scripted site on 127.0.0.1 over HTTPS (HTTP/1.1),
+// with httptest's certificate (for 127.0.0.1 and example.com). What it
+// records is the plaintext inside TLS.
+func NewScriptedTLS() *Scripted {
+	s := &Scripted{wire: &wireLog{}, Hangs: make(chan struct{}, 16)}
+	donor := httptest.NewTLSServer(http.NotFoundHandler()) // for its certificate
+	certs, cert := donor.TLS.Certificates, donor.Certificate()
+	donor.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic("testsite: " + err.Error())
+	}
+	tl := tls.NewListener(ln, &tls.Config{Certificates: certs, NextProtos: []string{"http/1.1"}})
+	srv := &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: time.Minute}
+	go srv.Serve(&recListener{Listener: tl, log: s.wire})
+	s.base, s.Certificate = "https://"+ln.Addr().String(), cert
+	s.close = func() { srv.Close() }
 	return s
 }
 
 // URL returns the absolute URL of a path.
-func (s *Scripted) URL(path string) string { return s.Server.URL + path }
+func (s *Scripted) URL(path string) string { return s.base + path }
 
 // Close stops the server.
-func (s *Scripted) Close() { s.Server.Close() }
+func (s *Scripted) Close() { s.close() }
 
 // OnWire reports whether b was written, contiguously, on one connection.
 func (s *Scripted) OnWire(b []byte) bool {
