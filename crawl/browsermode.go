@@ -137,7 +137,7 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Asked for when no page is loading, or of a host Chromium
 		// contacts by itself: not the page's.
 		err := &OwnTrafficError{Host: host}
-		cr.log(Fetch{Time: time.Now().UTC(), URL: req.URL.String(), Kind: kindBrowser, Error: "skipped: " + err.Error()})
+		cr.logOnly(Fetch{Time: time.Now().UTC(), URL: req.URL.String(), Kind: kindBrowser, Error: "skipped: " + err.Error()})
 		return nil, err
 	}
 	start := time.Now()
@@ -355,4 +355,17 @@ func (cr *crawler) screenshot(pageURL string, png []byte) error {
 	b.SetIncompressible()
 	_, err := w.Write(b)
 	return err
+}
+
+// logOnly writes a crawl-log line that is no fetch of the crawl's, so
+// progress does not count it.
+func (cr *crawler) logOnly(f Fetch) {
+	if cr.logw == nil {
+		return
+	}
+	if line, err := jsonLine(f); err == nil {
+		cr.logMu.Lock()
+		cr.logw.Write(line)
+		cr.logMu.Unlock()
+	}
 }
