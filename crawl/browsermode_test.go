@@ -22,20 +22,6 @@ import (
 	"github.com/amber-archiver/amber/warc"
 )
 
-// testChromium returns the browser to test with, or skips the test when
-// there is none and AMBER_E2E_REQUIRED is unset.
-func testChromium(t *testing.T) string {
-	t.Helper()
-	path, err := browser.FindChromium(os.Getenv("AMBER_CHROMIUM"))
-	if err != nil {
-		if os.Getenv("AMBER_E2E_REQUIRED") != "" {
-			t.Fatalf("AMBER_E2E_REQUIRED is set: %v", err)
-		}
-		t.Skip(err)
-	}
-	return path
-}
-
 // crawlScripted archives the scripted article, in browser mode when b is
 // set, and returns the records and the site (closed), whose wire log
 // stays readable.
@@ -58,17 +44,7 @@ func crawlScripted(t *testing.T, secure bool, b *crawl.BrowserOptions) (*crawl.R
 	front, n := newMemory(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a hang fails, never blocks the suite
 	defer cancel()
-	res, err := crawl.Run(ctx, crawl.Options{Seeds: []string{site.URL(testsite.ScriptedArticle)}, Frontier: front, Crawl: n, IgnoreRobots: true, Transport: tr, Browser: b}, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var recs []rawRecord
-	for _, f := range w.Files() {
-		recs = append(recs, readWARC(t, filepath.Join(dir, f))...)
-	}
+	res, recs := runAndRead(t, ctx, crawl.Options{Seeds: []string{site.URL(testsite.ScriptedArticle)}, Frontier: front, Crawl: n, IgnoreRobots: true, Transport: tr, Browser: b}, w, dir)
 	return res, recs, site
 }
 
@@ -90,7 +66,7 @@ func TestBrowserModeScriptedArticle(t *testing.T) { testBrowserModeScripted(t, f
 func TestBrowserModeScriptedArticleHTTPS(t *testing.T) { testBrowserModeScripted(t, true) }
 
 func testBrowserModeScripted(t *testing.T, secure bool) {
-	chromium := testChromium(t)
+	chromium := testsite.Chromium(t)
 	var mu sync.Mutex
 	texts := map[string]string{}
 	res, recs, site := crawlScripted(t, secure, &crawl.BrowserOptions{
@@ -185,7 +161,7 @@ func TestBrowserModeKilled(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("finds the browser through /proc")
 	}
-	chromium := testChromium(t)
+	chromium := testsite.Chromium(t)
 	site := testsite.NewScripted()
 	defer site.Close()
 	profiles := t.TempDir()
@@ -214,24 +190,16 @@ func TestBrowserModeKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	hang, article := site.URL("/hang.html"), site.URL(testsite.ScriptedArticle)
-	res, err := crawl.Run(ctx, crawl.Options{
+	res, recs := runAndRead(t, ctx, crawl.Options{
 		Seeds: []string{hang, article}, Frontier: front, Crawl: n, IgnoreRobots: true, Concurrency: 1,
 		Browser: &crawl.BrowserOptions{Chromium: chromium, Pool: browser.Options{TempDir: profiles}},
-	}, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	}, w, dir)
 	if len(res.Failures) != 1 || res.Failures[0].URL != hang || !errors.Is(res.Failures[0].Err, browser.ErrCrashed) {
 		t.Fatalf("failures %v, want the hanging page once, crashed", res.Failures)
 	}
 	var pe *browser.PageError
 	if !errors.As(res.Failures[0].Err, &pe) || pe.Attempts != 2 || strings.Contains(pe.Error(), "\n") {
 		t.Errorf("failure %v, want one line after 2 attempts", res.Failures[0].Err)
-	}
-	var recs []rawRecord
-	for _, f := range w.Files() {
-		recs = append(recs, readWARC(t, filepath.Join(dir, f))...)
 	}
 	got := responsesByPath(recs, site.URL(""))
 	for _, p := range append([]string{"/hang.html", testsite.ScriptedArticle}, testsite.ScriptedParts...) {

@@ -11,22 +11,9 @@ import (
 	"testing"
 
 	"github.com/amber-archiver/amber/crawl"
-	"github.com/amber-archiver/amber/crawl/browser"
 	"github.com/amber-archiver/amber/internal/testsite"
 	"github.com/amber-archiver/amber/warc"
 )
-
-func testChromium(t *testing.T) string {
-	t.Helper()
-	path, err := browser.FindChromium(os.Getenv("AMBER_CHROMIUM"))
-	if err != nil {
-		if os.Getenv("AMBER_E2E_REQUIRED") != "" {
-			t.Fatalf("AMBER_E2E_REQUIRED is set: %v", err)
-		}
-		t.Skip(err)
-	}
-	return path
-}
 
 // TestArchiveBrowser archives the scripted article with the amber program
 // in browser mode, from a job file: every script-built part is archived as
@@ -34,7 +21,7 @@ func testChromium(t *testing.T) string {
 // the rendered text, nothing of Chromium's own traffic is archived and
 // verify is clean.
 func TestArchiveBrowser(t *testing.T) {
-	chromium := testChromium(t)
+	chromium := testsite.Chromium(t)
 	site := testsite.NewScripted()
 	defer site.Close()
 	dir := filepath.Join(t.TempDir(), "coll")
@@ -164,7 +151,7 @@ func TestArchiveCACert(t *testing.T) {
 	if code, stderr := archive("--ca-cert", filepath.Join(t.TempDir(), "missing.pem")); code != exitUsage || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Errorf("--ca-cert missing: exit %d, %q", code, stderr)
 	}
-	chromium := testChromium(t)
+	chromium := testsite.Chromium(t)
 	if code, stderr := archive("--ca-cert", pemFile, "--browser", "--chromium", chromium); code != exitOK {
 		t.Errorf("--ca-cert --browser: exit %d, %s", code, stderr)
 	}
