@@ -64,13 +64,14 @@ type browserMode struct {
 	proxy *proxy.Proxy
 	opts  BrowserOptions
 
-	open sync.WaitGroup // exchanges recorded and not yet written
+	open sync.WaitGroup // browser requests not yet done with (written or failed)
 
-	mu    sync.Mutex
-	pages int                 // pages being loaded
-	cuts  int                 // browser fetches Transport.Cut ended
-	hosts map[string]int      // the hosts of the pages being loaded
-	css   map[string][]string // a style sheet the browser loaded → the URLs it names
+	mu       sync.Mutex
+	stopping bool                // stop was called: open takes no more
+	pages    int                 // pages being loaded
+	cuts     int                 // browser fetches Transport.Cut ended
+	hosts    map[string]int      // the hosts of the pages being loaded
+	css      map[string][]string // a style sheet the browser loaded → the URLs it names
 }
 
 // maxCSSNotes bounds the style sheets whose URLs wait to be taken by
@@ -106,6 +107,9 @@ func (bm *browserMode) stop() {
 	if bm == nil {
 		return
 	}
+	bm.mu.Lock()
+	bm.stopping = true
+	bm.mu.Unlock()
 	bm.pool.Close()
 	bm.proxy.Close()
 	bm.open.Wait()
@@ -140,6 +144,15 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 		cr.logOnly(Fetch{Time: time.Now().UTC(), URL: req.URL.String(), Kind: kindBrowser, Error: "skipped: " + err.Error()})
 		return nil, err
 	}
+	bm.mu.Lock()
+	stopping := bm.stopping
+	if !stopping {
+		bm.open.Add(1) // Done by write, or below
+	}
+	bm.mu.Unlock()
+	if stopping {
+		return nil, proxy.ErrClosed
+	}
 	start := time.Now()
 	resp, err := cr.limit.do(req, func() (*http.Response, error) {
 		cr.requests.Add(1)
@@ -155,16 +168,17 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		f.Err, f.Error = err, err.Error()
 		cr.log(f)
+		bm.open.Done()
 		return nil, err
 	}
 	rb, ok := resp.Body.(*capture.RecordedBody)
 	if !ok {
 		resp.Body.Close()
+		bm.open.Done()
 		return nil, errors.New("crawl: the recording transport returned no recorded body")
 	}
 	ex := rb.Exchange
 	f.Status, f.ex, f.Bytes = resp.StatusCode, ex, ex.Response.Size()
-	bm.open.Add(1)
 	if strings.Contains(strings.ToLower(ex.ContentType), "css") {
 		urls, _ := extract.CSS(req.URL, extract.ToUTF8(ex.Content(), ex.ContentType))
 		bm.noteCSS(f.URL, urls)
