@@ -305,6 +305,9 @@ func (cr *crawler) browse(j *job) bool {
 	if u, err := url.Parse(pageURL); err == nil {
 		host = u.Hostname()
 	}
+	if cr.draining() {
+		return false // not started: loaded when the crawl resumes
+	}
 	cuts := bm.enter(host, 1)
 	pg, err := bm.pool.Capture(cr.ctx, pageURL)
 	cut := bm.enter(host, -1) != cuts
