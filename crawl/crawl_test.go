@@ -127,7 +127,15 @@ func archiveSite(t *testing.T, site *testsite.Site, opts crawl.Options) (*crawl.
 	if opts.Frontier == nil {
 		opts.Frontier, opts.Crawl = newMemory(t)
 	}
-	res, err := crawl.Run(context.Background(), opts, w)
+	res, recs := runAndRead(t, context.Background(), opts, w, dir)
+	return res, recs, dir
+}
+
+// runAndRead runs the crawl into w, whose files are in dir, closes w and
+// reads back every record.
+func runAndRead(t *testing.T, ctx context.Context, opts crawl.Options, w *warc.Writer, dir string) (*crawl.Result, []rawRecord) {
+	t.Helper()
+	res, err := crawl.Run(ctx, opts, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +146,7 @@ func archiveSite(t *testing.T, site *testsite.Site, opts crawl.Options) (*crawl.
 	for _, f := range w.Files() {
 		recs = append(recs, readWARC(t, filepath.Join(dir, f))...)
 	}
-	return res, recs, dir
+	return res, recs
 }
 
 func TestArchiveArticle(t *testing.T) {

@@ -105,6 +105,8 @@ type Options struct {
 	Cookies []Cookie
 	// NoCookies sends no cookies and keeps none.
 	NoCookies bool
+	// Browser, if set, loads every page in a browser too (browsermode.go).
+	Browser *BrowserOptions
 }
 
 // workersPerRequest is how many workers the crawl runs per request it may
@@ -265,6 +267,8 @@ type crawler struct {
 	queued    atomic.Int64 // FRESH URLs, for progress
 	logMu     sync.Mutex
 	logw      *bufio.Writer // buffers Options.Log; flushed at checkpoints
+
+	browser *browserMode // Options.Browser
 }
 
 // Run archives the seeds, their requisites and the pages in scope into w.
@@ -344,6 +348,14 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 
 	rec := capture.NewTransport(cr.sink, opts.Transport)
 	defer rec.CloseIdleConnections()
+	if opts.Browser != nil {
+		bm, err := startBrowser(cr, rec, *opts.Browser)
+		if err != nil {
+			return nil, err
+		}
+		cr.browser = bm
+		defer bm.stop()
+	}
 	tr := &crawlTransport{rt: rec, c: cr}
 	cr.robots = newRobotsCache(tr, opts.UserAgent, front, opts.Crawl)
 	cr.robots.sync = func() error { _, err := w.Sync(); return err }
@@ -458,6 +470,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		}()
 	}
 	wg.Wait()
+	cr.browser.stop()
 	// Anything recorded that no callback collected is still written.
 	cr.fetches.Range(func(k, v any) bool {
 		f := v.(Fetch)
@@ -634,13 +647,19 @@ func (cr *crawler) process(e frontier.Lease) {
 		if j.err == nil && err != nil && j.fetch.Status == 0 && j.skipped == "" {
 			j.err = err
 		}
-		// Frontier first, then the records.
-		cr.add(j.links)
+		// Frontier first, then the records; a page the browser loads
+		// queues its links after (browse).
+		if !cr.browsing(j) {
+			cr.add(j.links)
+		}
 		captured := j.fetch.ex != nil || j.fetch.Status != 0
 		digest, err := cr.record(&j.fetch)
 		cr.log(j.fetch)
 		if err != nil {
 			return // not written: the lease is released at the end, the URL fetched on resume
+		}
+		if cr.browsing(j) && !cr.browse(j) {
+			return // stopped short: released at the end, loaded again on resume
 		}
 
 		if j.skipped != "" {
@@ -1155,6 +1174,12 @@ func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 		// A meta refresh is a redirect a browser follows.
 		cr.redirect(j, base, links.Refresh)
 	}
+	cr.followPages(j, via, links.Pages)
+}
+
+// followPages queues the pages a page links to that the scope admits.
+func (cr *crawler) followPages(j *job, via string, pages []string) {
+	t := j.t
 	if t.Kind != kindPage || t.Leaf {
 		return
 	}
@@ -1162,7 +1187,7 @@ func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	if err != nil {
 		return
 	}
-	for _, l := range links.Pages {
+	for _, l := range pages {
 		lu, err := url.Parse(l)
 		if err != nil {
 			continue

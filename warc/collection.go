@@ -120,6 +120,7 @@ type PageEntry struct {
 	TS    string `json:"ts"`
 	Title string `json:"title,omitempty"`
 	Size  int64  `json:"size,omitempty"`
+	Text  string `json:"text,omitempty"` // the rendered text (amber archive --browser --page-text)
 }
 
 // AddPages appends pages to pages/pages.jsonl, writing the header line

@@ -224,6 +224,11 @@ func (b *Builder) Size() int64 { return b.spool.size }
 // Head returns up to n bytes from the start of the block.
 func (b *Builder) Head(n int) []byte { return b.spool.head(n) }
 
+// Reader returns the block written so far, from its start (from memory
+// or from the spool file); it must not be used after the record is
+// written or discarded.
+func (b *Builder) Reader() (io.Reader, error) { return b.spool.Reader() }
+
 // Discard frees the builder's spool without writing it.
 func (b *Builder) Discard() error { return b.spool.Close() }
 

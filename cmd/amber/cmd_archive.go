@@ -65,6 +65,8 @@ type archiveOptions struct {
 	noCookies      bool
 	timeouts       capture.Options
 	workerID       string // --worker-id; default HOST-PID (worker.go)
+
+	browser browserFlags // --browser and its settings (browser.go)
 }
 
 func newArchiveCommand(g *globalOptions) *cobra.Command {
@@ -182,6 +184,7 @@ EXIT STATUS
 	f.DurationVar(&opts.timeouts.ResponseHeaderTimeout, "header-timeout", 30*time.Second, "time to wait for response headers")
 	f.DurationVar(&opts.timeouts.IdleReadTimeout, "idle-timeout", 60*time.Second, "longest silence while reading a response")
 	f.DurationVar(&opts.timeouts.ResponseTimeout, "response-timeout", capture.DefaultResponseTimeout, "longest time for one response, request to last byte; a longer one is cut and marked WARC-Truncated: time (0: no limit)")
+	addBrowserFlags(f, &opts.browser)
 	f.StringVar(&opts.workerID, "worker-id", "", "name this worker's WARC files PREFIX-TIME-SERIAL-`ID`.warc.gz (letters, digits, '.', '_', '-'; default: HOST-PID)")
 	return cmd
 }
@@ -349,6 +352,9 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if len(urls) == 0 && len(docs.urls) == 0 {
 		return nil, usageError("missing URL to archive (give URLs, --seeds FILE, --links-from or --feed)")
 	}
+	if err := opts.browser.check(); err != nil {
+		return nil, err
+	}
 	var cookies []crawl.Cookie
 	if opts.cookiesFile != "" {
 		if opts.noCookies {
@@ -454,9 +460,14 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 
+	browserOpts, texts, err := opts.browser.options(stateDir)
+	if err != nil {
+		return nil, err
+	}
 	prog := newProgress(p.Progress())
 	tr := opts.timeouts
 	tr.InsecureSkipVerify = opts.insecure
+	tr.RootCAs = opts.browser.roots // --ca-cert
 	tr.MaxSize = opts.maxSize
 	if tr.MaxSize == 0 {
 		tr.MaxSize = -1 // capture.Options: 0 means the default, negative none
@@ -495,8 +506,12 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		Log:            logFile,
 		Cookies:        cookies,
 		NoCookies:      opts.noCookies,
+		Browser:        browserOpts,
 	}, w, opts.output)
 	prog.stop()
+	if err := texts.close(); err != nil && crawlErr == nil {
+		crawlErr = err
+	}
 
 	// Whatever happened, archive the log, close the files and index what
 	// was written, so nothing fetched is lost.
@@ -647,11 +662,16 @@ func finishCollection(ctx context.Context, coll *warc.Collection, files []string
 	for _, p := range pages {
 		entries = append(entries, warc.PageEntry{ID: uuid.NewString(), URL: p.URL, TS: p.Date.UTC().Format(time.RFC3339), Title: p.Title, Size: p.Size})
 	}
+	textsDone, err := addPageTexts(coll, entries)
+	if err != nil {
+		return err
+	}
 	if len(entries) > 0 || !coll.HasPages() {
 		if err := coll.AddPages(entries); err != nil {
 			return err
 		}
 	}
+	textsDone()
 	if len(pages) > 0 {
 		err = st.ClearPages(ctx, worker, pages[len(pages)-1].Seq)
 	}

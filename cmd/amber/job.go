@@ -39,6 +39,8 @@ type jobFile struct {
 	Cookies        *string        `yaml:"cookies"`
 	NoCookies      *bool          `yaml:"no_cookies"`
 	WorkerID       *string        `yaml:"worker_id"`
+
+	browserJob `yaml:",inline"` // browser.go
 }
 
 // applyJob reads --job and sets every option whose flag was not given.
@@ -111,6 +113,7 @@ func applyJob(cmd *cobra.Command, opts *archiveOptions) error {
 	setBool("json", &opts.json, j.JSON)
 	setStr("cookies", &opts.cookiesFile, j.Cookies)
 	setBool("no-cookies", &opts.noCookies, j.NoCookies)
+	applyBrowserJob(f, &opts.browser, j.browserJob)
 	setStr("worker-id", &opts.workerID, j.WorkerID)
 	if len(j.Seeds) == 0 && j.SeedsFile == nil && len(opts.linksFrom) == 0 && len(opts.feeds) == 0 && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
 		return usageError("--job %s: no seeds", opts.job)

@@ -159,6 +159,7 @@ func (t *Transport) dial(ctx context.Context, scheme, addr string) (*recConn, er
 			ServerName:         host,
 			NextProtos:         []string{"http/1.1"},
 			InsecureSkipVerify: t.opts.InsecureSkipVerify,
+			RootCAs:            t.opts.RootCAs,
 		})
 		hctx, cancel := context.WithTimeout(ctx, t.opts.ConnectTimeout)
 		defer cancel()

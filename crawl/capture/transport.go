@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -81,6 +82,9 @@ type Options struct {
 	ResponseHeaderTimeout time.Duration // default 30 s
 	IdleReadTimeout       time.Duration // longest silence while reading; default 60 s
 	InsecureSkipVerify    bool          // archive sites with broken certificates
+	// RootCAs are the certificates origins are checked against; nil: the
+	// system's.
+	RootCAs *x509.CertPool
 	// ParseLimit is the most body bytes handed on to the crawler for link
 	// extraction (HTML and CSS only); the archive is never limited by it.
 	ParseLimit int64 // default 32 MiB
