@@ -76,6 +76,15 @@ type Options struct {
 	// connection) are retried before the crawl stops; see
 	// frontier.RetryPolicy for the defaults.
 	StateRetry frontier.RetryPolicy
+	// PollOthers, when set, says the frontier is shared with other
+	// workers: when it is empty and this run has nothing in flight, the
+	// run ends only once no live lease remains (Counts.Leased); until then
+	// it claims again every PollOthers, as those workers may add URLs.
+	PollOthers time.Duration
+	// ClaimBatch is how many entries one claim takes at most; default
+	// max(512, 16*Concurrency). Workers sharing a frontier take fewer, so
+	// that the URLs go round.
+	ClaimBatch int
 	// NoDedup stores every response in full; by default a response whose
 	// payload was archived before (same payload digest, payload of at least
 	// MinRevisitSize bytes) is written as a revisit record.
@@ -517,7 +526,12 @@ func (cr *crawler) draining() bool {
 // is not fetched when the crawl stops goes back to the frontier on the
 // next run, so a batch can be large enough that claiming (a state
 // transaction) is rare.
-func (cr *crawler) claimBatch() int { return max(512, 16*cr.opts.Concurrency) }
+func (cr *crawler) claimBatch() int {
+	if cr.opts.ClaimBatch > 0 {
+		return cr.opts.ClaimBatch
+	}
+	return max(512, 16*cr.opts.Concurrency)
+}
 
 // next returns the next entry to fetch, waiting while the frontier is
 // empty but URLs in flight may still add to it. It returns false when the
@@ -542,6 +556,9 @@ func (cr *crawler) next() (frontier.Lease, bool) {
 		if !cr.claiming {
 			added := cr.added
 			if n := cr.claim(); n > 0 || cr.stopped || cr.added != added {
+				continue
+			}
+			if cr.inflight == 0 && cr.othersBusy() {
 				continue
 			}
 			if cr.inflight == 0 {

@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// testRedis is a redis-server this test started on a free port of
+// 127.0.0.1, stopped (by its PID) when the test ends.
+type testRedis struct {
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startRedis starts a redis-server with append-only persistence, or skips
+// the test if there is none (fails with AMBER_REDIS_REQUIRED=1).
+func startRedis(t *testing.T, extra ...string) *testRedis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("AMBER_REDIS_REQUIRED") == "1" {
+			t.Fatalf("redis-server not found, and AMBER_REDIS_REQUIRED=1: %v", err)
+		}
+		t.Skipf("redis-server not found (install the Debian package redis-server): %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testRedis{port: ln.Addr().(*net.TCPAddr).Port, dir: t.TempDir(), done: make(chan struct{})}
+	ln.Close()
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "yes", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}, extra...)
+	s.cmd = exec.Command(bin, args...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(30 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.done
+		}
+	})
+	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1, DisableIdentity: true, Password: passwordOf(extra)})
+	defer c.Close()
+	for deadline := time.Now().Add(30 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-s.done:
+			b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			t.Fatalf("redis-server exited at start:\n%s", b)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server did not answer on port %d within 30 s", s.port)
+		}
+	}
+	return s
+}
+
+func passwordOf(args []string) string {
+	for i, a := range args {
+		if a == "--requirepass" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+func (s *testRedis) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+func (s *testRedis) url() string  { return "redis://" + s.addr() + "/0" }
+
+// sharedSite is a site for several workers: pages linking to each other,
+// each with its own image, and one logo served at two URLs with the same
+// bytes (a revisit of the first archived). It counts the requests per path.
+//
+// With gate set, it answers nothing but robots.txt until requests came
+// with gate different User-Agents (one per worker), so that every worker
+// has a share of the crawl however fast the first one is.
+type sharedSite struct {
+	srv    *httptest.Server
+	pages  int
+	gate   int
+	mu     sync.Mutex
+	hits   map[string]int
+	agents map[string]bool
+	open   chan struct{}
+	// digestIn, if set, is asked before /logo-b.png is served whether
+	// the logo's digest is in the crawl's index yet: so it is a revisit.
+	digestIn func(digest string) bool
+}
+
+func newSharedSite(t *testing.T, pages, gate int) *sharedSite {
+	s := &sharedSite{pages: pages, gate: gate, hits: map[string]int{}, agents: map[string]bool{}, open: make(chan struct{})}
+	if gate == 0 {
+		close(s.open)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+var sharedLogo = bytes.Repeat([]byte("the same logo, twice. "), 200)
+
+func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.hits[r.URL.Path]++
+	if !s.agents[r.UserAgent()] {
+		s.agents[r.UserAgent()] = true
+		if len(s.agents) == s.gate {
+			close(s.open)
+		}
+	}
+	s.mu.Unlock()
+	p := r.URL.Path
+	if p != "/robots.txt" {
+		select {
+		case <-s.open:
+		case <-time.After(60 * time.Second): // the test fails: not every worker came
+		case <-r.Context().Done():
+			return
+		}
+	}
+	switch {
+	case p == "/" || strings.HasPrefix(p, "/p/"):
+		id := 0
+		if p != "/" {
+			id, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "/p/"), ".html"))
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "<html><head><title>Page %d</title></head><body>", id)
+		for k := 1; k <= 2; k++ {
+			fmt.Fprintf(&b, `<a href="/p/%d.html">next</a>`, (id*2+k)%s.pages)
+		}
+		fmt.Fprintf(&b, `<img src="/img/%d.png">`, id)
+		if id == 1 {
+			b.WriteString(`<img src="/logo-a.png">`)
+		}
+		if id == s.pages-1 {
+			b.WriteString(`<img src="/logo-b.png">`)
+		}
+		b.WriteString(strings.Repeat("<p>Shared crawl.</p>", 30) + "</body></html>")
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, b.String())
+	case p == "/logo-b.png" && s.digestIn != nil:
+		sum := sha1.Sum(sharedLogo)
+		d := "sha1:" + base32.StdEncoding.EncodeToString(sum[:])
+		for deadline := time.Now().Add(60 * time.Second); !s.digestIn(d) && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(sharedLogo)
+	case p == "/logo-a.png" || p == "/logo-b.png":
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(sharedLogo)
+	case strings.HasPrefix(p, "/img/"):
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(bytes.Repeat([]byte(p), 2000/len(p)+1))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// paths is every path the server was asked for.
+func (s *sharedSite) paths() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.hits {
+		out[k] = v
+	}
+	return out
+}
+
+// waitSeeded waits until the crawl id has settings in Redis.
+func waitSeeded(t *testing.T, rs *testRedis, id string, seeder *exec.Cmd) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: rs.addr(), DisableIdentity: true})
+	defer c.Close()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, _ := c.LLen(context.Background(), "amber:{"+id+"}:pages").Result()
+		d, _ := c.HGet(context.Background(), "amber:{"+id+"}:meta", "d").Int()
+		if n > 0 || d > 0 {
+			return
+		}
+		if seeder.ProcessState != nil || time.Now().After(deadline) {
+			t.Fatalf("the first worker did not seed the crawl:\n%s", seeder.Stdout)
+		}
+	}
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	err := cmd.Wait()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// TestSharedCrawl crawls one site with three worker processes through one
+// Redis, each into its own collection: together they hold every URL once,
+// verify clean as one set, and a payload one worker archived is a revisit
+// in the others'. amber status reads the crawl from Redis.
+func TestSharedCrawl(t *testing.T) {
+	rs := startRedis(t)
+	site := newSharedSite(t, 60, 3)
+	rc := redis.NewClient(&redis.Options{Addr: rs.addr(), DisableIdentity: true})
+	defer rc.Close()
+	site.digestIn = func(d string) bool {
+		ok, _ := rc.HExists(context.Background(), "amber:{news}:digests", d).Result()
+		return ok
+	}
+	root := t.TempDir()
+	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
+	// Enough seeds that the first worker cannot claim them all at once.
+	seeds := filepath.Join(root, "seeds.txt")
+	var list strings.Builder
+	for i := 0; i < 20; i++ {
+		fmt.Fprintf(&list, "%s/p/%d.html\n", site.srv.URL, i*3)
+	}
+	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "news", "--concurrency", "2"}
+	seeder := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds, site.srv.URL+"/")...)
+	waitSeeded(t, rs, "news", seeder)
+	b := amberProcess(t, append(common, "--worker-id", "w-b", "--user-agent", "worker-b", "-o", dirs[1])...)
+	c := amberProcess(t, append(common, "--user-agent", "worker-c", "-o", dirs[2])...) // default worker id HOST-PID
+
+	// Mid-crawl (or after, on a fast machine), status reads Redis.
+	code, out, stderr := amberRun(t, "status", "--state", rs.url(), "--crawl-id", "news")
+	if code != 0 || !strings.Contains(out, "crawl \"news\"") {
+		t.Errorf("status mid-crawl: exit %d\n%s%s", code, out, stderr)
+	}
+	for i, cmd := range []*exec.Cmd{seeder, b, c} {
+		if code := waitExit(t, cmd); code != 0 {
+			t.Fatalf("worker %d: exit %d\n%s", i, code, cmd.Stdout)
+		}
+	}
+
+	// Every URL the server was asked for is in the collections, once
+	// (robots.txt aside: workers may fetch it together before one stores it).
+	got := map[string]int{}
+	var revisits []warcRec
+	byID := map[string]warcRec{}
+	dirOf := map[string]string{}
+	perDir := map[string]int{}
+	for _, d := range dirs {
+		for _, r := range readRecords(t, d) {
+			switch r.typ {
+			case "response", "revisit":
+				got[strings.TrimPrefix(r.uri, site.srv.URL)]++
+				perDir[d]++
+				byID[r.id] = r
+				dirOf[r.id] = filepath.Base(d)
+				if r.typ == "revisit" {
+					revisits = append(revisits, r)
+				}
+			}
+		}
+	}
+	for p, n := range site.paths() {
+		if p == "/robots.txt" {
+			if got[p] < 1 || got[p] > n {
+				t.Errorf("%s: %d records for %d requests", p, got[p], n)
+			}
+			continue
+		}
+		if n != 1 || got[p] != 1 {
+			t.Errorf("%s: fetched %d times, %d records in the collections", p, n, got[p])
+		}
+	}
+	for i := 0; i < site.pages; i++ {
+		if got[fmt.Sprintf("/p/%d.html", i)] != 1 {
+			t.Errorf("page %d not archived once", i)
+		}
+	}
+	t.Logf("records per collection: %v", perDir)
+	if len(perDir) != 3 {
+		t.Errorf("want records in all three collections: %v", perDir)
+	}
+	// The two logos: one response, one revisit referring to it, in
+	// whichever collections.
+	found := false
+	for _, r := range revisits {
+		if strings.HasSuffix(r.uri, "/logo-a.png") || strings.HasSuffix(r.uri, "/logo-b.png") {
+			found = true
+			if r.refersToURI == "" || r.refersTo == "" || r.refersToDate == "" {
+				t.Errorf("revisit of %s refers to nothing: %+v", r.uri, r)
+			}
+			first, ok := byID[r.refersTo]
+			if !ok || first.typ != "response" || first.uri != r.refersToURI || first.date != r.refersToDate || first.uri == r.uri {
+				t.Errorf("revisit of %s refers to %s %s %s, not a response of the collections: %+v", r.uri, r.refersTo, r.refersToURI, r.refersToDate, first)
+			}
+			t.Logf("revisit of %s in %s refers to %s in %s", r.uri, dirOf[r.id], first.uri, dirOf[first.id])
+		}
+	}
+	if !found {
+		t.Errorf("no revisit of the logo served at two URLs")
+	}
+	if code, out, stderr := amberRun(t, append([]string{"verify"}, dirs...)...); code != 0 {
+		t.Errorf("verify A B C: exit %d\n%s%s", code, out, stderr)
+	}
+
+	// status --json after the crawl: everything done, no lease, three
+	// workers that ended, three runs.
+	code, sout, stderr := amberRun(t, "status", "--state", rs.url(), "--crawl-id", "news", "--json")
+	if code != 0 {
+		t.Fatalf("status --json: exit %d: %s", code, stderr)
+	}
+	var st struct {
+		CrawlID string `json:"crawlId"`
+		Crawl   uint64 `json:"crawl"`
+		URLs    struct {
+			Queued, Leased, Done, Failed int
+		} `json:"urls"`
+		Leases  []json.RawMessage `json:"leases"`
+		Workers []struct {
+			ID    string `json:"id"`
+			Alive bool   `json:"alive"`
+		} `json:"workers"`
+		Runs []struct {
+			Worker string `json:"worker"`
+			Exit   int    `json:"exit"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(sout), &st); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, sout)
+	}
+	total := 0
+	for _, n := range perDir {
+		total += n
+	}
+	if st.CrawlID != "news" || st.Crawl != 1 || st.URLs.Queued != 0 || st.URLs.Leased != 0 || st.URLs.Done == 0 || len(st.Leases) != 0 {
+		t.Errorf("status after the crawl: %s", sout)
+	}
+	if len(st.Workers) != 3 || len(st.Runs) != 3 {
+		t.Errorf("status: want 3 workers and 3 runs: %s", sout)
+	}
+	for _, w := range st.Workers {
+		if w.Alive {
+			t.Errorf("worker %s alive after it ended", w.ID)
+		}
+	}
+
+	// A worker joining the finished crawl says so and exits 0.
+	code, out, stderr = amberRun(t, "archive", "--state", rs.url(), "--crawl-id", "news", "-o", filepath.Join(root, "D"))
+	if code != 0 || !strings.Contains(out+stderr, "has finished") {
+		t.Errorf("joining a finished crawl: exit %d\n%s%s", code, out, stderr)
+	}
+	// The first worker's command again: finished too.
+	code, out, stderr = amberRun(t, "archive", "--state", rs.url(), "--crawl-id", "news", "--scope", "host", "--worker-id", "w-a", "-o", dirs[0], "--seeds", seeds, site.srv.URL+"/")
+	if code != 0 || !strings.Contains(out+stderr, "has finished") {
+		t.Errorf("the seeder again: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// TestSharedCrawlBadInput: a bad or unreachable Redis URL, a wrong
+// password, a crawl id taken by other seeds or scope: one line, exit 2,
+// nothing fetched.
+func TestSharedCrawlBadInput(t *testing.T) {
+	rs := startRedis(t, "--requirepass", "s3cret")
+	site := newSharedSite(t, 5, 0)
+	root := t.TempDir()
+	good := "redis://:s3cret@" + rs.addr() + "/0"
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	refused := ln.Addr().String()
+	ln.Close()
+	seed := site.srv.URL + "/"
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad URL", []string{"--state", "http://" + rs.addr(), seed}, "bad Redis URL"},
+		{"bad DB", []string{"--state", "redis://" + rs.addr() + "/x", seed}, "bad Redis URL"},
+		{"unreachable", []string{"--state", "redis://" + refused + "/0", seed}, "unreachable"},
+		{"wrong password", []string{"--state", "redis://:wrong@" + rs.addr() + "/0", seed}, "credentials"},
+		{"no password", []string{"--state", "redis://" + rs.addr() + "/0", seed}, "credentials"},
+		{"not started", []string{"--state", good, "--crawl-id", "none"}, "has not been started"},
+		{"bad lease ttl", []string{"--state", good, "--lease-ttl", "0s", seed}, "--lease-ttl"},
+		{"links-from", []string{"--state", good, "--links-from", "x.html", seed}, "--links-from"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := amberRun(t, append([]string{"archive", "-o", filepath.Join(root, "x")}, tc.args...)...)
+			if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "s3cret") || strings.Contains(stderr, "wrong") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and one line with %q", code, out, stderr, tc.want)
+			}
+		})
+	}
+	if n := len(site.paths()); n != 0 {
+		t.Errorf("bad input fetched %d paths", n)
+	}
+	// A crawl started; another worker with other seeds, or another scope,
+	// is refused.
+	if code, _, stderr := amberRun(t, "archive", "-q", "--state", good, "--crawl-id", "c1", "-o", filepath.Join(root, "A"), seed); code != 0 {
+		t.Fatalf("first worker: exit %d: %s", code, stderr)
+	}
+	before := len(site.paths())
+	for _, args := range [][]string{{seed + "p/1.html"}, {"--scope", "host", seed}} {
+		code, _, stderr := amberRun(t, append([]string{"archive", "--state", good, "--crawl-id", "c1", "-o", filepath.Join(root, "B")}, args...)...)
+		if code != 2 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "other seeds or scope") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	if after := len(site.paths()); after != before {
+		t.Errorf("refused workers fetched %d paths", after-before)
+	}
+}
