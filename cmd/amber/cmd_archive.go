@@ -407,7 +407,8 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		}
 		st, stateWorker = sh.r, worker
 		if info, requeued, err = sh.start(ctx, coll, worker, opts, p); errors.Is(err, errCrawlFinished) {
-			return nil, nil
+			// What recovery put right is listed all the same.
+			return nil, finishCollection(ctx, coll, nil, nil, nil, st, worker, "amber/"+version)
 		} else if err != nil {
 			return nil, err
 		}

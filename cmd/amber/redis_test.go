@@ -95,7 +95,7 @@ func (s *testRedis) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
 func (s *testRedis) url() string  { return "redis://" + s.addr() + "/0" }
 
 // sharedSite is a site for several workers: pages linking to each other,
-// each with its own image, and one logo served at two URLs with the same
+// each with its own image, and one logo served at one URL per page with the same
 // bytes (a revisit of the first archived). It counts the requests per path.
 //
 // With gate set, it answers nothing but robots.txt until requests came
@@ -109,9 +109,14 @@ type sharedSite struct {
 	hits   map[string]int
 	agents map[string]bool
 	open   chan struct{}
-	// digestIn, if set, is asked before /logo-b.png is served whether
+	// digestIn, if set, is asked before a logo but /logo/0.png is served whether
 	// the logo's digest is in the crawl's index yet: so it is a revisit.
 	digestIn func(digest string) bool
+	// delay is how long each answer takes; onHit hears of every request
+	// (with the mutex held).
+	delay time.Duration
+	onHit func(agent string, n int)
+	byUA  map[string]int
 }
 
 func newSharedSite(t *testing.T, pages, gate int) *sharedSite {
@@ -129,6 +134,13 @@ var sharedLogo = bytes.Repeat([]byte("the same logo, twice. "), 200)
 func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.hits[r.URL.Path]++
+	if s.byUA == nil {
+		s.byUA = map[string]int{}
+	}
+	s.byUA[r.UserAgent()]++
+	if s.onHit != nil {
+		s.onHit(r.UserAgent(), s.byUA[r.UserAgent()])
+	}
 	if !s.agents[r.UserAgent()] {
 		s.agents[r.UserAgent()] = true
 		if len(s.agents) == s.gate {
@@ -137,6 +149,7 @@ func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	p := r.URL.Path
+	time.Sleep(s.delay)
 	if p != "/robots.txt" {
 		select {
 		case <-s.open:
@@ -156,17 +169,11 @@ func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
 		for k := 1; k <= 2; k++ {
 			fmt.Fprintf(&b, `<a href="/p/%d.html">next</a>`, (id*2+k)%s.pages)
 		}
-		fmt.Fprintf(&b, `<img src="/img/%d.png">`, id)
-		if id == 1 {
-			b.WriteString(`<img src="/logo-a.png">`)
-		}
-		if id == s.pages-1 {
-			b.WriteString(`<img src="/logo-b.png">`)
-		}
+		fmt.Fprintf(&b, `<img src="/img/%d.png"><img src="/logo/%d.png">`, id, id)
 		b.WriteString(strings.Repeat("<p>Shared crawl.</p>", 30) + "</body></html>")
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, b.String())
-	case p == "/logo-b.png" && s.digestIn != nil:
+	case strings.HasPrefix(p, "/logo/") && p != "/logo/0.png" && s.digestIn != nil:
 		sum := sha1.Sum(sharedLogo)
 		d := "sha1:" + base32.StdEncoding.EncodeToString(sum[:])
 		for deadline := time.Now().Add(60 * time.Second); !s.digestIn(d) && time.Now().Before(deadline); {
@@ -174,7 +181,7 @@ func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "image/png")
 		w.Write(sharedLogo)
-	case p == "/logo-a.png" || p == "/logo-b.png":
+	case strings.HasPrefix(p, "/logo/"):
 		w.Header().Set("Content-Type", "image/png")
 		w.Write(sharedLogo)
 	case strings.HasPrefix(p, "/img/"):
@@ -240,8 +247,8 @@ func TestSharedCrawl(t *testing.T) {
 	// Enough seeds that the first worker cannot claim them all at once.
 	seeds := filepath.Join(root, "seeds.txt")
 	var list strings.Builder
-	for i := 0; i < 20; i++ {
-		fmt.Fprintf(&list, "%s/p/%d.html\n", site.srv.URL, i*3)
+	for i := 0; i < 60; i++ { // all of them: a worker claims a dozen at once
+		fmt.Fprintf(&list, "%s/p/%d.html\n", site.srv.URL, i)
 	}
 	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -304,12 +311,11 @@ func TestSharedCrawl(t *testing.T) {
 	if len(perDir) != 3 {
 		t.Errorf("want records in all three collections: %v", perDir)
 	}
-	// The two logos: one response, one revisit referring to it, in
-	// whichever collections.
-	found := false
+	// The logos: one response (/logo/0.png, served first), revisits of it
+	// in every collection, so in collections other than its own.
+	across := 0
 	for _, r := range revisits {
-		if strings.HasSuffix(r.uri, "/logo-a.png") || strings.HasSuffix(r.uri, "/logo-b.png") {
-			found = true
+		if strings.Contains(r.uri, "/logo/") {
 			if r.refersToURI == "" || r.refersTo == "" || r.refersToDate == "" {
 				t.Errorf("revisit of %s refers to nothing: %+v", r.uri, r)
 			}
@@ -317,11 +323,14 @@ func TestSharedCrawl(t *testing.T) {
 			if !ok || first.typ != "response" || first.uri != r.refersToURI || first.date != r.refersToDate || first.uri == r.uri {
 				t.Errorf("revisit of %s refers to %s %s %s, not a response of the collections: %+v", r.uri, r.refersTo, r.refersToURI, r.refersToDate, first)
 			}
-			t.Logf("revisit of %s in %s refers to %s in %s", r.uri, dirOf[r.id], first.uri, dirOf[first.id])
+			if dirOf[r.id] != dirOf[first.id] {
+				across++
+			}
 		}
 	}
-	if !found {
-		t.Errorf("no revisit of the logo served at two URLs")
+	t.Logf("%d revisits of the logo refer to a record in another collection", across)
+	if across == 0 {
+		t.Errorf("no revisit of the logo refers to another collection's record")
 	}
 	if code, out, stderr := amberRun(t, append([]string{"verify"}, dirs...)...); code != 0 {
 		t.Errorf("verify A B C: exit %d\n%s%s", code, out, stderr)
@@ -430,5 +439,100 @@ func TestSharedCrawlBadInput(t *testing.T) {
 	}
 	if after := len(site.paths()); after != before {
 		t.Errorf("refused workers fetched %d paths", after-before)
+	}
+}
+
+// TestSharedCrawlKill SIGKILLs one of three workers mid-crawl: the others
+// finish the crawl once its leases expire; the killed worker's command run
+// again recovers its collection and says the crawl has finished; every URL
+// is archived, twice only for what the killed worker had in flight, and the
+// three collections verify clean as one set.
+func TestSharedCrawlKill(t *testing.T) {
+	rs := startRedis(t)
+	site := newSharedSite(t, 60, 3)
+	site.delay = 20 * time.Millisecond
+	killNow := make(chan struct{})
+	site.onHit = func(agent string, n int) {
+		if agent == "worker-b" && n == 12 {
+			close(killNow)
+		}
+	}
+	root := t.TempDir()
+	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
+	seeds := filepath.Join(root, "seeds.txt")
+	var list strings.Builder
+	for i := 0; i < 60; i++ { // all of them: a worker claims a dozen at once
+		fmt.Fprintf(&list, "%s/p/%d.html\n", site.srv.URL, i)
+	}
+	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "kill", "--concurrency", "2", "--lease-ttl", "4s"}
+	a := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds)...)
+	waitSeeded(t, rs, "kill", a)
+	bArgs := append(common, "--worker-id", "w-b", "--user-agent", "worker-b", "-o", dirs[1])
+	b := amberProcess(t, bArgs...)
+	c := amberProcess(t, append(common, "--worker-id", "w-c", "--user-agent", "worker-c", "-o", dirs[2])...)
+	select {
+	case <-killNow:
+	case <-time.After(30 * time.Second):
+		c.Process.Signal(syscall.SIGQUIT)
+		c.Wait()
+		site.mu.Lock()
+		t.Logf("requests by agent: %v", site.byUA)
+		site.mu.Unlock()
+		t.Fatalf("worker B never made 12 requests\nA: %s\nB: %s\nC: %s", a.Stdout, b.Stdout, c.Stdout)
+	}
+	b.Process.Kill() // SIGKILL, by its PID
+	b.Wait()
+	for i, cmd := range []*exec.Cmd{a, c} {
+		if code := waitExit(t, cmd); code != 0 {
+			t.Fatalf("worker %d: exit %d\n%s", i, code, cmd.Stdout)
+		}
+	}
+	// B's command again: its collection is recovered, and the crawl has
+	// finished.
+	code, out, stderr := amberRun(t, append(bArgs[:len(bArgs):len(bArgs)], "--quiet=false")...)
+	if code != 0 || !strings.Contains(out+stderr, "has finished") {
+		t.Fatalf("B again: exit %d\n%s%s", code, out, stderr)
+	}
+	if open, _ := filepath.Glob(filepath.Join(dirs[1], "archive", "*.open")); len(open) > 0 {
+		t.Errorf("B left open: %v", open)
+	}
+	count := map[string]map[string]int{} // path → dir → records
+	for _, d := range dirs {
+		for _, r := range readRecords(t, d) {
+			if r.typ != "response" && r.typ != "revisit" {
+				continue
+			}
+			p := strings.TrimPrefix(r.uri, site.srv.URL)
+			if count[p] == nil {
+				count[p] = map[string]int{}
+			}
+			count[p][filepath.Base(d)]++
+		}
+	}
+	twice := 0
+	for p := range site.paths() {
+		n := count[p]
+		if p == "/robots.txt" {
+			continue
+		}
+		switch {
+		case n["A"]+n["B"]+n["C"] == 0:
+			t.Errorf("%s: not archived", p)
+		case n["A"] > 1 || n["B"] > 1 || n["C"] > 1 || n["A"]+n["C"] > 1:
+			t.Errorf("%s: archived more than once by live workers: %v", p, n)
+		case n["A"]+n["B"]+n["C"] == 2:
+			twice++ // B wrote it, its lease expired, another fetched it
+		}
+	}
+	t.Logf("URLs archived twice (in flight at B when it was killed): %d; B archived %d", twice, len(readRecords(t, dirs[1])))
+	if code, out, stderr := amberRun(t, append([]string{"verify"}, dirs...)...); code != 0 {
+		t.Errorf("verify A B C: exit %d\n%s%s", code, out, stderr)
+	}
+	code, sout, _ := amberRun(t, "status", "--state", rs.url(), "--crawl-id", "kill")
+	if code != 0 || !strings.Contains(sout, "finished") || !strings.Contains(sout, "w-b") {
+		t.Errorf("status: exit %d\n%s", code, sout)
 	}
 }
