@@ -57,15 +57,7 @@ func startRedis(t *testing.T, extra ...string) *testRedis {
 		t.Fatal(err)
 	}
 	go func() { s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(30 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
+	t.Cleanup(s.stop)
 	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1, DisableIdentity: true, Password: passwordOf(extra)})
 	defer c.Close()
 	for deadline := time.Now().Add(30 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
@@ -80,6 +72,22 @@ func startRedis(t *testing.T, extra ...string) *testRedis {
 		}
 	}
 	return s
+}
+
+// stop stops the server (by its PID) and waits for it.
+func (s *testRedis) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
 }
 
 func passwordOf(args []string) string {
@@ -534,5 +542,64 @@ func TestSharedCrawlKill(t *testing.T) {
 	code, sout, _ := amberRun(t, "status", "--state", rs.url(), "--crawl-id", "kill")
 	if code != 0 || !strings.Contains(sout, "finished") || !strings.Contains(sout, "w-b") {
 		t.Errorf("status: exit %d\n%s", code, sout)
+	}
+}
+
+// TestSharedCrawlStateTimeout stops Redis mid-crawl: the worker retries,
+// then past --state-timeout stops with exit status 5 and one line saying
+// why, its files closed, indexed and valid.
+func TestSharedCrawlStateTimeout(t *testing.T) {
+	rs := startRedis(t)
+	site := newSharedSite(t, 60, 0)
+	site.delay = 20 * time.Millisecond
+	stopNow := make(chan struct{})
+	site.onHit = func(_ string, n int) {
+		if n == 10 {
+			close(stopNow)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "A")
+	cmd := exec.Command("amber-program", "archive", "-q", "--state", rs.url(), "--crawl-id", "gone", "--state-timeout", "2s",
+		"--concurrency", "2", "--scope", "host", "-o", dir, site.srv.URL+"/")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	select {
+	case <-stopNow:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the worker made no 10 requests")
+	}
+	rs.stop()
+	code := waitExit(t, cmd)
+	t.Logf("stderr:\n%s", stderr.String())
+	if code != exitStateLost {
+		t.Fatalf("exit %d, want %d\n%s", code, exitStateLost, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.Contains(last, "could not be reached for 2s") {
+		t.Errorf("last line %q\n%s", last, stderr.String())
+	}
+	for _, l := range lines[:len(lines)-1] {
+		if !strings.Contains(l, "crawl state:") { // the retries, logged
+			t.Errorf("stderr line %q", l)
+		}
+	}
+	if open, _ := filepath.Glob(filepath.Join(dir, "archive", "*.open")); len(open) > 0 {
+		t.Errorf("left open: %v", open)
+	}
+	if n := len(readRecords(t, dir)); n == 0 {
+		t.Errorf("no records")
+	}
+	if code, out, serr := amberRun(t, "verify", dir); code != 0 {
+		t.Errorf("verify: exit %d\n%s%s", code, out, serr)
 	}
 }
