@@ -85,6 +85,9 @@ type Options struct {
 	// max(512, 16*Concurrency). Workers sharing a frontier take fewer, so
 	// that the URLs go round.
 	ClaimBatch int
+	// HostSlots, if set, bounds the requests in flight per host across
+	// every worker sharing the frontier (PerHost still bounds this run's).
+	HostSlots HostSlots
 	// NoDedup stores every response in full; by default a response whose
 	// payload was archived before (same payload digest, payload of at least
 	// MinRevisitSize bytes) is written as a revisit record.
@@ -339,6 +342,8 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		recent:  map[recentKey]struct{}{},
 		limit:   newHostLimiter(opts.Concurrency, opts.PerHost, opts.Delay),
 	}
+	cr.limit.slots = opts.HostSlots
+	cr.limit.lost = func(err error) { cr.setFatal(fmt.Errorf("crawl state: %w", err)) }
 	cr.more = sync.NewCond(&cr.mu)
 	if opts.Log != nil {
 		cr.logw = bufio.NewWriterSize(opts.Log, 64<<10)
@@ -677,7 +682,7 @@ func (cr *crawler) process(e frontier.Lease) {
 			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + why}, nil)
 			return
 		}
-		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err))
+		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err) && !errors.Is(j.err, errNoSlot))
 		if retry && attempt < cr.opts.Retries && cr.ctx.Err() == nil {
 			d := j.retryIn
 			if d == 0 {
@@ -693,7 +698,7 @@ func (cr *crawler) process(e frontier.Lease) {
 		switch {
 		case captured:
 			cr.pend(&frontier.Outcome{Lease: e, Page: j.page}, digest)
-		case cr.ctx.Err() != nil, errors.Is(j.err, capture.ErrCut), retry && attempt < cr.opts.Retries && cr.draining():
+		case cr.ctx.Err() != nil, errors.Is(j.err, capture.ErrCut), errors.Is(j.err, errNoSlot), retry && attempt < cr.opts.Retries && cr.draining():
 			// Interrupted, or cut or not retried because the crawl is
 			// draining: the lease is released at the end and the URL is
 			// fetched on resume.

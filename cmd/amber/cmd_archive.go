@@ -532,6 +532,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		LeaseTTL:       opts.shared.leaseTTL,
 		PollOthers:     sh.pollOthers(),
 		ClaimBatch:     sh.claimBatch(opts.concurrency),
+		HostSlots:      sh.hostSlots(stateWorker, opts, g),
 		NoDedup:        opts.noDedup,
 		Drain:          g.drain,
 		DrainGrace:     max(opts.stopGrace, time.Nanosecond), // crawl.Options: 0 means the default

@@ -125,12 +125,18 @@ type sharedSite struct {
 	delay time.Duration
 	onHit func(agent string, n int)
 	byUA  map[string]int
+	// inFlight and maxInFlight count the requests being answered.
+	inFlight, maxInFlight int
 }
 
-func newSharedSite(t *testing.T, pages, gate int) *sharedSite {
+// newSharedSite starts the site, set up by each of setup first.
+func newSharedSite(t *testing.T, pages, gate int, setup ...func(*sharedSite)) *sharedSite {
 	s := &sharedSite{pages: pages, gate: gate, hits: map[string]int{}, agents: map[string]bool{}, open: make(chan struct{})}
 	if gate == 0 {
 		close(s.open)
+	}
+	for _, f := range setup {
+		f(s)
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
@@ -142,6 +148,13 @@ var sharedLogo = bytes.Repeat([]byte("the same logo, twice. "), 200)
 func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.hits[r.URL.Path]++
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
 	if s.byUA == nil {
 		s.byUA = map[string]int{}
 	}
@@ -243,13 +256,14 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 // in the others'. amber status reads the crawl from Redis.
 func TestSharedCrawl(t *testing.T) {
 	rs := startRedis(t)
-	site := newSharedSite(t, 60, 3)
 	rc := redis.NewClient(&redis.Options{Addr: rs.addr(), DisableIdentity: true})
 	defer rc.Close()
-	site.digestIn = func(d string) bool {
-		ok, _ := rc.HExists(context.Background(), "amber:{news}:digests", d).Result()
-		return ok
-	}
+	site := newSharedSite(t, 60, 3, func(s *sharedSite) {
+		s.digestIn = func(d string) bool {
+			ok, _ := rc.HExists(context.Background(), "amber:{news}:digests", d).Result()
+			return ok
+		}
+	})
 	root := t.TempDir()
 	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
 	// Enough seeds that the first worker cannot claim them all at once.
@@ -261,7 +275,7 @@ func TestSharedCrawl(t *testing.T) {
 	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "news", "--concurrency", "2"}
+	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "news", "--concurrency", "2", "--per-host", "8"} // the gate holds requests of every worker
 	seeder := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds, site.srv.URL+"/")...)
 	waitSeeded(t, rs, "news", seeder)
 	b := amberProcess(t, append(common, "--worker-id", "w-b", "--user-agent", "worker-b", "-o", dirs[1])...)
@@ -457,14 +471,15 @@ func TestSharedCrawlBadInput(t *testing.T) {
 // three collections verify clean as one set.
 func TestSharedCrawlKill(t *testing.T) {
 	rs := startRedis(t)
-	site := newSharedSite(t, 60, 3)
-	site.delay = 20 * time.Millisecond
 	killNow := make(chan struct{})
-	site.onHit = func(agent string, n int) {
-		if agent == "worker-b" && n == 12 {
-			close(killNow)
+	site := newSharedSite(t, 60, 3, func(s *sharedSite) {
+		s.delay = 20 * time.Millisecond
+		s.onHit = func(agent string, n int) {
+			if agent == "worker-b" && n == 12 {
+				close(killNow)
+			}
 		}
-	}
+	})
 	root := t.TempDir()
 	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
 	seeds := filepath.Join(root, "seeds.txt")
@@ -475,7 +490,7 @@ func TestSharedCrawlKill(t *testing.T) {
 	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "kill", "--concurrency", "2", "--lease-ttl", "4s"}
+	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "kill", "--concurrency", "2", "--lease-ttl", "4s", "--per-host", "8"}
 	a := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds)...)
 	waitSeeded(t, rs, "kill", a)
 	bArgs := append(common, "--worker-id", "w-b", "--user-agent", "worker-b", "-o", dirs[1])
@@ -550,14 +565,15 @@ func TestSharedCrawlKill(t *testing.T) {
 // why, its files closed, indexed and valid.
 func TestSharedCrawlStateTimeout(t *testing.T) {
 	rs := startRedis(t)
-	site := newSharedSite(t, 60, 0)
-	site.delay = 20 * time.Millisecond
 	stopNow := make(chan struct{})
-	site.onHit = func(_ string, n int) {
-		if n == 10 {
-			close(stopNow)
+	site := newSharedSite(t, 60, 0, func(s *sharedSite) {
+		s.delay = 20 * time.Millisecond
+		s.onHit = func(_ string, n int) {
+			if n == 10 {
+				close(stopNow)
+			}
 		}
-	}
+	})
 	dir := filepath.Join(t.TempDir(), "A")
 	cmd := exec.Command("amber-program", "archive", "-q", "--state", rs.url(), "--crawl-id", "gone", "--state-timeout", "2s",
 		"--concurrency", "2", "--scope", "host", "-o", dir, site.srv.URL+"/")
@@ -601,5 +617,52 @@ func TestSharedCrawlStateTimeout(t *testing.T) {
 	}
 	if code, out, serr := amberRun(t, "verify", dir); code != 0 {
 		t.Errorf("verify: exit %d\n%s%s", code, out, serr)
+	}
+}
+
+// TestSharedCrawlPerHost: three workers, each allowed four requests in
+// flight, never put more than --per-host requests in flight on the host
+// together; the crawl is complete, each URL once.
+func TestSharedCrawlPerHost(t *testing.T) {
+	rs := startRedis(t)
+	site := newSharedSite(t, 40, 0, func(s *sharedSite) { s.delay = 15 * time.Millisecond })
+	root := t.TempDir()
+	seeds := filepath.Join(root, "seeds.txt")
+	var list strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&list, "%s/p/%d.html\n", site.srv.URL, i)
+	}
+	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "polite", "--concurrency", "4", "--per-host", "2"}
+	a := amberProcess(t, append(common, "--scope", "host", "-o", filepath.Join(root, "A"), "--seeds", seeds)...)
+	waitSeeded(t, rs, "polite", a)
+	b := amberProcess(t, append(common, "-o", filepath.Join(root, "B"))...)
+	c := amberProcess(t, append(common, "-o", filepath.Join(root, "C"))...)
+	for i, cmd := range []*exec.Cmd{a, b, c} {
+		if code := waitExit(t, cmd); code != 0 {
+			t.Fatalf("worker %d: exit %d\n%s", i, code, cmd.Stdout)
+		}
+	}
+	site.mu.Lock()
+	most := site.maxInFlight
+	site.mu.Unlock()
+	t.Logf("most requests in flight on the host: %d", most)
+	if most > 2 {
+		t.Errorf("%d requests in flight on one host, --per-host 2", most)
+	}
+	got := map[string]int{}
+	for _, d := range []string{"A", "B", "C"} {
+		for _, r := range readRecords(t, filepath.Join(root, d)) {
+			if r.typ == "response" || r.typ == "revisit" {
+				got[strings.TrimPrefix(r.uri, site.srv.URL)]++
+			}
+		}
+	}
+	for p, n := range site.paths() {
+		if p != "/robots.txt" && (n != 1 || got[p] != 1) {
+			t.Errorf("%s: fetched %d times, %d records", p, n, got[p])
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
+	"github.com/amber-archiver/amber/crawl"
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
@@ -302,3 +303,15 @@ type quietRedis struct{}
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
 func init() { redis.SetLogger(quietRedis{}) }
+
+// hostSlots holds --per-host for the whole crawl: a host's slots are in
+// Redis, shared by every worker; nil for the embedded state.
+func (sh *sharedCrawl) hostSlots(worker string, opts archiveOptions, g *globalOptions) crawl.HostSlots {
+	if sh == nil {
+		return nil
+	}
+	return sh.r.HostSlots(worker, opts.perHost, sh.opts.leaseTTL, frontier.RetryPolicy{
+		GiveUp: sh.opts.stateTimeout,
+		Log:    func(msg string) { fmt.Fprintf(g.stderr, "amber: %s\n", msg) },
+	})
+}
