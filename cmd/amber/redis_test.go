@@ -213,6 +213,20 @@ func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// seedsFile writes a seeds file of every page in dir: all of them, as a
+// worker claims a dozen URLs at once and each should have a share.
+func (s *sharedSite) seedsFile(t *testing.T, dir string) string {
+	var list strings.Builder
+	for i := 0; i < s.pages; i++ {
+		fmt.Fprintf(&list, "%s/p/%d.html\n", s.srv.URL, i)
+	}
+	p := filepath.Join(dir, "seeds.txt")
+	if err := os.WriteFile(p, []byte(list.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // paths is every path the server was asked for.
 func (s *sharedSite) paths() map[string]int {
 	s.mu.Lock()
@@ -267,14 +281,7 @@ func TestSharedCrawl(t *testing.T) {
 	root := t.TempDir()
 	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
 	// Enough seeds that the first worker cannot claim them all at once.
-	seeds := filepath.Join(root, "seeds.txt")
-	var list strings.Builder
-	for i := 0; i < 60; i++ { // all of them: a worker claims a dozen at once
-		fmt.Fprintf(&list, "%s/p/%d.html\n", site.srv.URL, i)
-	}
-	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	seeds := site.seedsFile(t, root)
 	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "news", "--concurrency", "2", "--per-host", "8"} // the gate holds requests of every worker
 	seeder := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds, site.srv.URL+"/")...)
 	waitSeeded(t, rs, "news", seeder)
@@ -482,14 +489,7 @@ func TestSharedCrawlKill(t *testing.T) {
 	})
 	root := t.TempDir()
 	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
-	seeds := filepath.Join(root, "seeds.txt")
-	var list strings.Builder
-	for i := 0; i < 60; i++ { // all of them: a worker claims a dozen at once
-		fmt.Fprintf(&list, "%s/p/%d.html\n", site.srv.URL, i)
-	}
-	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	seeds := site.seedsFile(t, root)
 	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "kill", "--concurrency", "2", "--lease-ttl", "4s", "--per-host", "8"}
 	a := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds)...)
 	waitSeeded(t, rs, "kill", a)
@@ -627,14 +627,7 @@ func TestSharedCrawlPerHost(t *testing.T) {
 	rs := startRedis(t)
 	site := newSharedSite(t, 40, 0, func(s *sharedSite) { s.delay = 15 * time.Millisecond })
 	root := t.TempDir()
-	seeds := filepath.Join(root, "seeds.txt")
-	var list strings.Builder
-	for i := 0; i < 40; i++ {
-		fmt.Fprintf(&list, "%s/p/%d.html\n", site.srv.URL, i)
-	}
-	if err := os.WriteFile(seeds, []byte(list.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	seeds := site.seedsFile(t, root)
 	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "polite", "--concurrency", "4", "--per-host", "2"}
 	a := amberProcess(t, append(common, "--scope", "host", "-o", filepath.Join(root, "A"), "--seeds", seeds)...)
 	waitSeeded(t, rs, "polite", a)

@@ -89,7 +89,7 @@ func openShared(ctx context.Context, opts *archiveOptions, urls []string) (*shar
 	if err != nil {
 		return nil, usageError("--state: %s", oneLine(err))
 	}
-	sh := &sharedCrawl{r: r, opts: o, shown: redactState(o.state), joining: len(urls) == 0}
+	sh := &sharedCrawl{r: r, opts: o, shown: frontier.RedactURL(o.state), joining: len(urls) == 0}
 	fail := func(err error) (*sharedCrawl, error) {
 		r.Close()
 		return nil, err
@@ -130,24 +130,6 @@ func describeSettings(b []byte) string {
 		seeds = strings.Join(s.Seeds[:3], " ") + fmt.Sprintf(" and %d more", len(s.Seeds)-3)
 	}
 	return fmt.Sprintf("seeds %s, scope %s", safeLine(seeds), s.Scope)
-}
-
-// redactState hides the password of a state URL, for messages.
-func redactState(raw string) string {
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return raw
-	}
-	rest := raw[i+3:]
-	end := len(rest)
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-		end = j
-	}
-	at := strings.LastIndex(rest[:end], "@")
-	if at < 0 {
-		return raw
-	}
-	return raw[:i+3] + "xxxxx" + rest[at:]
 }
 
 // workerOf is the worker id of a collection in a shared crawl: the one it

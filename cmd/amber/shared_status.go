@@ -57,7 +57,7 @@ func runSharedStatus(ctx context.Context, opts statusOptions) error {
 		return usageError("--state: %s", oneLine(err))
 	}
 	defer r.Close()
-	shown := redactState(o.state)
+	shown := frontier.RedactURL(o.state)
 	settings, err := r.Settings(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("crawl state at %s: %s", shown, oneLine(err))

@@ -29,16 +29,7 @@ type HostSlots struct {
 // kept for ttl unless renewed (every third of it while held). Transient
 // errors are retried by p (see WithRetry).
 func (r *Redis) HostSlots(worker string, limit int, ttl time.Duration, p RetryPolicy) *HostSlots {
-	if p.Base <= 0 {
-		p.Base = 100 * time.Millisecond
-	}
-	if p.Max <= 0 {
-		p.Max = 10 * time.Second
-	}
-	if p.GiveUp <= 0 {
-		p.GiveUp = 5 * time.Minute
-	}
-	return &HostSlots{r: r, limit: limit, ttl: ttl, retry: p, id: worker + "/" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	return &HostSlots{r: r, limit: limit, ttl: ttl, retry: p.withDefaults(), id: worker + "/" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // ARGV: now, expiry (ms), limit, slot. Returns 1 if the slot was taken.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,9 @@ import (
 //
 //	config    string: the crawl's settings, as its first worker stored them
 //	workers   hash: worker id → WorkerInfo (JSON), its last heartbeat
+
+// RedactURL is a state URL with its password hidden, for messages.
+func RedactURL(raw string) string { return redactURL(raw) }
 
 // CrawlState says where a shared crawl stands when a worker starts.
 type CrawlState int
@@ -188,15 +192,7 @@ func (r *Redis) Workers(ctx context.Context) ([]WorkerInfo, error) {
 		}
 		out = append(out, w)
 	}
-	slices.SortFunc(out, func(a, b WorkerInfo) int {
-		if a.ID < b.ID {
-			return -1
-		}
-		if a.ID > b.ID {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b WorkerInfo) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -220,15 +216,7 @@ func (r *Redis) LeaseHolders(ctx context.Context) ([]LeaseSummary, error) {
 		first, _ := strconv.ParseInt(replyString(l[i+2]), 10, 64)
 		out = append(out, LeaseSummary{Worker: replyString(l[i]), Leases: int(replyInt(l[i+1])), First: time.UnixMilli(first)})
 	}
-	slices.SortFunc(out, func(a, b LeaseSummary) int {
-		if a.Worker < b.Worker {
-			return -1
-		}
-		if a.Worker > b.Worker {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b LeaseSummary) int { return strings.Compare(a.Worker, b.Worker) })
 	return out, nil
 }
 

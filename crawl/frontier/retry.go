@@ -44,6 +44,11 @@ func (e *GaveUpError) Unwrap() error { return e.Err }
 // and Recover are idempotent; a Claim that did leaves leases that expire;
 // a Finish that did reports the outcomes it recorded as lost leases.
 func WithRetry(f Frontier, p RetryPolicy) Frontier {
+	return &retrying{f: f, p: p.withDefaults()}
+}
+
+// withDefaults is p with the documented default for every unset field.
+func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.Base <= 0 {
 		p.Base = 100 * time.Millisecond
 	}
@@ -53,7 +58,7 @@ func WithRetry(f Frontier, p RetryPolicy) Frontier {
 	if p.GiveUp <= 0 {
 		p.GiveUp = 5 * time.Minute
 	}
-	return &retrying{f: f, p: p}
+	return p
 }
 
 type retrying struct {
