@@ -29,6 +29,7 @@ import (
 type testRedis struct {
 	port int
 	dir  string
+	args []string
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -48,17 +49,27 @@ func startRedis(t *testing.T, extra ...string) *testRedis {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testRedis{port: ln.Addr().(*net.TCPAddr).Port, dir: t.TempDir(), done: make(chan struct{})}
+	s := &testRedis{port: ln.Addr().(*net.TCPAddr).Port, dir: t.TempDir()}
 	ln.Close()
-	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
+	s.args = append([]string{bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "yes", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}, extra...)
-	s.cmd = exec.Command(bin, args...)
+	s.start(t)
+	t.Cleanup(s.stop)
+	return s
+}
+
+// start starts the server, again after stop with the same data and port,
+// and waits until it answers.
+func (s *testRedis) start(t *testing.T) {
+	t.Helper()
+	s.cmd = exec.Command(s.args[0], s.args[1:]...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.stop)
-	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1, DisableIdentity: true, Password: passwordOf(extra)})
+	done := make(chan struct{})
+	s.done = done
+	go func(cmd *exec.Cmd) { cmd.Wait(); close(done) }(s.cmd)
+	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1, DisableIdentity: true, Password: passwordOf(s.args)})
 	defer c.Close()
 	for deadline := time.Now().Add(30 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
 		select {
@@ -71,7 +82,6 @@ func startRedis(t *testing.T, extra ...string) *testRedis {
 			t.Fatalf("redis-server did not answer on port %d within 30 s", s.port)
 		}
 	}
-	return s
 }
 
 // stop stops the server (by its PID) and waits for it.
