@@ -76,6 +76,18 @@ type Options struct {
 	// connection) are retried before the crawl stops; see
 	// frontier.RetryPolicy for the defaults.
 	StateRetry frontier.RetryPolicy
+	// PollOthers, when set, says the frontier is shared with other
+	// workers: when it is empty and this run has nothing in flight, the
+	// run ends only once no live lease remains (Counts.Leased); until then
+	// it claims again every PollOthers, as those workers may add URLs.
+	PollOthers time.Duration
+	// ClaimBatch is how many entries one claim takes at most; default
+	// max(512, 16*Concurrency). Workers sharing a frontier take fewer, so
+	// that the URLs go round.
+	ClaimBatch int
+	// HostSlots, if set, bounds the requests in flight per host across
+	// every worker sharing the frontier (PerHost still bounds this run's).
+	HostSlots HostSlots
 	// NoDedup stores every response in full; by default a response whose
 	// payload was archived before (same payload digest, payload of at least
 	// MinRevisitSize bytes) is written as a revisit record.
@@ -336,6 +348,8 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		recent:  map[recentKey]struct{}{},
 		limit:   newHostLimiter(opts.Concurrency, opts.PerHost, opts.Delay),
 	}
+	cr.limit.slots = opts.HostSlots
+	cr.limit.lost = func(err error) { cr.setFatal(fmt.Errorf("crawl state: %w", err)) }
 	cr.more = sync.NewCond(&cr.mu)
 	if opts.Log != nil {
 		cr.logw = bufio.NewWriterSize(opts.Log, 64<<10)
@@ -532,7 +546,12 @@ func (cr *crawler) draining() bool {
 // is not fetched when the crawl stops goes back to the frontier on the
 // next run, so a batch can be large enough that claiming (a state
 // transaction) is rare.
-func (cr *crawler) claimBatch() int { return max(512, 16*cr.opts.Concurrency) }
+func (cr *crawler) claimBatch() int {
+	if cr.opts.ClaimBatch > 0 {
+		return cr.opts.ClaimBatch
+	}
+	return max(512, 16*cr.opts.Concurrency)
+}
 
 // next returns the next entry to fetch, waiting while the frontier is
 // empty but URLs in flight may still add to it. It returns false when the
@@ -557,6 +576,9 @@ func (cr *crawler) next() (frontier.Lease, bool) {
 		if !cr.claiming {
 			added := cr.added
 			if n := cr.claim(); n > 0 || cr.stopped || cr.added != added {
+				continue
+			}
+			if cr.inflight == 0 && cr.othersBusy() {
 				continue
 			}
 			if cr.inflight == 0 {
@@ -681,7 +703,7 @@ func (cr *crawler) process(e frontier.Lease) {
 			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + why}, nil)
 			return
 		}
-		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err))
+		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err) && !errors.Is(j.err, errNoSlot))
 		if retry && attempt < cr.opts.Retries && cr.ctx.Err() == nil {
 			d := j.retryIn
 			if d == 0 {
@@ -697,7 +719,7 @@ func (cr *crawler) process(e frontier.Lease) {
 		switch {
 		case captured:
 			cr.pend(&frontier.Outcome{Lease: e, Page: j.page}, digest)
-		case cr.ctx.Err() != nil, errors.Is(j.err, capture.ErrCut), retry && attempt < cr.opts.Retries && cr.draining():
+		case cr.ctx.Err() != nil, errors.Is(j.err, capture.ErrCut), errors.Is(j.err, errNoSlot), retry && attempt < cr.opts.Retries && cr.draining():
 			// Interrupted, or cut or not retried because the crawl is
 			// draining: the lease is released at the end and the URL is
 			// fetched on resume.

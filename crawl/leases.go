@@ -117,6 +117,13 @@ func (cr *crawler) releaseHeld() error {
 	if len(ls) == 0 {
 		return nil
 	}
+	cr.mu.Lock()
+	var gaveUp *frontier.GaveUpError
+	lostState := errors.As(cr.fatal, &gaveUp)
+	cr.mu.Unlock()
+	if lostState {
+		return nil // the state is gone: the leases expire by themselves
+	}
 	if err := cr.front.Release(context.WithoutCancel(cr.ctx), ls); err != nil {
 		return fmt.Errorf("crawl state: releasing %d leases: %w", len(ls), err)
 	}
@@ -124,4 +131,27 @@ func (cr *crawler) releaseHeld() error {
 	clear(cr.held)
 	cr.leaseMu.Unlock()
 	return nil
+}
+
+// othersBusy reports, for a shared frontier (Options.PollOthers), whether
+// other workers still hold leases; if so it has waited PollOthers. It is
+// called with cr.mu held and releases it meanwhile.
+func (cr *crawler) othersBusy() bool {
+	if cr.opts.PollOthers <= 0 {
+		return false
+	}
+	cr.mu.Unlock()
+	defer cr.mu.Lock()
+	c, err := cr.front.Counts(cr.ctx)
+	if err != nil {
+		if cr.ctx.Err() == nil {
+			cr.setFatal(fmt.Errorf("crawl state: %w", err))
+		}
+		return false
+	}
+	if c.Leased == 0 && c.Queued == 0 {
+		return false
+	}
+	cr.wait(cr.opts.PollOthers)
+	return true
 }

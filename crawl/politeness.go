@@ -2,6 +2,8 @@ package crawl
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -66,6 +68,8 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // a host's slots do not idle between requests while the machine is busy.
 type hostLimiter struct {
 	all     chan struct{}
+	slots   HostSlots   // shared with other workers, or nil
+	lost    func(error) // hears that a slot could not be had (the state is gone)
 	perHost int
 	delay   time.Duration
 
@@ -131,7 +135,7 @@ func (l *hostLimiter) fetcher(host string, h *hostQueue) {
 		h.queue[0] = nil
 		h.queue = h.queue[1:]
 		l.mu.Unlock()
-		l.run(r)
+		l.run(host, r)
 		if l.delay > 0 {
 			// This slot stays taken through the delay, so requests to the
 			// host are spaced; other hosts are not held up.
@@ -140,7 +144,7 @@ func (l *hostLimiter) fetcher(host string, h *hostQueue) {
 	}
 }
 
-func (l *hostLimiter) run(r *fetchRequest) {
+func (l *hostLimiter) run(host string, r *fetchRequest) {
 	defer close(r.done)
 	select {
 	case l.all <- struct{}{}:
@@ -149,11 +153,33 @@ func (l *hostLimiter) run(r *fetchRequest) {
 		return
 	}
 	defer func() { <-l.all }()
+	if l.slots != nil {
+		release, err := l.slots.Acquire(r.ctx, host)
+		if err != nil {
+			if l.lost != nil && r.ctx.Err() == nil {
+				l.lost(err)
+			}
+			r.err = fmt.Errorf("%w: %w", errNoSlot, err)
+			return
+		}
+		defer release()
+	}
 	if err := r.ctx.Err(); err != nil {
 		r.err = err
 		return
 	}
 	r.resp, r.err = r.do()
+}
+
+// errNoSlot is a request not sent for want of a shared host slot: the
+// crawl stops, and the URL is fetched again when it resumes.
+var errNoSlot = errors.New("no host slot")
+
+// HostSlots bounds the requests in flight on each host across several
+// workers (frontier.HostSlots, in Redis). Acquire waits for a slot of
+// host and returns the function that gives it back.
+type HostSlots interface {
+	Acquire(ctx context.Context, host string) (release func(), err error)
 }
 
 func bodyOf(resp *http.Response) (*capture.RecordedBody, bool) {

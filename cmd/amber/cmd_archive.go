@@ -67,6 +67,8 @@ type archiveOptions struct {
 	workerID       string // --worker-id; default HOST-PID (worker.go)
 
 	browser browserFlags // --browser and its settings (browser.go)
+	// --state, --crawl-id, --lease-ttl, --state-timeout (shared.go)
+	shared sharedOptions
 }
 
 func newArchiveCommand(g *globalOptions) *cobra.Command {
@@ -137,6 +139,8 @@ EXIT STATUS
   2   usage error
   3   the crawl finished but some URLs failed (listed on stderr)
   4   another amber run is using the collection
+  5   --state: the crawl state (Redis) could not be reached for --state-timeout;
+      the files are closed and indexed, run the same command again to go on
   130 interrupted; what was fetched is archived and indexed, run the
       same command again to resume`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -150,6 +154,7 @@ EXIT STATUS
 		},
 	}
 	f := cmd.Flags()
+	addSharedFlags(f, &opts.shared)
 	f.StringVar(&opts.job, "job", "", "read settings from a YAML job `FILE` (flags override it)")
 	f.BoolVar(&opts.recrawl, "recrawl", false, "fetch again URLs archived by earlier runs (nightly runs)")
 	f.BoolVar(&opts.noDedup, "no-dedup", false, "store unchanged payloads in full instead of as revisit records")
@@ -349,7 +354,23 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 	urls = append(urls, docs.seeds()...)
-	if len(urls) == 0 && len(docs.urls) == 0 {
+	var sh *sharedCrawl
+	if opts.shared.state != "" {
+		if sh, err = openShared(ctx, &opts, urls); err != nil {
+			return nil, err
+		}
+		defer sh.r.Close()
+		if scope, err = crawl.ParseScope(opts.scope); err != nil {
+			return nil, usageError("--scope: %v", err)
+		}
+		if include, err = compileAll("--include", opts.include); err != nil {
+			return nil, err
+		}
+		if exclude, err = compileAll("--exclude", opts.exclude); err != nil {
+			return nil, err
+		}
+	}
+	if len(urls) == 0 && len(docs.urls) == 0 && sh == nil {
 		return nil, usageError("missing URL to archive (give URLs, --seeds FILE, --links-from or --feed)")
 	}
 	if err := opts.browser.check(); err != nil {
@@ -382,29 +403,49 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		return nil, err
 	}
 	defer lock.release()
-	st, err := frontier.OpenBolt(filepath.Join(stateDir, "crawl.db"), nil)
-	if err != nil {
-		return nil, err
+	var st frontier.Frontier
+	var info frontier.CrawlInfo
+	var requeued int
+	stateWorker := localWorker
+	if sh != nil {
+		if worker, err = sh.workerOf(stateDir, opts.workerID, worker); err != nil {
+			return nil, err
+		}
+		st, stateWorker = sh.r, worker
+		if info, requeued, err = sh.start(ctx, coll, worker, opts, p); errors.Is(err, errCrawlFinished) {
+			// What recovery put right is listed all the same.
+			return nil, finishCollection(ctx, coll, nil, nil, nil, st, worker, "amber/"+version)
+		} else if err != nil {
+			return nil, err
+		}
+		stop := sh.heartbeat(ctx, frontier.WorkerInfo{ID: worker, Host: hostName(), PID: os.Getpid(), Dir: opts.output, Started: start.UTC()})
+		defer stop()
+	} else {
+		bst, err := frontier.OpenBolt(filepath.Join(stateDir, "crawl.db"), nil)
+		if err != nil {
+			return nil, err
+		}
+		defer bst.Close()
+		st = bst
+		// The collection is locked: the leases in its state are those of runs
+		// that died, and go back to the queue now rather than when they expire.
+		requeued, err = bst.Reclaim(ctx)
+		if err != nil {
+			return nil, err
+		}
+		notes, err := recoverCollection(ctx, coll, st, localWorker, opts.keepTracking)
+		for _, n := range notes {
+			p.E("amber: %s", n)
+		}
+		if err != nil {
+			return nil, err
+		}
+		info, err = st.Begin(ctx, opts.recrawl || len(docs.urls) > 0) // documents are fetched again (crawlCited)
+		if err != nil {
+			return nil, err
+		}
 	}
-	defer st.Close()
-	// The collection is locked: the leases in its state are those of runs
-	// that died, and go back to the queue now rather than when they expire.
-	requeued, err := st.Reclaim(ctx)
-	if err != nil {
-		return nil, err
-	}
-	notes, err := recoverCollection(ctx, coll, st, localWorker, opts.keepTracking)
-	for _, n := range notes {
-		p.E("amber: %s", n)
-	}
-	if err != nil {
-		return nil, err
-	}
-	info, err := st.Begin(ctx, opts.recrawl || len(docs.urls) > 0) // documents are fetched again (crawlCited)
-	if err != nil {
-		return nil, err
-	}
-	run := frontier.RunInfo{Worker: localWorker, Crawl: info.Crawl, Resumed: info.Resumed, PID: os.Getpid(), Started: start.UTC()}
+	run := frontier.RunInfo{Worker: stateWorker, Crawl: info.Crawl, Resumed: info.Resumed, PID: os.Getpid(), Started: start.UTC()}
 	runSeq, err := st.StartRun(ctx, run)
 	if err != nil {
 		return nil, err
@@ -497,8 +538,12 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		Retries:        retries,
 		Frontier:       st,
 		Crawl:          info.Crawl,
-		Worker:         localWorker,
-		StateRetry:     frontier.RetryPolicy{Log: func(msg string) { fmt.Fprintf(g.stderr, "amber: %s\n", msg) }},
+		Worker:         stateWorker,
+		StateRetry:     frontier.RetryPolicy{Log: func(msg string) { fmt.Fprintf(g.stderr, "amber: %s\n", msg) }, GiveUp: opts.shared.stateTimeout},
+		LeaseTTL:       opts.shared.leaseTTL,
+		PollOthers:     sh.pollOthers(),
+		ClaimBatch:     sh.claimBatch(opts.concurrency),
+		HostSlots:      sh.hostSlots(stateWorker, opts, g),
 		NoDedup:        opts.noDedup,
 		Drain:          g.drain,
 		DrainGrace:     max(opts.stopGrace, time.Nanosecond), // crawl.Options: 0 means the default
@@ -543,7 +588,11 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	// The run's end is recorded even when it was interrupted.
 	endCtx := context.WithoutCancel(ctx)
-	finishErr := finishCollection(endCtx, coll, w.Files(), w.Index(), w.FileHashes(), st, localWorker, software)
+	finishSt := st
+	if lostState(crawlErr) {
+		finishSt = noPages{st}
+	}
+	finishErr := finishCollection(endCtx, coll, w.Files(), w.Index(), w.FileHashes(), finishSt, stateWorker, software)
 	sum.Files.Index, sum.Files.Pages, sum.Files.Datapackage = existing(coll.Dir, warc.IndexPath), existing(coll.Dir, warc.PagesPath), existing(coll.Dir, warc.DatapackagePath)
 	sum.Seeds = []report.Row{}
 	sum.showSeeds = p.Progress() != nil // a person is watching
@@ -562,6 +611,8 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 
 	switch {
+	case sh != nil && lostState(crawlErr):
+		err = sh.lostError(crawlErr)
 	case crawlErr != nil && !errors.Is(crawlErr, context.Canceled):
 		// A fatal error (the disk is full, the state cannot be written):
 		// what reached the disk is kept and the next run resumes.

@@ -18,12 +18,13 @@ import (
 type statusOptions struct {
 	json    bool
 	printer printer
+	shared  sharedOptions // --state, --crawl-id (shared_status.go)
 }
 
 func newStatusCommand(g *globalOptions) *cobra.Command {
 	var opts statusOptions
 	cmd := &cobra.Command{
-		Use:   "status DIR",
+		Use:   "status DIR | status --state URL [--crawl-id ID]",
 		Short: "Show a collection's runs, crawl state and size",
 		Long: `Status shows what a collection holds and how its runs went: each run with
 its start, end, exit status and what it archived; the URLs of the current
@@ -31,12 +32,23 @@ crawl by state (queued, being fetched, done, failed) and the failures; the
 files and their sizes. It reads the state without changing anything, and
 waits for nothing: while a run is going, it says so.
 
+With --state redis://… (no DIR), it shows the crawl that workers share in
+Redis: its URLs by state, the leases each worker holds (and how long ago it
+renewed them), the workers alive, and the runs of every worker.
+
 EXIT STATUS
   0  the status was shown
   1  the collection could not be read (e.g. its crawl state is damaged:
      the message says what to do)
-  2  usage error: no such directory, or not a collection`,
+  2  usage error: no such directory, or not a collection; a bad or
+     unreachable Redis URL, or a crawl id never started`,
 		Args: func(_ *cobra.Command, args []string) error {
+			if opts.shared.state != "" {
+				if len(args) != 0 {
+					return usageError("status --state takes no directory")
+				}
+				return nil
+			}
 			if len(args) != 1 {
 				return usageError("status takes one collection directory")
 			}
@@ -44,10 +56,14 @@ EXIT STATUS
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.printer = newPrinter(g, opts.json, normalLevel)
+			if opts.shared.state != "" {
+				return runSharedStatus(cmd.Context(), opts)
+			}
 			return runStatus(cmd.Context(), opts, args[0])
 		},
 	}
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print one JSON object")
+	addStatusStateFlags(cmd.Flags(), &opts.shared)
 	return cmd
 }
 

@@ -39,6 +39,10 @@ type jobFile struct {
 	Cookies        *string        `yaml:"cookies"`
 	NoCookies      *bool          `yaml:"no_cookies"`
 	WorkerID       *string        `yaml:"worker_id"`
+	State          *string        `yaml:"state"`
+	CrawlID        *string        `yaml:"crawl_id"`
+	LeaseTTL       *time.Duration `yaml:"lease_ttl"`
+	StateTimeout   *time.Duration `yaml:"state_timeout"`
 
 	browserJob `yaml:",inline"` // browser.go
 }
@@ -115,7 +119,15 @@ func applyJob(cmd *cobra.Command, opts *archiveOptions) error {
 	setBool("no-cookies", &opts.noCookies, j.NoCookies)
 	applyBrowserJob(f, &opts.browser, j.browserJob)
 	setStr("worker-id", &opts.workerID, j.WorkerID)
-	if len(j.Seeds) == 0 && j.SeedsFile == nil && len(opts.linksFrom) == 0 && len(opts.feeds) == 0 && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
+	setStr("state", &opts.shared.state, j.State)
+	setStr("crawl-id", &opts.shared.crawlID, j.CrawlID)
+	if j.LeaseTTL != nil && !f.Changed("lease-ttl") {
+		opts.shared.leaseTTL = *j.LeaseTTL
+	}
+	if j.StateTimeout != nil && !f.Changed("state-timeout") {
+		opts.shared.stateTimeout = *j.StateTimeout
+	}
+	if opts.shared.state == "" && len(j.Seeds) == 0 && j.SeedsFile == nil && len(opts.linksFrom) == 0 && len(opts.feeds) == 0 && !f.Changed("seeds") && cmd.Flags().NArg() == 0 {
 		return usageError("--job %s: no seeds", opts.job)
 	}
 	return nil

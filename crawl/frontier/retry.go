@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,10 +37,18 @@ func (e *GaveUpError) Unwrap() error { return e.Err }
 // WithRetry returns f with every call retried, by p, while it fails with a
 // transient error. Cancelling the call's context stops the retries.
 //
+// Once a call gave up, later calls are tried once: a transient error
+// gives up at once.
+//
 // A retried call may have taken effect before its reply was lost: Add
 // and Recover are idempotent; a Claim that did leaves leases that expire;
 // a Finish that did reports the outcomes it recorded as lost leases.
 func WithRetry(f Frontier, p RetryPolicy) Frontier {
+	return &retrying{f: f, p: p.withDefaults()}
+}
+
+// withDefaults is p with the documented default for every unset field.
+func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.Base <= 0 {
 		p.Base = 100 * time.Millisecond
 	}
@@ -49,12 +58,16 @@ func WithRetry(f Frontier, p RetryPolicy) Frontier {
 	if p.GiveUp <= 0 {
 		p.GiveUp = 5 * time.Minute
 	}
-	return &retrying{f: f, p: p}
+	return p
 }
 
 type retrying struct {
 	f Frontier
 	p RetryPolicy
+	// gaveUp is set once a call gave up: the backend is gone for good, so
+	// later calls try once and give up at once, and a worker stopping
+	// does not wait GiveUp again for each of its last calls.
+	gaveUp atomic.Bool
 }
 
 // do runs fn until it returns anything but a transient error.
@@ -71,7 +84,8 @@ func do[T any](ctx context.Context, r *retrying, op string, fn func() (T, error)
 			return v, err
 		}
 		failures++
-		if time.Since(start) >= r.p.GiveUp {
+		if time.Since(start) >= r.p.GiveUp || r.gaveUp.Load() {
+			r.gaveUp.Store(true)
 			return v, &GaveUpError{Op: op, After: time.Since(start), Err: err}
 		}
 		d := wait - wait/4 + time.Duration(rand.Int64N(int64(wait/2)+1))

@@ -1,0 +1,135 @@
+package frontier
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// HostSlots bounds the requests in flight on each host across every
+// worker of a crawl: a slot of a host is a member of the sorted set
+// "host:<host>" under the crawl's prefix, scored by its expiry, taken and
+// given back by Lua scripts, so no two workers take the last slot. A slot
+// is renewed while its request goes on and expires by itself when the
+// worker that holds it dies.
+type HostSlots struct {
+	r       *Redis
+	limit   int
+	ttl     time.Duration
+	retry   RetryPolicy
+	nextTok atomic.Uint64
+	id      string
+	gaveUp  atomic.Bool // once, every later transient error gives up at once
+}
+
+// HostSlots returns the per-host slots of the crawl: limit per host, each
+// kept for ttl unless renewed (every third of it while held). Transient
+// errors are retried by p (see WithRetry).
+func (r *Redis) HostSlots(worker string, limit int, ttl time.Duration, p RetryPolicy) *HostSlots {
+	return &HostSlots{r: r, limit: limit, ttl: ttl, retry: p.withDefaults(), id: worker + "/" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+}
+
+// ARGV: now, expiry (ms), limit, slot. Returns 1 if the slot was taken.
+var luaHostTake = luaScript(`
+local k = KEYS[#KEYS]
+redis.call('ZREMRANGEBYSCORE', k, '-inf', ARGV[1])
+if redis.call('ZCARD', k) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', k, ARGV[2], ARGV[4])
+redis.call('PEXPIREAT', k, ARGV[2])
+return 1
+`)
+
+// ARGV: expiry (ms), slot. Returns 1 if the slot was still held.
+var luaHostRenew = luaScript(`
+local k = KEYS[#KEYS]
+if not redis.call('ZSCORE', k, ARGV[2]) then return 0 end
+redis.call('ZADD', k, ARGV[1], ARGV[2])
+if redis.call('PTTL', k) < tonumber(ARGV[1]) then redis.call('PEXPIREAT', k, ARGV[1]) end
+return 1
+`)
+
+var luaHostGive = luaScript(`
+redis.call('ZREM', KEYS[#KEYS], ARGV[1])
+return 0
+`)
+
+// Acquire waits for a slot of host and returns the function that gives it
+// back. It polls while the host's slots are all taken, and retries
+// transient errors for the policy's GiveUp, after which it returns a
+// *GaveUpError; a cancelled ctx ends the wait.
+func (h *HostSlots) Acquire(ctx context.Context, host string) (func(), error) {
+	key := []string{h.r.prefix + "host:" + host}
+	slot := h.id + "/" + strconv.FormatUint(h.nextTok.Add(1), 10)
+	wait := 10 * time.Millisecond
+	var failing time.Time
+	backoff := h.retry.Base
+	for {
+		now := h.r.now()
+		v, err := h.r.run(ctx, "host slot", luaHostTake, key, ms(now), ms(now.Add(h.ttl)), h.limit, slot)
+		var d time.Duration
+		switch {
+		case err == nil && replyInt(v) == 1:
+			return h.hold(key, slot), nil
+		case err == nil:
+			d = wait - wait/4 + time.Duration(rand.Int64N(int64(wait/2)+1))
+			wait = min(2*wait, 200*time.Millisecond)
+			failing = time.Time{}
+		case !IsTransient(err):
+			return nil, err
+		default:
+			if failing.IsZero() && !h.gaveUp.Load() {
+				failing = time.Now()
+			} else if time.Since(failing) >= h.retry.GiveUp || h.gaveUp.Load() {
+				h.gaveUp.Store(true)
+				return nil, &GaveUpError{Op: "host slot", After: time.Since(failing), Err: err}
+			}
+			if h.retry.Log != nil {
+				h.retry.Log("crawl state: host slot: " + err.Error())
+			}
+			d, backoff = backoff, min(2*backoff, h.retry.Max)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// hold renews the slot every third of its time to live until the
+// returned function gives it back.
+func (h *HostSlots) hold(key []string, slot string) func() {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(h.ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
+				h.r.run(ctx, "host slot renewal", luaHostRenew, key, ms(h.r.now().Add(h.ttl)), slot) // a lost slot only makes room
+				cancel()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			wg.Wait()
+			ctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
+			defer cancel()
+			h.r.run(ctx, "host slot release", luaHostGive, key, slot) // else it expires
+		})
+	}
+}
