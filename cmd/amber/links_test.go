@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -91,17 +90,6 @@ func (s *citedSite) hitCounts() map[string]int {
 	return out
 }
 
-// closedPort returns a URL on 127.0.0.1 whose port refuses connections.
-func closedPort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr + "/gone"
-}
-
 // amberRun runs the amber binary TestMain installed and returns its exit
 // status and output.
 func amberRun(t *testing.T, args ...string) (int, string, string) {
@@ -163,7 +151,7 @@ func readRecordsByID(t *testing.T, dir string) map[string]warcRecord {
 // archival path, and the Robust Links rewrite of the HTML document.
 func TestLinksFromDocuments(t *testing.T) {
 	site := newCitedSite(t)
-	dead := closedPort(t)
+	dead := refusedURL(t) + "gone"
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "coll")
 	md := "# Sources\n\nSee [a](" + site.url("/a#one") + ") and [a again](" + site.url("/a#two") + "),\n" +
@@ -456,7 +444,7 @@ func TestLinksBadInput(t *testing.T) {
 	// A bad feed and an unreachable one beside a good seed: exit 3, the
 	// seed archived, both feeds reported as failed.
 	dir := filepath.Join(tmp, "c2")
-	dead := closedPort(t)
+	dead := refusedURL(t) + "gone"
 	code, out, errs = amberRun(t, "archive", "-o", dir, "--retries", "0", "--feed", site.url("/bad-feed.xml"), "--feed", dead, "--feed", site.url("/missing"), site.url("/b"))
 	if code != exitPartial {
 		t.Fatalf("bad feeds: exit %d, want 3\n%s%s", code, out, errs)

@@ -22,95 +22,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/amber-archiver/amber/internal/testredis"
 )
-
-// testRedis is a redis-server this test started on a free port of
-// 127.0.0.1, stopped (by its PID) when the test ends.
-type testRedis struct {
-	port int
-	dir  string
-	args []string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startRedis starts a redis-server with append-only persistence, or skips
-// the test if there is none (fails with AMBER_REDIS_REQUIRED=1).
-func startRedis(t *testing.T, extra ...string) *testRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("AMBER_REDIS_REQUIRED") == "1" {
-			t.Fatalf("redis-server not found, and AMBER_REDIS_REQUIRED=1: %v", err)
-		}
-		t.Skipf("redis-server not found (install the Debian package redis-server): %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &testRedis{port: ln.Addr().(*net.TCPAddr).Port, dir: t.TempDir()}
-	ln.Close()
-	s.args = append([]string{bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "yes", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}, extra...)
-	s.start(t)
-	t.Cleanup(s.stop)
-	return s
-}
-
-// start starts the server, again after stop with the same data and port,
-// and waits until it answers.
-func (s *testRedis) start(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command(s.args[0], s.args[1:]...)
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	s.done = done
-	go func(cmd *exec.Cmd) { cmd.Wait(); close(done) }(s.cmd)
-	c := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1, DisableIdentity: true, Password: passwordOf(s.args)})
-	defer c.Close()
-	for deadline := time.Now().Add(30 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
-		select {
-		case <-s.done:
-			b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			t.Fatalf("redis-server exited at start:\n%s", b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not answer on port %d within 30 s", s.port)
-		}
-	}
-}
-
-// stop stops the server (by its PID) and waits for it.
-func (s *testRedis) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-func passwordOf(args []string) string {
-	for i, a := range args {
-		if a == "--requirepass" && i+1 < len(args) {
-			return args[i+1]
-		}
-	}
-	return ""
-}
-
-func (s *testRedis) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
-func (s *testRedis) url() string  { return "redis://" + s.addr() + "/0" }
 
 // sharedSite is a site for several workers: pages linking to each other,
 // each with its own image, and one logo served at one URL per page with the same
@@ -249,9 +163,9 @@ func (s *sharedSite) paths() map[string]int {
 }
 
 // waitSeeded waits until the crawl id has settings in Redis.
-func waitSeeded(t *testing.T, rs *testRedis, id string, seeder *exec.Cmd) {
+func waitSeeded(t *testing.T, rs *testredis.Server, id string, seeder *exec.Cmd) {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: rs.addr(), DisableIdentity: true})
+	c := redis.NewClient(&redis.Options{Addr: rs.Addr(), DisableIdentity: true})
 	defer c.Close()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		n, _ := c.LLen(context.Background(), "amber:{"+id+"}:pages").Result()
@@ -279,8 +193,8 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 // verify clean as one set, and a payload one worker archived is a revisit
 // in the others'. amber status reads the crawl from Redis.
 func TestSharedCrawl(t *testing.T) {
-	rs := startRedis(t)
-	rc := redis.NewClient(&redis.Options{Addr: rs.addr(), DisableIdentity: true})
+	rs := testredis.Start(t)
+	rc := redis.NewClient(&redis.Options{Addr: rs.Addr(), DisableIdentity: true})
 	defer rc.Close()
 	site := newSharedSite(t, 60, 3, func(s *sharedSite) {
 		s.digestIn = func(d string) bool {
@@ -292,14 +206,14 @@ func TestSharedCrawl(t *testing.T) {
 	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
 	// Enough seeds that the first worker cannot claim them all at once.
 	seeds := site.seedsFile(t, root)
-	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "news", "--concurrency", "2", "--per-host", "8"} // the gate holds requests of every worker
+	common := []string{"archive", "-q", "--state", rs.URL(), "--crawl-id", "news", "--concurrency", "2", "--per-host", "8"} // the gate holds requests of every worker
 	seeder := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds, site.srv.URL+"/")...)
 	waitSeeded(t, rs, "news", seeder)
 	b := amberProcess(t, append(common, "--worker-id", "w-b", "--user-agent", "worker-b", "-o", dirs[1])...)
 	c := amberProcess(t, append(common, "--user-agent", "worker-c", "-o", dirs[2])...) // default worker id HOST-PID
 
 	// Mid-crawl (or after, on a fast machine), status reads Redis.
-	code, out, stderr := amberRun(t, "status", "--state", rs.url(), "--crawl-id", "news")
+	code, out, stderr := amberRun(t, "status", "--state", rs.URL(), "--crawl-id", "news")
 	if code != 0 || !strings.Contains(out, "crawl \"news\"") {
 		t.Errorf("status mid-crawl: exit %d\n%s%s", code, out, stderr)
 	}
@@ -377,7 +291,7 @@ func TestSharedCrawl(t *testing.T) {
 
 	// status --json after the crawl: everything done, no lease, three
 	// workers that ended, three runs.
-	code, sout, stderr := amberRun(t, "status", "--state", rs.url(), "--crawl-id", "news", "--json")
+	code, sout, stderr := amberRun(t, "status", "--state", rs.URL(), "--crawl-id", "news", "--json")
 	if code != 0 {
 		t.Fatalf("status --json: exit %d: %s", code, stderr)
 	}
@@ -417,12 +331,12 @@ func TestSharedCrawl(t *testing.T) {
 	}
 
 	// A worker joining the finished crawl says so and exits 0.
-	code, out, stderr = amberRun(t, "archive", "--state", rs.url(), "--crawl-id", "news", "-o", filepath.Join(root, "D"))
+	code, out, stderr = amberRun(t, "archive", "--state", rs.URL(), "--crawl-id", "news", "-o", filepath.Join(root, "D"))
 	if code != 0 || !strings.Contains(out+stderr, "has finished") {
 		t.Errorf("joining a finished crawl: exit %d\n%s%s", code, out, stderr)
 	}
 	// The first worker's command again: finished too.
-	code, out, stderr = amberRun(t, "archive", "--state", rs.url(), "--crawl-id", "news", "--scope", "host", "--worker-id", "w-a", "-o", dirs[0], "--seeds", seeds, site.srv.URL+"/")
+	code, out, stderr = amberRun(t, "archive", "--state", rs.URL(), "--crawl-id", "news", "--scope", "host", "--worker-id", "w-a", "-o", dirs[0], "--seeds", seeds, site.srv.URL+"/")
 	if code != 0 || !strings.Contains(out+stderr, "has finished") {
 		t.Errorf("the seeder again: exit %d\n%s%s", code, out, stderr)
 	}
@@ -432,10 +346,10 @@ func TestSharedCrawl(t *testing.T) {
 // password, a crawl id taken by other seeds or scope: one line, exit 2,
 // nothing fetched.
 func TestSharedCrawlBadInput(t *testing.T) {
-	rs := startRedis(t, "--requirepass", "s3cret")
+	rs := testredis.Start(t, "--requirepass", "s3cret")
 	site := newSharedSite(t, 5, 0)
 	root := t.TempDir()
-	good := "redis://:s3cret@" + rs.addr() + "/0"
+	good := "redis://:s3cret@" + rs.Addr() + "/0"
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	refused := ln.Addr().String()
 	ln.Close()
@@ -445,11 +359,11 @@ func TestSharedCrawlBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"bad URL", []string{"--state", "http://" + rs.addr(), seed}, "bad Redis URL"},
-		{"bad DB", []string{"--state", "redis://" + rs.addr() + "/x", seed}, "bad Redis URL"},
+		{"bad URL", []string{"--state", "http://" + rs.Addr(), seed}, "bad Redis URL"},
+		{"bad DB", []string{"--state", "redis://" + rs.Addr() + "/x", seed}, "bad Redis URL"},
 		{"unreachable", []string{"--state", "redis://" + refused + "/0", seed}, "unreachable"},
-		{"wrong password", []string{"--state", "redis://:wrong@" + rs.addr() + "/0", seed}, "credentials"},
-		{"no password", []string{"--state", "redis://" + rs.addr() + "/0", seed}, "credentials"},
+		{"wrong password", []string{"--state", "redis://:wrong@" + rs.Addr() + "/0", seed}, "credentials"},
+		{"no password", []string{"--state", "redis://" + rs.Addr() + "/0", seed}, "credentials"},
 		{"not started", []string{"--state", good, "--crawl-id", "none"}, "has not been started"},
 		{"bad lease ttl", []string{"--state", good, "--lease-ttl", "0s", seed}, "--lease-ttl"},
 		{"links-from", []string{"--state", good, "--links-from", "x.html", seed}, "--links-from"},
@@ -487,7 +401,7 @@ func TestSharedCrawlBadInput(t *testing.T) {
 // is archived, twice only for what the killed worker had in flight, and the
 // three collections verify clean as one set.
 func TestSharedCrawlKill(t *testing.T) {
-	rs := startRedis(t)
+	rs := testredis.Start(t)
 	killNow := make(chan struct{})
 	site := newSharedSite(t, 60, 3, func(s *sharedSite) {
 		s.delay = 20 * time.Millisecond
@@ -500,7 +414,7 @@ func TestSharedCrawlKill(t *testing.T) {
 	root := t.TempDir()
 	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
 	seeds := site.seedsFile(t, root)
-	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "kill", "--concurrency", "2", "--lease-ttl", "4s", "--per-host", "8"}
+	common := []string{"archive", "-q", "--state", rs.URL(), "--crawl-id", "kill", "--concurrency", "2", "--lease-ttl", "4s", "--per-host", "8"}
 	a := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds)...)
 	waitSeeded(t, rs, "kill", a)
 	bArgs := append(common, "--worker-id", "w-b", "--user-agent", "worker-b", "-o", dirs[1])
@@ -564,7 +478,7 @@ func TestSharedCrawlKill(t *testing.T) {
 	if code, out, stderr := amberRun(t, append([]string{"verify"}, dirs...)...); code != 0 {
 		t.Errorf("verify A B C: exit %d\n%s%s", code, out, stderr)
 	}
-	code, sout, _ := amberRun(t, "status", "--state", rs.url(), "--crawl-id", "kill")
+	code, sout, _ := amberRun(t, "status", "--state", rs.URL(), "--crawl-id", "kill")
 	if code != 0 || !strings.Contains(sout, "finished") || !strings.Contains(sout, "w-b") {
 		t.Errorf("status: exit %d\n%s", code, sout)
 	}
@@ -574,7 +488,7 @@ func TestSharedCrawlKill(t *testing.T) {
 // then past --state-timeout stops with exit status 5 and one line saying
 // why, its files closed, indexed and valid.
 func TestSharedCrawlStateTimeout(t *testing.T) {
-	rs := startRedis(t)
+	rs := testredis.Start(t)
 	stopNow := make(chan struct{})
 	site := newSharedSite(t, 60, 0, func(s *sharedSite) {
 		s.delay = 20 * time.Millisecond
@@ -585,7 +499,7 @@ func TestSharedCrawlStateTimeout(t *testing.T) {
 		}
 	})
 	dir := filepath.Join(t.TempDir(), "A")
-	cmd := exec.Command("amber-program", "archive", "-q", "--state", rs.url(), "--crawl-id", "gone", "--state-timeout", "2s",
+	cmd := exec.Command("amber-program", "archive", "-q", "--state", rs.URL(), "--crawl-id", "gone", "--state-timeout", "2s",
 		"--concurrency", "2", "--scope", "host", "-o", dir, site.srv.URL+"/")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -603,7 +517,7 @@ func TestSharedCrawlStateTimeout(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the worker made no 10 requests")
 	}
-	rs.stop()
+	rs.Stop()
 	code := waitExit(t, cmd)
 	t.Logf("stderr:\n%s", stderr.String())
 	if code != exitStateLost {
@@ -634,11 +548,11 @@ func TestSharedCrawlStateTimeout(t *testing.T) {
 // flight, never put more than --per-host requests in flight on the host
 // together; the crawl is complete, each URL once.
 func TestSharedCrawlPerHost(t *testing.T) {
-	rs := startRedis(t)
+	rs := testredis.Start(t)
 	site := newSharedSite(t, 40, 0, func(s *sharedSite) { s.delay = 15 * time.Millisecond })
 	root := t.TempDir()
 	seeds := site.seedsFile(t, root)
-	common := []string{"archive", "-q", "--state", rs.url(), "--crawl-id", "polite", "--concurrency", "4", "--per-host", "2"}
+	common := []string{"archive", "-q", "--state", rs.URL(), "--crawl-id", "polite", "--concurrency", "4", "--per-host", "2"}
 	a := amberProcess(t, append(common, "--scope", "host", "-o", filepath.Join(root, "A"), "--seeds", seeds)...)
 	waitSeeded(t, rs, "polite", a)
 	b := amberProcess(t, append(common, "-o", filepath.Join(root, "B"))...)

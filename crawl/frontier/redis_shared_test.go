@@ -6,13 +6,15 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl/frontier"
+
+	"github.com/amber-archiver/amber/internal/testredis"
 )
 
 // TestRedisShared: BeginShared joins, begins and refuses as documented;
 // Settings is put if absent; ReclaimWorker takes back one worker's
 // leases only; LeaseHolders and Workers tell who holds what.
 func TestRedisShared(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }

@@ -14,14 +14,12 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,100 +27,12 @@ import (
 
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/crawl/frontier/frontiertest"
+	"github.com/amber-archiver/amber/internal/testredis"
 )
 
-// redisServer is a redis-server this test started, on a free port of
-// 127.0.0.1, with its data in a directory of the test's.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	args []string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
-}
-
-// startRedis starts a redis-server with append-only persistence, or
-// skips the test if there is none (fails with AMBER_REDIS_REQUIRED=1). It
-// is stopped when the test ends.
-func startRedis(t testing.TB, extra ...string) *redisServer {
+func openRedis(t testing.TB, s *testredis.Server, crawlID string, clock frontier.Clock) *frontier.Redis {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("AMBER_REDIS_REQUIRED") == "1" {
-			t.Fatalf("redis-server not found, and AMBER_REDIS_REQUIRED=1: %v", err)
-		}
-		t.Skipf("redis-server not found (install the Debian package redis-server): %v", err)
-	}
-	s := &redisServer{port: freePort(t), dir: t.TempDir()}
-	s.args = append([]string{bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "yes", "--dir", s.dir, "--logfile", filepath.Join(s.dir, "redis.log")}, extra...)
-	s.start(t)
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-// start starts the server, again after stop with the same data, and waits
-// until it answers.
-func (s *redisServer) start(t testing.TB) {
-	t.Helper()
-	s.cmd = exec.Command(s.args[0], s.args[1:]...)
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	s.done = done
-	go func(cmd *exec.Cmd) { cmd.Wait(); close(done) }(s.cmd)
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), MaxRetries: -1, DisableIdentity: true})
-	defer c.Close()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if c.Ping(context.Background()).Err() == nil {
-			return
-		}
-		select {
-		case <-done:
-			t.Fatalf("redis-server exited at start:\n%s", s.log())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not answer on port %d within 30 s:\n%s", s.port, s.log())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop stops the server this test started (by its PID) and waits for it.
-func (s *redisServer) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-func (s *redisServer) log() string {
-	b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-	return string(b)
-}
-
-func (s *redisServer) client(t testing.TB) *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), DisableIdentity: true})
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func openRedis(t testing.TB, s *redisServer, crawlID string, clock frontier.Clock) *frontier.Redis {
-	t.Helper()
-	f, err := frontier.OpenRedis(context.Background(), s.url(), crawlID, clock)
+	f, err := frontier.OpenRedis(context.Background(), s.URL(), crawlID, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +42,7 @@ func openRedis(t testing.TB, s *redisServer, crawlID string, clock frontier.Cloc
 }
 
 func TestRedis(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	var mu sync.Mutex
 	var n int
 	ids := map[frontier.Frontier]string{}
@@ -161,7 +71,7 @@ func TestRedis(t *testing.T) {
 // TestRedisKeys checks that a crawl keeps to its key prefix, so that two
 // crawls share a server.
 func TestRedisKeys(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	ctx := context.Background()
 	a := openRedis(t, s, "a", nil)
 	b := openRedis(t, s, "b", nil)
@@ -176,7 +86,7 @@ func TestRedisKeys(t *testing.T) {
 	if c, err := b.Counts(ctx); err != nil || c != (frontier.Counts{}) {
 		t.Fatalf("crawl b sees %+v %v after an Add to crawl a", c, err)
 	}
-	keys, err := s.client(t).Keys(ctx, "*").Result()
+	keys, err := s.Client(t).Keys(ctx, "*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,15 +98,15 @@ func TestRedisKeys(t *testing.T) {
 }
 
 func TestRedisOpenErrors(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	ctx := context.Background()
-	c := s.client(t)
+	c := s.Client(t)
 	// The user README-REDIS.md suggests.
 	if err := c.Do(ctx, "ACL", "SETUSER", "amber", "on", ">right-secret", "~amber:*", "+@all", "-@dangerous").Err(); err != nil {
 		t.Fatal(err)
 	}
 	closed := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	addr := fmt.Sprintf("127.0.0.1:%d", s.port)
+	addr := fmt.Sprintf("127.0.0.1:%d", s.Port)
 	for _, tc := range []struct {
 		url  string
 		want error
@@ -235,19 +145,9 @@ func TestRedisOpenErrors(t *testing.T) {
 		t.Fatalf("claim as user amber: %v %v", ls, err)
 	}
 	f.Close()
-	if _, err := frontier.OpenRedis(ctx, s.url(), "a{b}", nil); err == nil {
+	if _, err := frontier.OpenRedis(ctx, s.URL(), "a{b}", nil); err == nil {
 		t.Error("a crawl id with braces was taken")
 	}
-}
-
-// freePort returns a port of 127.0.0.1 that nothing listens on.
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // testCert is a self-signed certificate for 127.0.0.1 and its key (PEM),
@@ -296,7 +196,7 @@ func TestRedisTLS(t *testing.T) {
 	}
 	t.Setenv("SSL_CERT_FILE", cert)
 	tlsPort := freePort(t)
-	s := startRedis(t, "--tls-port", strconv.Itoa(tlsPort), "--tls-cert-file", cert, "--tls-key-file", keyFile,
+	s := testredis.Start(t, "--tls-port", strconv.Itoa(tlsPort), "--tls-cert-file", cert, "--tls-key-file", keyFile,
 		"--tls-ca-cert-file", cert, "--tls-auth-clients", "no")
 	ctx := context.Background()
 	f, err := frontier.OpenRedis(ctx, fmt.Sprintf("rediss://127.0.0.1:%d/0", tlsPort), "tls", nil)
@@ -331,9 +231,9 @@ func TestRedisTLS(t *testing.T) {
 // TestRedisErrorClasses: a server turned read-only (a failover) gives
 // transient errors; an error of the data, not of the server, is fatal.
 func TestRedisErrorClasses(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	ctx := context.Background()
-	c := s.client(t)
+	c := s.Client(t)
 	f := openRedis(t, s, "errors", nil)
 	if _, err := f.Begin(ctx, false); err != nil {
 		t.Fatal(err)
@@ -367,7 +267,7 @@ func TestRedisErrorClasses(t *testing.T) {
 // TestRedisRestart: a stopped server gives transient errors, and
 // WithRetry rides over a restart with the data kept (appendonly).
 func TestRedisRestart(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	ctx := context.Background()
 	f := openRedis(t, s, "restart", nil)
 	if _, err := f.Begin(ctx, false); err != nil {
@@ -381,7 +281,7 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatalf("claim: %v %v", ls, err)
 	}
 
-	s.stop()
+	s.Stop()
 	_, err = f.Counts(ctx)
 	if !frontier.IsTransient(err) {
 		t.Fatalf("Counts with the server stopped: %v, want a transient error", err)
@@ -417,7 +317,7 @@ func TestRedisRestart(t *testing.T) {
 	// The call has failed at least once; down for about a second more.
 	<-retrying
 	time.Sleep(time.Second)
-	s.start(t)
+	s.Restart(t)
 	r := <-got
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -435,9 +335,9 @@ func TestRedisRestart(t *testing.T) {
 // 60-byte keys and 100-byte data, finished with one digest each.
 // Run with: go test -run '^$' -bench RedisMemory -benchtime 1x ./crawl/frontier/
 func BenchmarkRedisMemory(b *testing.B) {
-	s := startRedis(b, "--appendonly", "no") // the AOF buffer is not the data's
+	s := testredis.Start(b, "--appendonly", "no") // the AOF buffer is not the data's
 	ctx := context.Background()
-	c := s.client(b)
+	c := s.Client(b)
 	const n = 100_000
 	data := []byte(strings.Repeat("d", 100))
 	used := func() float64 {
@@ -515,7 +415,7 @@ func BenchmarkRedisMemory(b *testing.B) {
 // one crawl; some die holding leases, whose entries the others take when
 // they expire. Every key is recorded done once, by one worker.
 func TestRedisWorkers(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	ctx := context.Background()
 	clock := frontiertest.NewClock()
 	const n, workers, ttl = 300, 4, time.Minute
@@ -606,10 +506,10 @@ var stateRE = regexp.MustCompile(`^([QLDX])([0-9]+)`)
 
 // checkCounters compares the counters Counts reads with a count of the
 // URL states themselves (the layout documented on frontier.Redis).
-func checkCounters(t *testing.T, s *redisServer, crawlID string) {
+func checkCounters(t *testing.T, s *testredis.Server, crawlID string) {
 	t.Helper()
 	ctx := context.Background()
-	c := s.client(t)
+	c := s.Client(t)
 	prefix := "amber:{" + crawlID + "}:"
 	meta, err := c.HGetAll(ctx, prefix+"meta").Result()
 	if err != nil {
@@ -642,7 +542,7 @@ func checkCounters(t *testing.T, s *redisServer, crawlID string) {
 // TestRedisAddChunks: one Add larger than a script takes is queued whole,
 // its duplicates across chunks once.
 func TestRedisAddChunks(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	ctx := context.Background()
 	f := openRedis(t, s, "chunks", nil)
 	if _, err := f.Begin(ctx, false); err != nil {
@@ -679,7 +579,7 @@ func TestRedisAddChunks(t *testing.T) {
 // TestRedisPacking: entry data and worker names of any bytes survive the
 // packed URL state through claim, extension, release and expiry.
 func TestRedisPacking(t *testing.T) {
-	s := startRedis(t)
+	s := testredis.Start(t)
 	ctx := context.Background()
 	clock := frontiertest.NewClock()
 	f := openRedis(t, s, "packing", clock.Now)
@@ -733,6 +633,16 @@ func TestRedisPacking(t *testing.T) {
 // redis-server on 127.0.0.1 (appendonly, fsync every second: the
 // recommended setting), beside BenchmarkBolt and BenchmarkMemory.
 func BenchmarkRedis(b *testing.B) {
-	s := startRedis(b)
+	s := testredis.Start(b)
 	frontiertest.Bench(b, func(b *testing.B) frontier.Frontier { return openRedis(b, s, "bench", nil) })
+}
+
+// freePort returns a port of 127.0.0.1 that nothing listens on.
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
