@@ -86,8 +86,16 @@ type Options struct {
 	// that the URLs go round.
 	ClaimBatch int
 	// HostSlots, if set, bounds the requests in flight per host across
-	// every worker sharing the frontier (PerHost still bounds this run's).
+	// every worker sharing the frontier, and spaces them by its delay
+	// (PerHost and Delay still hold for this run's).
 	HostSlots HostSlots
+	// HostCap, if set, holds MaxURLsPerHost across every worker sharing
+	// the frontier: it counts the URLs queued in the crawl, in place of
+	// this run's own count.
+	HostCap HostCap
+	// RobotsLock, if set, makes the workers sharing the frontier fetch
+	// each robots.txt once: the others wait for the one it stores.
+	RobotsLock RobotsLock
 	// NoDedup stores every response in full; by default a response whose
 	// payload was archived before (same payload digest, payload of at least
 	// MinRevisitSize bytes) is written as a revisit record.
@@ -374,6 +382,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	cr.robots = newRobotsCache(tr, opts.UserAgent, front, opts.Crawl)
 	cr.robots.sync = func() error { _, err := w.Sync(); return err }
 	cr.robots.base, cr.robots.max = opts.RetryBase, opts.RetryMaxWait
+	cr.robots.lock = opts.RobotsLock
 	cr.robots.note = func(u, msg string) {
 		cr.log(Fetch{Time: time.Now().UTC(), URL: u, Kind: "robots", Error: msg})
 	}
@@ -809,15 +818,17 @@ func CheckURL(raw string) (*url.URL, error) {
 // unless they were seen or are traps.
 func (cr *crawler) add(ts []target) int {
 	var entries []frontier.Entry
+	var admitted []target
 	for _, t := range ts {
 		if e, ok := cr.admit(t); ok {
 			entries = append(entries, e)
+			admitted = append(admitted, t)
 		}
 	}
 	if len(entries) == 0 {
 		return 0
 	}
-	n, err := cr.front.Add(cr.ctx, entries)
+	n, err := cr.queue(cr.ctx, entries, admitted)
 	if err != nil {
 		if cr.ctx.Err() == nil {
 			cr.setFatal(fmt.Errorf("crawl state: %w", err))
@@ -877,15 +888,8 @@ func (cr *crawler) admit(t target) (frontier.Entry, bool) {
 		cr.fail(t.URL, t.IsSeed, fmt.Errorf("redirect loop: %s", strings.ReplaceAll(t.Chain, " ", " → ")))
 		return frontier.Entry{}, false
 	}
-	host := strings.ToLower(u.Host)
-	cr.resMu.Lock()
-	over := cr.perHost[host] >= cr.opts.MaxURLsPerHost
-	if !over {
-		cr.perHost[host]++
-	}
-	cr.resMu.Unlock()
-	if over {
-		cr.skip(t, "per-host URL cap reached")
+	if cr.overHostCap(strings.ToLower(u.Host)) {
+		cr.skip(t, hostCapSkip)
 		return frontier.Entry{}, false
 	}
 	if t.optional {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/amber-archiver/amber/crawl/capture"
+	"github.com/amber-archiver/amber/crawl/frontier"
 )
 
 type writeNowKey struct{}
@@ -189,3 +191,55 @@ func bodyOf(resp *http.Response) (*capture.RecordedBody, bool) {
 	rb, ok := resp.Body.(*capture.RecordedBody)
 	return rb, ok
 }
+
+// HostCap caps the URLs queued per host across every worker sharing the
+// frontier (frontier.HostCap, in Redis). Add queues entries as
+// Frontier.Add does, but refuses those new to the crawl whose host,
+// hosts[i], has had its cap of URLs queued, and returns their indexes.
+type HostCap interface {
+	Add(ctx context.Context, entries []frontier.Entry, hosts []string) (queued int, capped []int, err error)
+}
+
+// overHostCap counts a URL of host admitted by this run and reports
+// whether the host had reached Options.MaxURLsPerHost: the run's own
+// count, kept in memory (a resumed run counts from 0). With a shared
+// HostCap the count is the crawl's, taken as the URLs are queued (queue).
+func (cr *crawler) overHostCap(host string) bool {
+	if cr.opts.HostCap != nil {
+		return false
+	}
+	cr.resMu.Lock()
+	defer cr.resMu.Unlock()
+	if cr.perHost[host] >= cr.opts.MaxURLsPerHost {
+		return true
+	}
+	cr.perHost[host]++
+	return false
+}
+
+// queue adds the admitted entries (of targets ts) to the frontier, through
+// the shared per-host cap if there is one: a target it refuses is skipped
+// as over the cap, like one over this run's.
+func (cr *crawler) queue(ctx context.Context, entries []frontier.Entry, ts []target) (int, error) {
+	if cr.opts.HostCap == nil {
+		return cr.front.Add(ctx, entries)
+	}
+	hosts := make([]string, len(ts))
+	for i, t := range ts {
+		if u, err := CheckURL(t.URL); err == nil {
+			hosts[i] = strings.ToLower(u.Host)
+		}
+	}
+	n, capped, err := cr.opts.HostCap.Add(ctx, entries, hosts)
+	if err != nil {
+		return n, err
+	}
+	for _, i := range capped {
+		if i >= 0 && i < len(ts) {
+			cr.skip(ts[i], hostCapSkip)
+		}
+	}
+	return n, nil
+}
+
+const hostCapSkip = "per-host URL cap reached"

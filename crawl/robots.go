@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync"
@@ -33,6 +34,9 @@ type robotsCache struct {
 	// note, if set, hears when a host's robots.txt becomes unavailable
 	// and when it answers again.
 	note func(url, msg string)
+	// lock, if set, lets one worker of those sharing the frontier fetch
+	// a robots.txt while the others wait for what it stores.
+	lock RobotsLock
 
 	mu    sync.Mutex
 	hosts map[string]*robotsEntry
@@ -112,8 +116,16 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 	r, ok, err := rc.front.Robots(ctx, key)
 	var fetchErr error
 	if !ok || err != nil || r.Crawl != rc.crawl {
-		r, fetchErr = rc.fetch(ctx, u)
-		r.Crawl = rc.crawl
+		var stored bool
+		var unlock func()
+		if rc.lock != nil {
+			r, stored, unlock = rc.await(ctx, key)
+			defer unlock() // once what was fetched is stored, below
+		}
+		if !stored {
+			r, fetchErr = rc.fetch(ctx, u)
+			r.Crawl = rc.crawl
+		}
 		if ctx.Err() != nil {
 			return e // interrupted: nothing learnt
 		}
@@ -152,6 +164,61 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 	}
 	e.loaded.Store(true)
 	return e
+}
+
+// RobotsLock makes the workers sharing a frontier fetch each robots.txt
+// once (frontier.Redis.LockRobots): LockRobots takes origin's lock for
+// ttl, renewed until unlock; ok is false while another worker holds it.
+type RobotsLock interface {
+	LockRobots(ctx context.Context, origin string, ttl time.Duration) (unlock func(), ok bool, err error)
+}
+
+// The robots.txt lock's time to live (renewed while held: a worker that
+// dies holding it holds up the others this long), and how long a worker
+// waits for another's fetch at most before it fetches itself.
+const (
+	robotsLockTTL  = 10 * time.Second
+	robotsWaitMost = 2 * time.Minute
+)
+
+// await returns the origin's robots.txt once another worker stored it
+// (stored), or takes the origin's lock so that this worker fetches it and
+// the others wait: unlock gives the lock back. It polls with backoff while
+// another worker holds the lock; when the lock goes without a robots.txt
+// of this crawl stored (its holder died, or the robots.txt could not be
+// had), the next to take it fetches. Past robotsWaitMost, or when the lock
+// cannot be asked for, it lets this worker fetch without it.
+func (rc *robotsCache) await(ctx context.Context, origin string) (r frontier.RobotsTxt, stored bool, unlock func()) {
+	none := func() {}
+	wait := 20 * time.Millisecond
+	deadline := time.Now().Add(robotsWaitMost)
+	for {
+		release, ok, err := rc.lock.LockRobots(ctx, origin, robotsLockTTL)
+		if err != nil {
+			return frontier.RobotsTxt{}, false, none
+		}
+		// Taken or not, the one who held it before may have stored it.
+		if r, found, err := rc.front.Robots(ctx, origin); err == nil && found && r.Crawl == rc.crawl {
+			if ok {
+				release()
+			}
+			return r, true, none
+		}
+		if ok {
+			return frontier.RobotsTxt{}, false, release
+		}
+		if time.Now().After(deadline) {
+			return frontier.RobotsTxt{}, false, none
+		}
+		t := time.NewTimer(wait - wait/4 + time.Duration(rand.Int64N(int64(wait/2)+1)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return frontier.RobotsTxt{}, false, none
+		case <-t.C:
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
 }
 
 // fetch gets u's robots.txt through the recording transport.

@@ -544,6 +544,8 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		PollOthers:     sh.pollOthers(),
 		ClaimBatch:     sh.claimBatch(opts.concurrency),
 		HostSlots:      sh.hostSlots(stateWorker, opts, g),
+		HostCap:        sh.hostCap(opts, g),
+		RobotsLock:     sh.robotsLock(),
 		NoDedup:        opts.noDedup,
 		Drain:          g.drain,
 		DrainGrace:     max(opts.stopGrace, time.Nanosecond), // crawl.Options: 0 means the default

@@ -292,8 +292,31 @@ func (sh *sharedCrawl) hostSlots(worker string, opts archiveOptions, g *globalOp
 	if sh == nil {
 		return nil
 	}
-	return sh.r.HostSlots(worker, opts.perHost, sh.opts.leaseTTL, frontier.RetryPolicy{
+	return sh.r.HostSlots(worker, opts.perHost, opts.delay, sh.opts.leaseTTL, sh.retry(g))
+}
+
+func (sh *sharedCrawl) retry(g *globalOptions) frontier.RetryPolicy {
+	return frontier.RetryPolicy{
 		GiveUp: sh.opts.stateTimeout,
 		Log:    func(msg string) { fmt.Fprintf(g.stderr, "amber: %s\n", msg) },
-	})
+	}
+}
+
+// hostCap holds --max-urls-per-host for the whole crawl: the URLs queued
+// per host are counted in Redis as they are queued; nil for the embedded
+// state (each run counts its own).
+func (sh *sharedCrawl) hostCap(opts archiveOptions, g *globalOptions) crawl.HostCap {
+	if sh == nil {
+		return nil
+	}
+	return sh.r.HostCap(opts.maxURLsPerHost, sh.retry(g))
+}
+
+// robotsLock makes the workers fetch each robots.txt once for the whole
+// crawl; nil for the embedded state.
+func (sh *sharedCrawl) robotsLock() crawl.RobotsLock {
+	if sh == nil {
+		return nil
+	}
+	return sh.r
 }

@@ -47,6 +47,13 @@ const redisSchema = "1"
 //	pageseq          hash: outbox key → the last page seq
 //	cookies          hash: cookie key → "crawl data", the crawl's jar
 //	outbox:<worker>  sorted set: the worker's pages, scored by seq
+//	hostcount        hash: host → URLs of the current crawl queued under
+//	                 the per-host cap (AddCapped)
+//	rate             hash: 10-second bucket of the server's clock → URLs
+//	                 done in it, the last two minutes or so (Rate)
+//	host:<host>      sorted set: the host's slots (HostSlots)
+//	robotslock:<origin> string: the worker fetching the origin's
+//	                 robots.txt (LockRobots)
 //
 // Each method is one Lua script or one command (Add: one script per 500
 // entries), so every multi-key step is atomic on the server, and workers
@@ -98,11 +105,14 @@ const (
 	keyRuns
 	keyPageSeq
 	keyCookies
+	keyHostCount
+	keyRate
 )
 
 var redisKeyNames = [...]string{
 	keyMeta: "meta", keyURL: "url", keyReq: "req", keyPages: "pages", keyLeases: "leases",
 	keyFailed: "failed", keyDigests: "digests", keyRobots: "robots", keyRuns: "runs", keyPageSeq: "pageseq", keyCookies: "cookies",
+	keyHostCount: "hostcount", keyRate: "rate",
 }
 
 // addChunk is how many entries one Add script takes at most, so that one
@@ -300,29 +310,61 @@ func (r *Redis) Begin(ctx context.Context, recrawl bool) (CrawlInfo, error) {
 
 // Add implements Frontier.
 func (r *Redis) Add(ctx context.Context, entries []Entry) (int, error) {
+	n, _, err := r.add(ctx, entries, nil, 0)
+	return n, err
+}
+
+// AddCapped is Add with a cap on the URLs queued per host for the whole
+// crawl: an entry new to the crawl (never added, or queued again by a new
+// crawl) is queued only while fewer than max URLs of its host, hosts[i],
+// were queued in the current crawl, and the indexes of the entries refused
+// for that are returned. A key already seen is not counted again (a
+// requisite queued after the same URL as a page neither). Counting and
+// queuing are one script, so workers adding at once never pass the cap
+// together. Like Add, it is idempotent: a retried call whose first try
+// took effect queues and refuses nothing more.
+func (r *Redis) AddCapped(ctx context.Context, entries []Entry, hosts []string, max int) (int, []int, error) {
+	if len(hosts) != len(entries) {
+		return 0, nil, fmt.Errorf("frontier: redis add: %d hosts for %d entries", len(hosts), len(entries))
+	}
+	return r.add(ctx, entries, hosts, max)
+}
+
+func (r *Redis) add(ctx context.Context, entries []Entry, hosts []string, max int) (int, []int, error) {
 	if r.closed.Load() {
-		return 0, ErrClosed
+		return 0, nil, ErrClosed
 	}
 	n := 0
-	for len(entries) > 0 {
-		chunk := entries[:min(len(entries), addChunk)]
-		entries = entries[len(chunk):]
-		args := make([]any, 0, 1+3*len(chunk))
-		args = append(args, SkippedPrefix)
-		for _, e := range chunk {
+	var capped []int
+	for first := 0; first < len(entries); first += addChunk {
+		chunk := entries[first:min(len(entries), first+addChunk)]
+		args := make([]any, 0, 2+4*len(chunk))
+		args = append(args, SkippedPrefix, max)
+		for i, e := range chunk {
 			req := "0"
 			if e.Requisite {
 				req = "1"
 			}
-			args = append(args, e.Key, e.Data, req)
+			host := ""
+			if hosts != nil {
+				host = hosts[first+i]
+			}
+			args = append(args, e.Key, e.Data, req, host)
 		}
 		v, err := r.run(ctx, "add", luaAdd, nil, args...)
 		if err != nil {
-			return n, err
+			return n, capped, err
 		}
-		n += int(replyInt(v))
+		l := replyList(v)
+		if len(l) == 0 {
+			return n, capped, fmt.Errorf("frontier: redis add: unexpected reply %v", v)
+		}
+		n += int(replyInt(l[0]))
+		for _, i := range l[1:] {
+			capped = append(capped, first+int(replyInt(i))-1)
+		}
 	}
-	return n, nil
+	return n, capped, nil
 }
 
 // Claim implements Frontier.

@@ -25,8 +25,10 @@ import "github.com/redis/go-redis/v9"
 
 // luaPrelude is prepended to every script.
 const luaPrelude = `
-local K_META, K_URL, K_REQ, K_PAGES, K_LEASES, K_FAILED, K_DIGESTS, K_ROBOTS, K_RUNS, K_PAGESEQ, K_COOKIES =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local K_META, K_URL, K_REQ, K_PAGES, K_LEASES, K_FAILED, K_DIGESTS, K_ROBOTS, K_RUNS, K_PAGESEQ, K_COOKIES, K_HOSTCOUNT, K_RATE =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+
+local rateBuckets = 13
 
 local function fmtint(n) return string.format('%d', n) end
 
@@ -55,6 +57,13 @@ local function count(q, l, d, x)
   if l ~= 0 then redis.call('HINCRBY', K_META, 'l', l) end
   if d ~= 0 then redis.call('HINCRBY', K_META, 'd', d) end
   if x ~= 0 then redis.call('HINCRBY', K_META, 'x', x) end
+end
+
+-- servertime is the Redis server's clock in microseconds: what holds
+-- across workers whatever their clocks say (host slots, the done rate).
+local function servertime()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
 local function flag(it) if it.req then return 'r' end return '' end
@@ -110,27 +119,40 @@ if crawl > 0 and open > 0 then return {crawl, 1} end
 crawl = crawl + 1
 redis.call('HSET', K_META, 'schema', ARGV[2], 'crawl', fmtint(crawl), 'recrawl', ARGV[1], 'q', 0, 'l', 0, 'd', 0, 'x', 0)
 -- Nothing is queued or leased: what the queues still hold is stale.
-redis.call('DEL', K_FAILED, K_REQ, K_PAGES)
+redis.call('DEL', K_FAILED, K_REQ, K_PAGES, K_HOSTCOUNT, K_RATE)
 return {crawl, 0}
 `)
 
-// ARGV: skipped prefix, then key, data, requisite (0/1) per entry.
-// Returns how many it queued.
+// ARGV: skipped prefix, per-host cap (0: none), then key, data, requisite
+// (0/1), host per entry. An entry new to the crawl whose host has had cap
+// URLs queued in this crawl (the hostcount hash) is refused. Returns how
+// many it queued, then the (1-based) index of each entry refused.
 var luaAdd = luaScript(`
-local prefix = ARGV[1]
+local prefix, cap = ARGV[1], tonumber(ARGV[2])
 local crawl = redis.call('HGET', K_META, 'crawl') or '0'
 local recrawl = redis.call('HGET', K_META, 'recrawl') == '1'
 local n, dq, dx = 0, 0, 0
-for i = 2, #ARGV, 3 do
-  local k, data, req = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1'
+local out = {0}
+local function new(host, e)
+  if cap <= 0 or host == '' then return true end
+  if tonumber(redis.call('HGET', K_HOSTCOUNT, host) or '0') >= cap then
+    out[#out + 1] = e
+    return false
+  end
+  redis.call('HINCRBY', K_HOSTCOUNT, host, 1)
+  return true
+end
+for i = 3, #ARGV, 4 do
+  local k, data, req, host = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1', ARGV[i + 3]
+  local e = (i - 3) / 4 + 1
   local it = get(k)
   local add = false
   if not it then
-    add, dq = true, dq + 1
+    if new(host, e) then add, dq = true, dq + 1 end
   elseif it.crawl ~= crawl then
     -- Seen in an earlier crawl: queued again when recrawling; one that
     -- failed then is tried again in any new crawl.
-    if (it.st == 'D' or it.st == 'X') and (recrawl or it.st == 'X') then add, dq = true, dq + 1 end
+    if (it.st == 'D' or it.st == 'X') and (recrawl or it.st == 'X') and new(host, e) then add, dq = true, dq + 1 end
   elseif req then
     if it.st == 'Q' and not it.req then
       add = true
@@ -151,7 +173,8 @@ for i = 2, #ARGV, 3 do
   end
 end
 count(dq, 0, 0, dx)
-return n
+out[1] = n
+return out
 `)
 
 // ARGV: now, expiry (ms), max, worker. Returns key, data, requisite
@@ -242,6 +265,17 @@ for i = 3, 2 + 5 * n, 5 do
   end
 end
 count(0, dl, dd, dx)
+if dd > 0 then
+  -- The done rate (Rate): URLs done per 10 s of the server's clock, the
+  -- last two minutes or so of them kept.
+  local b = math.floor(servertime() / 10000000)
+  redis.call('HINCRBY', K_RATE, fmtint(b), dd)
+  if redis.call('HLEN', K_RATE) > rateBuckets then
+    for _, f in ipairs(redis.call('HKEYS', K_RATE)) do
+      if tonumber(f) <= b - rateBuckets then redis.call('HDEL', K_RATE, f) end
+    end
+  end
+end
 index(3 + 5 * n)
 return lost
 `)

@@ -92,7 +92,7 @@ if crawl > 0 and (not begin or recrawl ~= '1') then return {crawl, 3, q, l, d, x
 if crawl == 0 and not begin then return {0, 4, 0, 0, 0, 0} end
 crawl = crawl + 1
 redis.call('HSET', K_META, 'schema', ARGV[4], 'crawl', fmtint(crawl), 'recrawl', recrawl, 'q', 0, 'l', 0, 'd', 0, 'x', 0)
-redis.call('DEL', K_FAILED, K_REQ, K_PAGES)
+redis.call('DEL', K_FAILED, K_REQ, K_PAGES, K_HOSTCOUNT, K_RATE)
 return {crawl, 2, 0, 0, 0, 0}
 `)
 
