@@ -23,11 +23,51 @@ type sharedStatus struct {
 	Crawl    uint64            `json:"crawl"`
 	Finished bool              `json:"finished"`
 	URLs     statusCount       `json:"urls"`
+	Rate     sharedRate        `json:"rate"`
 	Leases   []sharedLeases    `json:"leases"`
 	Workers  []sharedWorker    `json:"workers"`
 	Runs     []sharedStatusRun `json:"runs"`
 	Failures []string          `json:"failures,omitempty"`
 	now      time.Time
+}
+
+// sharedRate is how fast the crawl gets done.
+type sharedRate struct {
+	// RecentDone URLs were done in the last WindowNs (60 to 70 s, by the
+	// Redis server's clock): RecentPerMinute a minute.
+	RecentDone      int           `json:"recentDone"`
+	WindowNs        time.Duration `json:"windowNs"`
+	RecentPerMinute float64       `json:"recentPerMinute"`
+	// OverallPerMinute is the URLs done a minute over the crawl's
+	// ElapsedNs: from the start of its first run to now, or to the end of
+	// its last run once it has finished.
+	OverallPerMinute float64       `json:"overallPerMinute"`
+	ElapsedNs        time.Duration `json:"elapsedNs"`
+}
+
+// overall is the crawl's rate from its runs: done URLs over the time since
+// its first run started (to now, or to its last run's end once finished).
+func overall(done int, crawl uint64, finished bool, runs []frontier.RunInfo, now time.Time) (float64, time.Duration) {
+	var start, end time.Time
+	for _, r := range runs {
+		if r.Crawl != crawl {
+			continue
+		}
+		if start.IsZero() || r.Started.Before(start) {
+			start = r.Started
+		}
+		if r.Ended.After(end) {
+			end = r.Ended
+		}
+	}
+	if !finished || end.IsZero() {
+		end = now
+	}
+	d := end.Sub(start)
+	if start.IsZero() || d <= 0 {
+		return 0, 0
+	}
+	return float64(done) / d.Minutes(), d
 }
 
 // sharedLeases is what one worker holds.
@@ -98,6 +138,12 @@ func runSharedStatus(ctx context.Context, opts statusOptions) error {
 	if err != nil {
 		return err
 	}
+	rate, err := r.Rate(ctx)
+	if err != nil {
+		return err
+	}
+	rep.Rate = sharedRate{RecentDone: rate.Done, WindowNs: rate.Window, RecentPerMinute: rate.PerMinute()}
+	rep.Rate.OverallPerMinute, rep.Rate.ElapsedNs = overall(rep.URLs.Done, rep.Crawl, rep.Finished, runs, rep.now)
 	for _, ru := range runs {
 		rep.Runs = append(rep.Runs, sharedStatusRun{Worker: ru.Worker, statusRun: statusRun{Crawl: ru.Crawl, Resumed: ru.Resumed, PID: ru.PID, Started: ru.Started, Ended: ru.Ended,
 			Exit: ru.Exit, Files: ru.Files, Captures: ru.Captures, Bytes: ru.Bytes, Failures: ru.Failures}})
@@ -119,6 +165,8 @@ func (rep *sharedStatus) printText(w io.Writer) {
 	}
 	c := rep.URLs
 	fmt.Fprintf(w, "crawl %q at %s: crawl %d, %s: %d done, %d failed, %d queued, %d leased\n", rep.CrawlID, rep.State, rep.Crawl, state, c.Done, c.Failed, c.Queued, c.Leased)
+	fmt.Fprintf(w, "rate: %.1f URLs/min over the last %s (%d done), %.1f URLs/min overall (%s)\n",
+		rep.Rate.RecentPerMinute, rep.Rate.WindowNs.Round(time.Second), rep.Rate.RecentDone, rep.Rate.OverallPerMinute, rep.Rate.ElapsedNs.Round(time.Second))
 	for _, l := range rep.Leases {
 		age := ""
 		if l.AgeNs > 0 {
