@@ -16,14 +16,18 @@ import (
 
 // TestRedisHostSlotsDelay: two workers' slots of one host, one slot per
 // host and a delay: a slot is never held by two at once, and it is taken
-// again no sooner than the delay after it was given back, whoever takes it.
+// again no sooner than the delay after it was given back, whoever takes it,
+// whatever the workers' clocks say.
 func TestRedisHostSlotsDelay(t *testing.T) {
 	s := testredis.Start(t)
 	ctx := context.Background()
 	const delay = 120 * time.Millisecond
 	var slots []*frontier.HostSlots
-	for _, w := range []string{"w1", "w2"} {
-		f := openRedis(t, s, "slots", nil)
+	// The second worker's clock is an hour ahead: slots go by the
+	// server's.
+	for i, w := range []string{"w1", "w2"} {
+		skew := time.Duration(i) * time.Hour
+		f := openRedis(t, s, "slots", func() time.Time { return time.Now().Add(skew) })
 		slots = append(slots, f.HostSlots(w, 1, delay, 10*time.Second, frontier.RetryPolicy{}))
 	}
 	type span struct{ start, end time.Time }
