@@ -828,7 +828,7 @@ func (cr *crawler) add(ts []target) int {
 	if len(entries) == 0 {
 		return 0
 	}
-	n, err := cr.queue(cr.ctx, entries, admitted)
+	n, err := cr.enqueue(cr.ctx, entries, admitted)
 	if err != nil {
 		if cr.ctx.Err() == nil {
 			cr.setFatal(fmt.Errorf("crawl state: %w", err))

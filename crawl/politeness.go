@@ -203,7 +203,7 @@ type HostCap interface {
 // overHostCap counts a URL of host admitted by this run and reports
 // whether the host had reached Options.MaxURLsPerHost: the run's own
 // count, kept in memory (a resumed run counts from 0). With a shared
-// HostCap the count is the crawl's, taken as the URLs are queued (queue).
+// HostCap the count is the crawl's, taken as the URLs are queued (enqueue).
 func (cr *crawler) overHostCap(host string) bool {
 	if cr.opts.HostCap != nil {
 		return false
@@ -217,10 +217,10 @@ func (cr *crawler) overHostCap(host string) bool {
 	return false
 }
 
-// queue adds the admitted entries (of targets ts) to the frontier, through
+// enqueue adds the admitted entries (of targets ts) to the frontier, through
 // the shared per-host cap if there is one: a target it refuses is skipped
 // as over the cap, like one over this run's.
-func (cr *crawler) queue(ctx context.Context, entries []frontier.Entry, ts []target) (int, error) {
+func (cr *crawler) enqueue(ctx context.Context, entries []frontier.Entry, ts []target) (int, error) {
 	if cr.opts.HostCap == nil {
 		return cr.front.Add(ctx, entries)
 	}
