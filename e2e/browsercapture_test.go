@@ -79,14 +79,17 @@ func (c *wireConn) Write(p []byte) (int, error) {
 
 // liveServer is one origin of the live site: on 127.0.0.1, reached by
 // the host name host ("127.0.0.1" or "localhost"), over HTTP or, with a
-// certificate of ca, HTTPS (HTTP/1.1).
+// certificate of ca, HTTPS (HTTP/1.1). It listens at once (so its URL is
+// known) and serves h from start on.
 type liveServer struct {
 	url  string
 	wire *wireListener
 	srv  *http.Server
 }
 
-func startLive(t *testing.T, h http.Handler, host string, ca *proxy.CA) *liveServer {
+func (s *liveServer) start() { go s.srv.Serve(s.wire) }
+
+func newLive(t *testing.T, h http.Handler, host string, ca *proxy.CA) *liveServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -108,7 +111,6 @@ func startLive(t *testing.T, h http.Handler, host string, ca *proxy.CA) *liveSer
 	s := &liveServer{wire: &wireListener{Listener: ln}, srv: &http.Server{Handler: h, ReadHeaderTimeout: time.Minute}}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	s.url = scheme + "://" + host + ":" + port
-	go s.srv.Serve(s.wire)
 	t.Cleanup(func() { s.srv.Close() })
 	return s
 }
@@ -143,8 +145,9 @@ func TestBrowserCaptureReplay(t *testing.T) {
 	}
 
 	// The live site, over HTTP and over HTTPS, each on two host names.
-	// After the capture the servers stay up, counting what reaches them,
-	// and answer 410 to anything that does.
+	// After the capture the servers stay up to count what still reaches
+	// them (a closed port would only make such a request fail), and answer
+	// 410 to it.
 	var (
 		captured, captureHits = atomic.Bool{}, atomic.Int64{}
 		mu                    sync.Mutex
@@ -174,10 +177,14 @@ func TestBrowserCaptureReplay(t *testing.T) {
 		if tls {
 			c, name = ca, "https"
 		}
-		s := &scheme{name: name, site: startLive(t, live, "127.0.0.1", c), cdn: startLive(t, live, "localhost", c)}
+		s := &scheme{name: name, site: newLive(t, live, "127.0.0.1", c), cdn: newLive(t, live, "localhost", c)}
 		s.res = scriptBuiltSite(t, s.site.url, s.cdn.url)
 		res = append(res, s.res...)
 		schemes = append(schemes, s)
+	}
+	for _, s := range schemes {
+		s.site.start()
+		s.cdn.start()
 	}
 	story := func(s *scheme) string { return s.site.url + "/news/story.html" }
 
