@@ -59,8 +59,8 @@ document.addEventListener("DOMContentLoaded", async function () {
     entries.forEach(function (e) { if (e.isIntersecting) { e.target.src = e.target.dataset.src; o.disconnect(); } });
   }).observe(document.getElementById("lazy"));
   try {
-    // The body from a JSON API, by a root-relative URL.
-    var a = await (await fetch("/api/article.json")).json();
+    // The body from a JSON API, by a root-relative URL with a query.
+    var a = await (await fetch("/api/article.json?id=42&lang=en")).json();
     text("headline", a.headline);
     document.getElementById("body").innerHTML = a.html; // an image on the second host
     // An image inserted by script, a background set from script.
@@ -306,7 +306,7 @@ func scriptBuiltSite(t *testing.T, site, cdn string) []scriptRes {
 		{"GET", site + "/news/js/app.js", "text/javascript", nil, []byte(strings.ReplaceAll(appJS, "{{CDN}}", cdn))},
 		{"GET", site + "/news/img/static.png", "image/png", nil, pngOf("static")},
 		{"GET", site + "/news/img/lazy.png", "image/png", nil, pngOf("lazy")},
-		{"GET", site + "/api/article.json", "application/json", nil, article},
+		{"GET", site + "/api/article.json?id=42&lang=en", "application/json", nil, article},
 		{"POST", site + "/api/search", "application/json", []byte(`{"q":"amber"}`), []byte(`{"results":"3 results for amber"}`)},
 		{"GET", cdn + "/img/inline.png", "image/png", nil, pngOf("inline")},
 		{"GET", cdn + "/img/script.png", "image/png", nil, pngOf("script")},
