@@ -8,11 +8,12 @@
 // "live", "url": "http://127.0.0.1:N/news/story.html"}, {"name": "amber",
 // "url": "http://127.0.0.1:M/TS/http://...", "framed": true}, {"name":
 // "replaywebpage", "url": "http://127.0.0.1:V/wacz.html", "framed": true,
-// "frame": "mp_/http://..."}]}. For each
-// run it prints one JSON line: the texts the scripts wrote (data-amber
-// attributes of the page and its frame), every image of the page and its
-// frames with naturalWidth (after scrolling to the bottom), the font's status, the audio element's seek,
-// and every response (URL, status) and failed request the page made.
+// "frame": "mp_/http://..."}]}. For each run it prints one JSON line: the
+// texts the scripts wrote (data-amber attributes of the page and its
+// frame), every image of the page and its frames with naturalWidth (after
+// scrolling to the bottom, for the lazy image), the font's status, the
+// audio element's seek, and every response (URL, status) and failed
+// request the page made.
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
