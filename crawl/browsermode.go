@@ -80,9 +80,10 @@ type browserMode struct {
 const maxCSSNotes = 4096
 
 // startBrowser starts the proxy and makes the pool (browsers start when
-// the first page needs one). The proxy serves the run ctx belongs to: what
-// the browser fetches is written under ctx, not under the context of the
-// browser's connection, which the browser may close once it has the body.
+// the first page needs one). The proxy's handler closes over the run's
+// ctx: what the browser fetches is written under it, not under the
+// context of the browser's connection, which the browser may close once
+// it has the body.
 func startBrowser(ctx context.Context, cr *crawler, rt *capture.Transport, o BrowserOptions) (*browserMode, error) {
 	bm := &browserMode{cr: cr, rt: rt, opts: o, hosts: map[string]int{}, css: map[string][]string{}}
 	px, err := proxy.Start(roundTripFunc(func(req *http.Request) (*http.Response, error) {

@@ -204,7 +204,7 @@ type target struct {
 	attempt int
 	// optional: a URL the page does not name but a browser tries (an
 	// upgraded mixed-content URL, /favicon.ico); no response is not a
-	// failure. Known to the run that found it (crawler.optional).
+	// failure. Known to the run that found it (tally.markOptional).
 	optional bool
 }
 
@@ -228,12 +228,19 @@ type job struct {
 
 const ctxJob = "amber.job"
 
+// entryQueue is what the worker loop needs of the frontier itself: a
+// queue for the URLs fetches lead to. Claims and outcomes go through the
+// scheduler (leaseStore), digests through the sink (digestIndex).
+type entryQueue interface {
+	Add(ctx context.Context, entries []frontier.Entry) (int, error)
+}
+
 // crawler is one Run: it composes the parts below and the worker loop
 // (worker, process) and colly's callbacks use them.
 type crawler struct {
 	opts   Options
 	c      *colly.Collector
-	front  frontier.Frontier
+	queue  entryQueue
 	sink   *warcSink
 	robots *robotsCache
 	limit  *hostLimiter
@@ -304,7 +311,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	front := frontier.WithRetry(opts.Frontier, opts.StateRetry)
 	cr := &crawler{
 		opts:      opts,
-		front:     front,
+		queue:     front,
 		sched:     newScheduler(front, opts),
 		tally:     &tally{},
 		admission: newAdmission(opts),
@@ -316,7 +323,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	cr.limit.slots = opts.HostSlots
 	cr.limit.lost = func(err error) { cr.setFatal(fmt.Errorf("crawl state: %w", err)) }
 	defer cr.flog.flush()
-	cr.sink = &warcSink{w: w, front: front, dedup: !opts.NoDedup}
+	cr.sink = &warcSink{w: w, index: front, dedup: !opts.NoDedup}
 	if counts, err := front.Counts(ctx); err == nil {
 		cr.tally.queued.Store(int64(counts.Queued + counts.Leased))
 	}
@@ -629,7 +636,7 @@ func (cr *crawler) add(ctx context.Context, ts []target) int {
 	if len(entries) == 0 {
 		return 0
 	}
-	n, err := cr.front.Add(ctx, entries)
+	n, err := cr.queue.Add(ctx, entries)
 	if err != nil {
 		if ctx.Err() == nil {
 			cr.setFatal(fmt.Errorf("crawl state: %w", err))
