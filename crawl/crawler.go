@@ -678,7 +678,7 @@ func (cr *crawler) admit(t target) (frontier.Entry, bool) {
 		// Known before the page is queued, so that the seen set does not
 		// hold a page that will not be fetched against a requisite with
 		// its URL (a browser loads requisites whatever robots.txt says).
-		cr.skip(t, robotsSkip)
+		cr.skipErr(t, 1, ErrRobotsDisallowed)
 		return frontier.Entry{}, false
 	}
 	key, err := Canonicalize(t.URL, !cr.opts.KeepTracking)
@@ -720,16 +720,16 @@ func jobOf(ctx *colly.Context) *job {
 func (cr *crawler) skip(t target, why string) { cr.skipN(t, 1, why) }
 
 // skipN counts n URLs not fetched, logged as one line about t.
-func (cr *crawler) skipN(t target, n int, why string) {
+func (cr *crawler) skipN(t target, n int, why string) { cr.skipErr(t, n, errors.New(why)) }
+
+// skipErr counts n URLs not fetched because of err, logged as one line
+// about t; a seed fails with err.
+func (cr *crawler) skipErr(t target, n int, err error) {
 	cr.tally.skip(n)
 	if t.IsSeed {
-		err := errors.New(why)
-		if why == robotsSkip {
-			err = ErrRobotsDisallowed
-		}
 		cr.tally.fail(t.URL, true, err)
 	}
-	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + why, Via: t.Via, Hops: t.Hops, Kind: t.Kind})
+	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + err.Error(), Via: t.Via, Hops: t.Hops, Kind: t.Kind})
 }
 
 // ErrRobotsDisallowed is the failure of a seed that robots.txt
@@ -752,7 +752,7 @@ func (cr *crawler) onRequest(r *colly.Request) {
 	case !ok:
 		r.Abort()
 		j.skipped = robotsSkip
-		cr.skip(j.t, j.skipped)
+		cr.skipErr(j.t, 1, ErrRobotsDisallowed)
 	}
 }
 
