@@ -25,7 +25,7 @@ type crawlTransport struct {
 func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.c.limit.do(req, func() (*http.Response, error) {
-		t.c.requests.Add(1)
+		t.c.tally.requests.Add(1)
 		return t.rt.RoundTrip(req)
 	})
 	f := Fetch{Time: start.UTC(), URL: req.URL.String(), Duration: time.Since(start), Err: err}
@@ -51,13 +51,13 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if req.Context().Value(writeNowKey{}) != nil {
 		// Not a colly request (robots.txt): no callback will write it.
-		t.c.record(&f)
+		t.c.record(req.Context(), &f)
 		t.c.log(f)
 	} else if prev, loaded := t.c.fetches.Swap(f.URL, f); loaded {
 		// Not collected by a callback (it should not happen): write it
 		// rather than lose it.
 		pf := prev.(Fetch)
-		t.c.record(&pf)
+		t.c.record(req.Context(), &pf)
 	}
 	return resp, err
 }
@@ -205,16 +205,7 @@ type HostCap interface {
 // count, kept in memory (a resumed run counts from 0). With a shared
 // HostCap the count is the crawl's, taken as the URLs are queued (enqueue).
 func (cr *crawler) overHostCap(host string) bool {
-	if cr.opts.HostCap != nil {
-		return false
-	}
-	cr.resMu.Lock()
-	defer cr.resMu.Unlock()
-	if cr.perHost[host] >= cr.opts.MaxURLsPerHost {
-		return true
-	}
-	cr.perHost[host]++
-	return false
+	return cr.opts.HostCap == nil && !cr.admission.countHost(host)
 }
 
 // enqueue adds the admitted entries (of targets ts) to the frontier, through
@@ -222,7 +213,7 @@ func (cr *crawler) overHostCap(host string) bool {
 // as over the cap, like one over this run's.
 func (cr *crawler) enqueue(ctx context.Context, entries []frontier.Entry, ts []target) (int, error) {
 	if cr.opts.HostCap == nil {
-		return cr.front.Add(ctx, entries)
+		return cr.queue.Add(ctx, entries)
 	}
 	hosts := make([]string, len(ts))
 	for i, t := range ts {
