@@ -2,10 +2,10 @@
 # Distributed-crawl benchmark: one latency-bound site (many hosts on
 # loopback addresses, a fixed delay per response, small pages) crawled by
 # 1, 2 and 4 amber workers sharing one redis-server, and by one worker on
-# the embedded bbolt state. See bench/README.md ("Distributed crawl").
+# the embedded bbolt state. See bench/distributed/README.md.
 #
-#   bench/distributed/run.sh                  # 32 hosts x 25 chains x 10 pages (~4 min)
-#   HOSTS=8 CHAINS=10 DEPTH=4 bench/distributed/run.sh   # quick run
+#   bench/distributed/run.sh                           # 32 hosts x 25 chains x 10 pages (~4-5 min)
+#   HOSTS=8 CHAINS=5 DEPTH=4 bench/distributed/run.sh  # quick run (~30 s)
 #
 # Environment:
 #   HOSTS, CHAINS, DEPTH   the site: hosts, seeds per host, pages per seed's chain
@@ -96,7 +96,9 @@ for _ in $(seq 20); do
 	up=0
 	for _ in $(seq 50); do
 		kill -0 "$REDIS_PID" 2>/dev/null || break
-		if [ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = PONG ]; then
+		# Ours, not another redis-server that had the port already: this
+		# script runs FLUSHALL.
+		if [ "$(redis-cli -p "$RPORT" info server 2>/dev/null | awk -F: '$1 == "process_id" { print $2 + 0 }')" = "$REDIS_PID" ]; then
 			up=1
 			break
 		fi
