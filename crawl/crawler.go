@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gocolly/colly/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/crawl/extract"
@@ -979,14 +980,40 @@ func (cr *crawler) followPages(j *job, via string, pages []string) {
 // sitemapTargets returns each seed host's sitemaps: those robots.txt
 // names and /sitemap.xml.
 func (cr *crawler) sitemapTargets(ctx context.Context) []target {
-	var out []target
+	// Each seed host's robots.txt is read once, the hosts at the same
+	// time (as many as requests may be in flight): one after another, a
+	// crawl of many seed hosts would wait their latencies end to end
+	// before it queued a seed.
+	type seedHost struct {
+		u     *url.URL
+		entry *robotsEntry
+	}
+	var seeds []seedHost
+	first := map[string]int{} // scheme://host → index in seeds of its first seed
 	for _, s := range cr.opts.Seeds {
 		u, err := CheckURL(s)
 		if err != nil {
 			continue
 		}
+		if _, ok := first[u.Scheme+"://"+u.Host]; !ok {
+			first[u.Scheme+"://"+u.Host] = len(seeds)
+		}
+		seeds = append(seeds, seedHost{u: u})
+	}
+	var g errgroup.Group
+	g.SetLimit(cr.opts.Concurrency)
+	for _, i := range first {
+		g.Go(func() error {
+			seeds[i].entry = cr.robots.entry(ctx, seeds[i].u)
+			return nil
+		})
+	}
+	g.Wait()
+	var out []target
+	for _, s := range seeds {
+		u := s.u
 		maps := []string{u.Scheme + "://" + u.Host + "/sitemap.xml"}
-		maps = append(maps, cr.robots.entry(ctx, u).sitemaps...)
+		maps = append(maps, seeds[first[u.Scheme+"://"+u.Host]].entry.sitemaps...)
 		for _, m := range maps {
 			out = append(out, target{URL: m, Kind: kindSitemap, Seed: u.String(), Via: robotsURL(u)})
 		}
