@@ -675,6 +675,7 @@ func (cr *crawler) process(e frontier.Lease) {
 			cr.add(j.links)
 		}
 		captured := j.fetch.ex != nil || j.fetch.Status != 0
+		cr.keepPage(j) // for the browser's navigation (browsermode.go)
 		digest, err := cr.record(&j.fetch)
 		cr.log(j.fetch)
 		if err != nil {
@@ -756,7 +757,8 @@ func (cr *crawler) checkpoint() error {
 	outcomes, digests := cr.outcomes, cr.digests
 	cr.outcomes, cr.digests = nil, nil
 	cr.pendMu.Unlock()
-	if len(outcomes) == 0 && len(digests) == 0 {
+	browsed := cr.browser.takeDone() // written before the sync below
+	if len(outcomes) == 0 && len(digests) == 0 && len(browsed) == 0 {
 		return nil
 	}
 	if _, err := cr.sink.w.Sync(); err != nil {
@@ -772,6 +774,9 @@ func (cr *crawler) checkpoint() error {
 	}
 	if err != nil {
 		return fmt.Errorf("crawl state: %w", err)
+	}
+	if err := cr.finishDone(context.WithoutCancel(cr.ctx), browsed); err != nil {
+		return err
 	}
 	cr.unhold(outcomes)
 	cr.sink.committed(digests)
@@ -1086,11 +1091,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 
 	// 429 and 5xx are archived as they are; the URL is fetched again later.
 	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode >= 500 {
-		d := cr.backoff(t.attempt)
-		if ra, ok := retryAfter(r.Headers.Get("Retry-After")); ok && (r.StatusCode == 429 || r.StatusCode == 503) {
-			d = max(ra, time.Millisecond)
-		}
-		j.retryIn = d
+		j.retryIn = statusRetryIn(cr, r.StatusCode, r.Headers.Get("Retry-After"), t.attempt)
 		return
 	}
 	if r.StatusCode >= 300 && r.StatusCode < 400 {
