@@ -38,10 +38,16 @@ type frontSite struct {
 	zst  []byte // /css/zstd.css, zstd-encoded
 }
 
-const (
-	brCSS   = ".never-used { background: url(/img/from-br.png) }\n"
-	zstdCSS = ".never-used-either { background-image: url('/img/from-zstd.png') }\n"
-)
+// sheetCSS is a style sheet with a rule naming img, long enough that
+// neither coding leaves the URL in plain text among its literals.
+func sheetCSS(img string) string {
+	var b strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&b, ".r%d { color: #%06x; margin: %dpx }\n", i, i*40503%0xffffff, i%17)
+	}
+	b.WriteString(".never-used { background: url('" + img + "') }\n")
+	return b.String()
+}
 
 func newFrontSite(t *testing.T) *frontSite {
 	t.Helper()
@@ -51,12 +57,15 @@ func newFrontSite(t *testing.T) *frontSite {
 	s.png = pb.Bytes()
 	var bb bytes.Buffer
 	bw := brotli.NewWriter(&bb)
-	bw.Write([]byte(brCSS))
+	bw.Write([]byte(sheetCSS("/img/from-br.png")))
 	bw.Close()
 	s.br = bb.Bytes()
 	zw, _ := zstd.NewWriter(nil)
-	s.zst = zw.EncodeAll([]byte(zstdCSS), nil)
+	s.zst = zw.EncodeAll([]byte(sheetCSS("/img/from-zstd.png")), nil)
 	zw.Close()
+	if bytes.Contains(s.br, []byte("from-br")) || bytes.Contains(s.zst, []byte("from-zstd")) {
+		t.Fatal("an encoded style sheet holds its image's URL in plain text: the test would not show it was decoded")
+	}
 	page := func(body string) string {
 		return "<!doctype html><html><head><title>t</title><link rel=icon href=\"data:,\"></head><body>" + body + "</body></html>"
 	}
