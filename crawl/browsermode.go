@@ -180,6 +180,7 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 			// Archived as HTTP mode archives a failed attempt: a 429 or
 			// 5xx in full, a network error not at all (the log has it).
 			if resp != nil {
+				f.ex.ReleaseContent() // not parsed: the browser does not get it
 				bm.writeFetch(&f)
 			} else {
 				cr.log(f)
