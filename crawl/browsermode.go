@@ -17,6 +17,7 @@ import (
 	"github.com/amber-archiver/amber/crawl/browser/proxy"
 	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/crawl/extract"
+	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -61,6 +62,7 @@ func (e *OwnTrafficError) Error() string {
 // between the proxy and the recording transport.
 type browserMode struct {
 	cr    *crawler
+	front archivedKeys // where the keys the browser archived are finished
 	rt    *capture.Transport
 	pool  *browser.Pool
 	proxy *proxy.Proxy
@@ -84,10 +86,16 @@ type browserMode struct {
 const maxCSSNotes = 4096
 
 // startBrowser starts the proxy and makes the pool (browsers start when
-// the first page needs one).
-func startBrowser(cr *crawler, rt *capture.Transport, o BrowserOptions) (*browserMode, error) {
+// the first page needs one). The proxy's handler closes over the run's
+// ctx: what the browser fetches is written under it, not under the
+// context of the browser's connection, which the browser may close once
+// it has the body.
+func startBrowser(ctx context.Context, cr *crawler, rt *capture.Transport, o BrowserOptions) (*browserMode, error) {
 	bm := &browserMode{cr: cr, rt: rt, opts: o, hosts: map[string]int{}, css: map[string][]string{}}
-	px, err := proxy.Start(bm, proxy.Options{})
+	bm.front = frontier.WithRetry(cr.opts.Frontier, cr.opts.StateRetry)
+	px, err := proxy.Start(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return bm.roundTrip(ctx, req)
+	}), proxy.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +142,23 @@ func ownTraffic(host string) bool {
 	return false
 }
 
-// RoundTrip sends a request of the browser through the crawl's politeness
+// roundTripFunc is an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// archivedKeys is what the browser needs of the frontier: finishing the
+// keys it archived outside the queue.
+type archivedKeys interface {
+	Recover(ctx context.Context, keys []string, digests []frontier.DigestRef) error
+}
+
+// roundTrip sends a request of the browser through the crawl's politeness
 // limits and the recording transport, and answers with the response as
 // recorded: the entity body as received (content encoding kept, transfer
 // coding removed), read back from the record's spool. The exchange is
-// written to the WARC once the proxy has passed the body on (Close).
+// written to the WARC, under the run's ctx, once the proxy has passed the
+// body on (Close).
 //
 // It is a fetch of the crawl like those of HTTP mode: the page's own
 // navigation is answered from the capture HTTP mode just made of it
@@ -148,7 +168,7 @@ func ownTraffic(host string) bool {
 // attempt's response archived, and the browser gets the last; and a URL
 // archived this way is finished in the frontier at the next checkpoint,
 // so that HTTP mode does not fetch it again, in this run or a resumed one.
-func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
+func (bm *browserMode) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
 	cr := bm.cr
 	host := req.URL.Hostname()
 	if loading, ofPage := bm.loading(host); !loading || ownTraffic(host) && !ofPage {
@@ -176,16 +196,16 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for attempt := 0; ; attempt++ {
 		f, resp, err := bm.fetch(req, attempt)
-		if d, again := bm.retryIn(req, resp, err, attempt); again {
+		if d, again := bm.retryIn(ctx, req, resp, err, attempt); again {
 			// Archived as HTTP mode archives a failed attempt: a 429 or
 			// 5xx in full, a network error not at all (the log has it).
 			if resp != nil {
 				f.ex.ReleaseContent() // not parsed: the browser does not get it
-				bm.writeFetch(&f)
+				bm.writeFetch(ctx, &f)
 			} else {
 				cr.log(f)
 			}
-			if bm.wait(req, d) {
+			if bm.wait(ctx, req, d) {
 				continue
 			}
 			bm.open.Done()
@@ -220,10 +240,10 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		out, err := recorded(ex, req)
 		if err != nil {
-			bm.write(&f, key)
+			bm.write(ctx, &f, key)
 			return nil, err
 		}
-		out.Body = &servedBody{ReadCloser: out.Body, done: func() { bm.write(&f, key) }}
+		out.Body = &servedBody{ReadCloser: out.Body, done: func() { bm.write(ctx, &f, key) }}
 		return out, nil
 	}
 }
@@ -245,7 +265,7 @@ func (bm *browserMode) fetch(req *http.Request, attempt int) (Fetch, *http.Respo
 	}
 	start := time.Now()
 	resp, err := cr.limit.do(r, func() (*http.Response, error) {
-		cr.requests.Add(1)
+		cr.tally.requests.Add(1)
 		return bm.rt.RoundTrip(r)
 	})
 	f := Fetch{Time: start.UTC(), URL: req.URL.String(), Duration: time.Since(start), Kind: kindBrowser, Via: req.Header.Get("Referer"), Attempt: attempt}
@@ -271,9 +291,9 @@ func (bm *browserMode) fetch(req *http.Request, attempt int) (Fetch, *http.Respo
 // backoff or the Retry-After of a 429 or 503, up to Options.Retries
 // times and within RetryMaxWait. Only requests that are safe to repeat
 // (GET, HEAD, OPTIONS) are: a browser does not send a POST twice either.
-func (bm *browserMode) retryIn(req *http.Request, resp *http.Response, err error, attempt int) (time.Duration, bool) {
+func (bm *browserMode) retryIn(ctx context.Context, req *http.Request, resp *http.Response, err error, attempt int) (time.Duration, bool) {
 	cr := bm.cr
-	if attempt >= cr.opts.Retries || req.Context().Err() != nil || cr.draining() {
+	if attempt >= cr.opts.Retries || req.Context().Err() != nil || cr.draining(ctx) {
 		return 0, false
 	}
 	switch req.Method {
@@ -308,13 +328,15 @@ func statusRetryIn(cr *crawler, status int, retryAfterValue string, attempt int)
 
 // wait sleeps for d unless the crawl is cancelled or drained, or the
 // browser gives up on the request, first.
-func (bm *browserMode) wait(req *http.Request, d time.Duration) bool {
+func (bm *browserMode) wait(ctx context.Context, req *http.Request, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return !bm.cr.draining()
+		return !bm.cr.draining(ctx)
 	case <-req.Context().Done():
+		return false
+	case <-ctx.Done():
 		return false
 	case <-bm.cr.opts.Drain:
 		return false
@@ -349,24 +371,7 @@ func (bm *browserMode) admit(req *http.Request) (string, error) {
 	if err != nil {
 		key = "" // sent all the same, as the browser asked; not kept in the seen set
 	}
-	host := strings.ToLower(req.URL.Host)
-	cr.resMu.Lock()
-	_, asPage := cr.recent[recentKey{kindPage, u}]
-	_, asReq := cr.recent[recentKey{kindRequisite, u}]
-	over := false
-	if !asPage && !asReq {
-		over = cr.perHost[host] >= cr.opts.MaxURLsPerHost
-		if !over {
-			cr.perHost[host]++
-			if len(cr.recent) >= recentCacheSize {
-				clear(cr.recent) // as recentlySeen does
-			}
-			// HTTP mode now takes it as queued: a page's HTML naming it
-			// does not queue it again.
-			cr.recent[recentKey{kindRequisite, u}] = struct{}{}
-		}
-	}
-	cr.resMu.Unlock()
+	over := !cr.admission.countBrowser(strings.ToLower(req.URL.Host), u)
 	if over {
 		const why = "per-host URL cap reached"
 		cr.skip(target{URL: u, Kind: kindBrowser, Via: req.Header.Get("Referer")}, why)
@@ -375,12 +380,36 @@ func (bm *browserMode) admit(req *http.Request) (string, error) {
 	return key, nil
 }
 
+// countBrowser counts a URL the browser asks for towards its host's cap
+// and reports whether it is within it. A URL queued lately (as a page or
+// a requisite) or counted before is not counted again; one counted now
+// is remembered as a requisite queued, so that a page's HTML naming it
+// does not queue it again. One over the cap is not remembered.
+func (a *admission) countBrowser(host, u string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, asPage := a.recent[recentKey{kindPage, u}]
+	_, asReq := a.recent[recentKey{kindRequisite, u}]
+	if asPage || asReq {
+		return true
+	}
+	if a.perHost[host] >= a.maxPerHost {
+		return false
+	}
+	a.perHost[host]++
+	if len(a.recent) >= recentCacheSize {
+		clear(a.recent) // as recentlySeen does
+	}
+	a.recent[recentKey{kindRequisite, u}] = struct{}{}
+	return true
+}
+
 // write writes the exchange of a browser request and queues its digest,
 // and its key (if any) to be finished in the frontier once the record is
 // synced.
-func (bm *browserMode) write(f *Fetch, key string) {
+func (bm *browserMode) write(ctx context.Context, f *Fetch, key string) {
 	defer bm.open.Done()
-	if bm.writeFetch(f) && key != "" {
+	if bm.writeFetch(ctx, f) && key != "" {
 		bm.mu.Lock()
 		bm.done = append(bm.done, key)
 		bm.mu.Unlock()
@@ -389,11 +418,11 @@ func (bm *browserMode) write(f *Fetch, key string) {
 
 // writeFetch writes the exchange of one attempt and queues its digest; it
 // reports whether the records were written.
-func (bm *browserMode) writeFetch(f *Fetch) bool {
-	digest, err := bm.cr.record(f)
+func (bm *browserMode) writeFetch(ctx context.Context, f *Fetch) bool {
+	digest, err := bm.cr.record(ctx, f)
 	bm.cr.log(*f)
 	if err == nil && digest != nil {
-		bm.cr.pend(nil, digest)
+		bm.cr.sched.pend(nil, digest)
 	}
 	return err == nil
 }
@@ -412,14 +441,21 @@ func (bm *browserMode) takeDone() []string {
 }
 
 // finishDone marks the keys finished in the frontier: the browser fetched
-// and archived them, and their records are synced. Recover does exactly
-// that (a key new to the crawl, or queued, becomes done; one another
+// and archived them, and their records are synced (synced: the
+// checkpoint synced the WARC files after the keys were taken; else sync
+// does). Recover does exactly that (a key new to the crawl, queued, or
+// finished in an earlier crawl becomes done in this one; one another
 // worker holds a live lease on is left to it).
-func (cr *crawler) finishDone(ctx context.Context, keys []string) error {
-	if len(keys) == 0 {
+func (bm *browserMode) finishDone(ctx context.Context, keys []string, synced bool, sync func() error) error {
+	if bm == nil || len(keys) == 0 {
 		return nil
 	}
-	if err := cr.front.Recover(ctx, keys, nil); err != nil {
+	if !synced {
+		if err := sync(); err != nil {
+			return err
+		}
+	}
+	if err := bm.front.Recover(context.WithoutCancel(ctx), keys, nil); err != nil {
 		return fmt.Errorf("crawl state: finishing %d URLs the browser archived: %w", len(keys), err)
 	}
 	return nil
@@ -520,7 +556,7 @@ func (cr *crawler) browsing(j *job) bool {
 // returns false when the crawl stopped the page short (cancelled, or
 // fetches cut while draining): the page is not finished, and is loaded
 // again when the crawl resumes.
-func (cr *crawler) browse(j *job) bool {
+func (cr *crawler) browse(ctx context.Context, j *job) bool {
 	bm := cr.browser
 	pageURL := j.page.URL
 	host := ""
@@ -528,18 +564,18 @@ func (cr *crawler) browse(j *job) bool {
 		host = u.Hostname()
 	}
 	defer bm.dropPage(pageURL)
-	if cr.draining() {
+	if cr.draining(ctx) {
 		return false // not started: loaded when the crawl resumes
 	}
 	cuts := bm.enter(host, 1)
-	pg, err := bm.pool.Capture(cr.ctx, pageURL)
+	pg, err := bm.pool.Capture(ctx, pageURL)
 	cut := bm.enter(host, -1) != cuts
-	if cr.ctx.Err() != nil || cut && cr.draining() {
+	if ctx.Err() != nil || cut && cr.draining(ctx) {
 		return false // its links are found again when it is
 	}
 	if err != nil {
-		cr.add(j.links)
-		cr.fail(pageURL, false, err) // its HTTP capture stands
+		cr.add(ctx, j.links)
+		cr.tally.fail(pageURL, false, err) // its HTTP capture stands
 		cr.log(Fetch{Time: time.Now().UTC(), URL: pageURL, Kind: kindPage, Error: err.Error(), Via: j.t.Via, Hops: j.t.Hops})
 		return true
 	}
@@ -568,7 +604,7 @@ func (cr *crawler) browse(j *job) bool {
 	}
 	j.addRequisites(left, nil, pageURL)
 	cr.followPages(j, pageURL, pg.Links)
-	cr.add(j.links)
+	cr.add(ctx, j.links)
 	if len(pg.Screenshot) > 0 {
 		if err := cr.screenshot(pageURL, pg.Screenshot); err != nil {
 			cr.setFatal(fmt.Errorf("writing the WARC: %w", err))
@@ -599,16 +635,7 @@ func (cr *crawler) screenshot(pageURL string, png []byte) error {
 
 // logOnly writes a crawl-log line that is no fetch of the crawl's, so
 // progress does not count it.
-func (cr *crawler) logOnly(f Fetch) {
-	if cr.logw == nil {
-		return
-	}
-	if line, err := jsonLine(f); err == nil {
-		cr.logMu.Lock()
-		cr.logw.Write(line)
-		cr.logMu.Unlock()
-	}
-}
+func (cr *crawler) logOnly(f Fetch) { cr.flog.write(f) }
 
 // keptPage is the response block HTTP mode recorded for a page, kept
 // until the browser asks for the page.
