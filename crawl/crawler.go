@@ -529,6 +529,7 @@ func (cr *crawler) process(ctx context.Context, e frontier.Lease) {
 			cr.add(ctx, j.links)
 		}
 		captured := j.fetch.ex != nil || j.fetch.Status != 0
+		cr.keepPage(j) // for the browser's navigation (browsermode.go)
 		digest, err := cr.record(ctx, &j.fetch)
 		cr.log(j.fetch)
 		if err != nil {
@@ -592,8 +593,13 @@ func (cr *crawler) process(ctx context.Context, e frontier.Lease) {
 // were written before the sync (scheduler.checkpoint).
 func (cr *crawler) checkpoint(ctx context.Context) error {
 	cr.flog.flush()
-	outcomes, digests, err := cr.sched.checkpoint(ctx, func() error { _, err := cr.sink.w.Sync(); return err })
+	sync := func() error { _, err := cr.sink.w.Sync(); return err }
+	browsed := cr.browser.takeDone() // written before the sync below
+	outcomes, digests, err := cr.sched.checkpoint(ctx, sync)
 	if err != nil {
+		return err
+	}
+	if err := cr.browser.finishDone(ctx, browsed, len(outcomes)+len(digests) > 0, sync); err != nil {
 		return err
 	}
 	cr.sink.committed(digests)
@@ -836,11 +842,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 
 	// 429 and 5xx are archived as they are; the URL is fetched again later.
 	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode >= 500 {
-		d := cr.backoff(t.attempt)
-		if ra, ok := retryAfter(r.Headers.Get("Retry-After")); ok && (r.StatusCode == 429 || r.StatusCode == 503) {
-			d = max(ra, time.Millisecond)
-		}
-		j.retryIn = d
+		j.retryIn = statusRetryIn(cr, r.StatusCode, r.Headers.Get("Retry-After"), t.attempt)
 		return
 	}
 	if r.StatusCode >= 300 && r.StatusCode < 400 {
