@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gocolly/colly/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/amber-archiver/amber/crawl/capture"
 	"github.com/amber-archiver/amber/crawl/extract"
@@ -537,6 +538,7 @@ func (cr *crawler) process(ctx context.Context, e frontier.Lease) {
 			cr.add(ctx, j.links)
 		}
 		captured := j.fetch.ex != nil || j.fetch.Status != 0
+		cr.keepPage(j) // for the browser's navigation (browsermode.go)
 		digest, err := cr.record(ctx, &j.fetch)
 		cr.log(j.fetch)
 		if err != nil {
@@ -600,8 +602,13 @@ func (cr *crawler) process(ctx context.Context, e frontier.Lease) {
 // were written before the sync (scheduler.checkpoint).
 func (cr *crawler) checkpoint(ctx context.Context) error {
 	cr.flog.flush()
-	outcomes, digests, err := cr.sched.checkpoint(ctx, func() error { _, err := cr.sink.w.Sync(); return err })
+	sync := func() error { _, err := cr.sink.w.Sync(); return err }
+	browsed := cr.browser.takeDone() // written before the sync below
+	outcomes, digests, err := cr.sched.checkpoint(ctx, sync)
 	if err != nil {
+		return err
+	}
+	if err := cr.browser.finishDone(ctx, browsed, len(outcomes)+len(digests) > 0, sync); err != nil {
 		return err
 	}
 	cr.sink.committed(digests)
@@ -845,11 +852,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 
 	// 429 and 5xx are archived as they are; the URL is fetched again later.
 	if r.StatusCode == http.StatusTooManyRequests || r.StatusCode >= 500 {
-		d := cr.backoff(t.attempt)
-		if ra, ok := retryAfter(r.Headers.Get("Retry-After")); ok && (r.StatusCode == 429 || r.StatusCode == 503) {
-			d = max(ra, time.Millisecond)
-		}
-		j.retryIn = d
+		j.retryIn = statusRetryIn(cr, r.StatusCode, r.Headers.Get("Retry-After"), t.attempt)
 		return
 	}
 	if r.StatusCode >= 300 && r.StatusCode < 400 {
@@ -989,14 +992,40 @@ func (cr *crawler) followPages(j *job, via string, pages []string) {
 // sitemapTargets returns each seed host's sitemaps: those robots.txt
 // names and /sitemap.xml.
 func (cr *crawler) sitemapTargets(ctx context.Context) []target {
-	var out []target
+	// Each seed host's robots.txt is read once, the hosts at the same
+	// time (as many as requests may be in flight): one after another, a
+	// crawl of many seed hosts would wait their latencies end to end
+	// before it queued a seed.
+	type seedHost struct {
+		u     *url.URL
+		entry *robotsEntry
+	}
+	var seeds []seedHost
+	first := map[string]int{} // scheme://host → index in seeds of its first seed
 	for _, s := range cr.opts.Seeds {
 		u, err := CheckURL(s)
 		if err != nil {
 			continue
 		}
+		if _, ok := first[u.Scheme+"://"+u.Host]; !ok {
+			first[u.Scheme+"://"+u.Host] = len(seeds)
+		}
+		seeds = append(seeds, seedHost{u: u})
+	}
+	var g errgroup.Group
+	g.SetLimit(cr.opts.Concurrency)
+	for _, i := range first {
+		g.Go(func() error {
+			seeds[i].entry = cr.robots.entry(ctx, seeds[i].u)
+			return nil
+		})
+	}
+	g.Wait()
+	var out []target
+	for _, s := range seeds {
+		u := s.u
 		maps := []string{u.Scheme + "://" + u.Host + "/sitemap.xml"}
-		maps = append(maps, cr.robots.entry(ctx, u).sitemaps...)
+		maps = append(maps, seeds[first[u.Scheme+"://"+u.Host]].entry.sitemaps...)
 		for _, m := range maps {
 			out = append(out, target{URL: m, Kind: kindSitemap, Seed: u.String(), Via: robotsURL(u)})
 		}

@@ -201,3 +201,28 @@ func addPageTexts(coll *warc.Collection, entries []warc.PageEntry) (done func(),
 	}
 	return func() { os.Remove(p) }, nil
 }
+
+// warcinfo returns the warcinfo fields that say the run loads pages in a
+// browser: which Chromium (as it reports itself: DevTools
+// Browser.getVersion), the User-Agent it sends (userAgent when the run
+// sets its own, as the browser is then told to), and the browser
+// settings. It starts Chromium once for this, before anything is
+// fetched.
+func (b *browserFlags) warcinfo(userAgent string) ([]warc.Field, error) {
+	if !b.on {
+		return nil, nil
+	}
+	v, err := browser.GetVersion(browser.Options{Chromium: b.chromium})
+	if err != nil {
+		return nil, fmt.Errorf("--browser: %w", err)
+	}
+	ua := v.UserAgent
+	if userAgent != crawl.DefaultUserAgent {
+		ua = userAgent
+	}
+	return []warc.Field{
+		{Name: "browser", Value: "Chromium " + v.Number()},
+		{Name: "browser-user-agent", Value: ua},
+		{Name: "amber-browser", Value: fmt.Sprintf("chromium=%s browsers=%d page-timeout=%s page-text=%t", b.chromium, b.browsers, b.pageTimeout, b.pageText)},
+	}, nil
+}

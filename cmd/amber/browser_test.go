@@ -6,7 +6,9 @@ import (
 	"encoding/pem"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,11 +42,14 @@ func TestArchiveBrowser(t *testing.T) {
 		t.Fatal("no WARC files")
 	}
 	got := map[string][]byte{}
-	shots := 0
+	shots, infos := 0, 0
 	for _, f := range files {
 		eachRecord(t, f, func(h warc.Header, block []byte) {
 			u := h.Get("WARC-Target-URI")
 			switch h.Get("WARC-Type") {
+			case "warcinfo":
+				infos++
+				checkBrowserInfo(t, string(block))
 			case "response":
 				got[strings.TrimPrefix(u, site.URL(""))] = block
 			case "resource":
@@ -70,8 +75,8 @@ func TestArchiveBrowser(t *testing.T) {
 			t.Errorf("%s: the block is not what the server wrote", p)
 		}
 	}
-	if shots != 1 {
-		t.Errorf("%d screenshots, want 1", shots)
+	if shots != 1 || infos != len(files) {
+		t.Errorf("%d screenshots and %d warcinfo records in %d files, want 1 and one a file", shots, infos, len(files))
 	}
 	pages, err := warc.ReadPages(dir)
 	if err != nil || len(pages) != 1 || !strings.Contains(pages[0].Text, testsite.ScriptedText) {
@@ -154,5 +159,35 @@ func TestArchiveCACert(t *testing.T) {
 	chromium := testsite.Chromium(t)
 	if code, stderr := archive("--ca-cert", pemFile, "--browser", "--chromium", chromium); code != exitOK {
 		t.Errorf("--ca-cert --browser: exit %d, %s", code, stderr)
+	}
+}
+
+// checkBrowserInfo: a browser run's warcinfo names Chromium's version (as
+// `chromium --version` gives it), the User-Agent it sent, and the browser
+// settings, as application/warc-fields lines.
+func checkBrowserInfo(t *testing.T, block string) {
+	t.Helper()
+	fields := map[string]string{}
+	for _, line := range strings.Split(block, "\r\n") {
+		if name, value, ok := strings.Cut(line, ": "); ok {
+			fields[name] = value
+		}
+	}
+	out, err := exec.Command(testsite.Chromium(t), "--version").Output()
+	if err != nil {
+		t.Fatalf("chromium --version: %v", err)
+	}
+	num := regexp.MustCompile(`\b\d+\.\d+\.\d+\.\d+\b`).FindString(string(out))
+	if num == "" || fields["browser"] != "Chromium "+num {
+		t.Errorf("warcinfo browser: %q, want %q (chromium --version: %q)", fields["browser"], "Chromium "+num, out)
+	}
+	if ua := fields["browser-user-agent"]; !strings.Contains(ua, "Chrome/") || !strings.HasPrefix(ua, "Mozilla/5.0") {
+		t.Errorf("warcinfo browser-user-agent: %q, want Chromium's", ua)
+	}
+	if s := fields["amber-browser"]; !strings.Contains(s, "browsers=1 page-timeout=1m0s page-text=true") {
+		t.Errorf("warcinfo amber-browser: %q", s)
+	}
+	if fields["format"] != "WARC File Format 1.1" || fields["software"] == "" {
+		t.Errorf("warcinfo lost its standard fields: %q", block)
 	}
 }

@@ -472,12 +472,16 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	if opts.ignoreRobots {
 		robots = "ignore"
 	}
+	browserInfo, err := opts.browser.warcinfo(opts.userAgent)
+	if err != nil {
+		return nil, err
+	}
 	w, err := warc.NewWriter(warc.WriterOptions{
 		Dir:             coll.ArchivePath(),
 		Worker:          worker,
 		DigestAlgorithm: opts.digest,
 		SpoolDir:        spoolDir,
-		Info: []warc.Field{
+		Info: append([]warc.Field{
 			{Name: "software", Value: software},
 			{Name: "hostname", Value: host},
 			{Name: "format", Value: "WARC File Format 1.1"},
@@ -490,7 +494,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 				scope, opts.outlinks, opts.depth, opts.include, opts.exclude, opts.concurrency, opts.perHost, opts.delay,
 				opts.maxURLsPerHost, opts.maxSize, opts.retries, opts.recrawl, !opts.noDedup, opts.digest, opts.insecure,
 				opts.timeouts.ConnectTimeout, opts.timeouts.ResponseHeaderTimeout, opts.timeouts.IdleReadTimeout, opts.timeouts.ResponseTimeout)},
-		},
+		}, browserInfo...),
 	})
 	if err != nil {
 		return nil, err

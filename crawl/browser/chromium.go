@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 )
 
@@ -194,3 +196,50 @@ type LaunchError struct{ Err error }
 
 func (e *LaunchError) Error() string { return "browser: starting Chromium: " + e.Err.Error() }
 func (e *LaunchError) Unwrap() error { return e.Err }
+
+// Version is what a Chromium binary says of itself (DevTools
+// Browser.getVersion).
+type Version struct {
+	Product   string // e.g. "HeadlessChrome/156.0.8078.114"
+	UserAgent string // the User-Agent it sends unless told otherwise
+}
+
+// Number is the version number of Product ("156.0.8078.114").
+func (v Version) Number() string {
+	if _, n, ok := strings.Cut(v.Product, "/"); ok {
+		return n
+	}
+	return v.Product
+}
+
+// GetVersion starts the browser of o (its Chromium, TempDir and
+// CommandTimeout; every other option is left out) once, asks it its
+// version and ends it. Its proxy is a closed port on the loopback
+// interface, so nothing it might try reaches the network.
+func GetVersion(o Options) (Version, error) {
+	path, err := FindChromium(o.Chromium)
+	if err != nil {
+		return Version{}, err
+	}
+	lo := Options{Chromium: path, TempDir: o.TempDir, CommandTimeout: o.CommandTimeout, Proxy: "http://127.0.0.1:1",
+		Width: DefaultWidth, Height: DefaultHeight}
+	setDefault(&lo.CommandTimeout, DefaultCommandTimeout)
+	if lo.TempDir == "" {
+		lo.TempDir = os.TempDir()
+	}
+	b, err := launch(&lo, lo.CommandTimeout)
+	if err != nil {
+		return Version{}, err
+	}
+	defer b.kill()
+	var v Version
+	err = within(lo.CommandTimeout, func() error {
+		res, err := chromedp.Call(b.ctx, cdpbrowser.GetVersion, cdp.Empty{})
+		v = Version{Product: res.Product, UserAgent: res.UserAgent}
+		return err
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("browser: asking Chromium its version: %w", err)
+	}
+	return v, nil
+}

@@ -49,7 +49,7 @@ type Exchange struct {
 	// The entity body kept for the crawler to parse (HTML, CSS, sitemaps;
 	// up to Options.ParseLimit), as received; Content decodes it.
 	kept            *[]byte // pooled
-	keptGzip        bool
+	keptEnc         string  // its content coding, if Content decodes it: gzip, br, zstd
 	parseLimit      int64
 	decoded         *[]byte // pooled; Content's result for a gzip body
 	budget          *semaphore.Weighted
@@ -314,7 +314,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// Decoding is left to Content, which the crawler calls after it
 		// has let the host's slot go.
 		rec.kept, rec.parseLimit, rec.budget = &keep.buf, t.opts.ParseLimit, t.budget
-		rec.keptGzip = strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip")
+		rec.keptEnc = decodable(resp.Header.Get("Content-Encoding"))
 	}
 	resp.Body = &RecordedBody{Exchange: rec}
 	resp.ContentLength = -1
@@ -368,14 +368,15 @@ func (b *RecordedBody) Close() error {
 	return nil
 }
 
-// Content returns the entity body kept for parsing, gzip content encoding
-// removed (up to the parse limit), or nil if the crawler does not parse
-// this type.
+// Content returns the entity body kept for parsing, with a gzip, br or
+// zstd content encoding removed (up to the parse limit), or nil if the
+// crawler does not parse this type. A body in another coding (deflate,
+// or several codings) is returned as kept.
 func (e *Exchange) Content() []byte {
 	switch {
 	case e.kept == nil:
 		return nil
-	case !e.keptGzip:
+	case e.keptEnc == "":
 		return *e.kept
 	case e.decoded == nil:
 		e.decoded = getBuffer()
@@ -384,26 +385,25 @@ func (e *Exchange) Content() []byte {
 	return *e.decoded
 }
 
-// inflate decodes the kept gzip body within the inflate budget: it takes
-// the size the gzip trailer gives (ISIZE), and if the stream inflates to
-// more (a lying trailer, a cut or multi-member stream) it lets that go,
-// drops what it decoded and starts again with the parse limit taken. It
-// never waits while holding part of the budget, so decodes cannot block
-// each other for good.
+// inflate decodes the kept body within the inflate budget: it takes the
+// size the body says it decodes to (a gzip trailer's ISIZE, a zstd frame's
+// content size; for brotli, which does not say, a guess from the encoded
+// size), and if the stream decodes to more (a lying trailer, a cut or
+// multi-member stream, a guess too small) it lets that go, drops what it
+// decoded and starts again with the parse limit taken. It never waits
+// while holding part of the budget, so decodes cannot block each other
+// for good.
 func (e *Exchange) inflate() []byte {
 	dst, b := (*e.decoded)[:0], *e.kept
 	if e.budget == nil {
-		return gunzipLimited(dst, b, e.parseLimit)
+		return decodeLimited(e.keptEnc, dst, b, e.parseLimit)
 	}
-	est := e.parseLimit
-	if len(b) >= 4 {
-		est = min(int64(binary.LittleEndian.Uint32(b[len(b)-4:])), e.parseLimit)
-	}
+	est := min(decodedSize(e.keptEnc, b, e.parseLimit), e.parseLimit)
 	e.take(max(est, 1))
 	if est == e.parseLimit {
-		return gunzipLimited(dst, b, e.parseLimit)
+		return decodeLimited(e.keptEnc, dst, b, e.parseLimit)
 	}
-	out := gunzipLimited(dst, b, est+1)
+	out := decodeLimited(e.keptEnc, dst, b, est+1)
 	if int64(len(out)) <= est {
 		return out
 	}
@@ -411,7 +411,7 @@ func (e *Exchange) inflate() []byte {
 	out, dst, *e.decoded = nil, nil, nil
 	e.releaseBudget()
 	e.take(e.parseLimit)
-	return gunzipLimited(dst, b, e.parseLimit)
+	return decodeLimited(e.keptEnc, dst, b, e.parseLimit)
 }
 
 func (e *Exchange) take(n int64) {

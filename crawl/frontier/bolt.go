@@ -661,6 +661,8 @@ func (s *Bolt) Recover(ctx context.Context, keys []string, digests []DigestRef) 
 				r = &urlRec{State: done, Crawl: crawl}
 			case r.State == queued:
 				r = &urlRec{State: done, Crawl: r.Crawl}
+			case r.Crawl != crawl && (r.State == done || r.State == failed):
+				r = &urlRec{State: done, Crawl: crawl}
 			default:
 				continue
 			}

@@ -68,12 +68,14 @@ type Frontier interface {
 	// (their records exist), the first record of a payload kept.
 	Finish(ctx context.Context, outcomes []Outcome, digests []DigestRef) error
 
-	// Recover marks finished the keys found archived in WARC files that a
-	// crashed run of this worker left behind, if they are queued or their
-	// lease has expired, and indexes their digests. A live lease is left
-	// alone, whoever holds it: the crashed run's own leases are recovered
-	// once they expire (a restart within the lease time to live may fetch
-	// such a URL again).
+	// Recover marks finished in the current crawl keys whose records are
+	// archived and durable — those found in WARC files that a crashed run
+	// of this worker left behind, and those a browser fetched outside the
+	// queue — if they are new to the crawl, queued, finished in an
+	// earlier crawl, or their lease has expired, and indexes their
+	// digests. A live lease is left alone, whoever holds it: the crashed
+	// run's own leases are recovered once they expire (a restart within
+	// the lease time to live may fetch such a URL again).
 	Recover(ctx context.Context, keys []string, digests []DigestRef) error
 
 	// LookupDigest finds the record a revisit of this payload refers to.

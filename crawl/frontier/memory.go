@@ -307,6 +307,8 @@ func (m *Memory) Recover(ctx context.Context, keys []string, digests []DigestRef
 			m.urls[k] = &item{state: done, crawl: m.crawl}
 		case it.state == queued:
 			it.state, it.data = done, nil
+		case it.crawl != m.crawl && (it.state == done || it.state == failed):
+			*it = item{state: done, crawl: m.crawl}
 		}
 	}
 	m.index(digests)

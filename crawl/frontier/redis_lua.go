@@ -296,6 +296,9 @@ for i = 3, 2 + n do
   elseif it.st == 'Q' then
     redis.call('HSET', K_URL, k, 'D' .. it.crawl)
     dq, dd = dq - 1, dd + 1
+  elseif (it.st == 'D' or it.st == 'X') and tonumber(it.crawl) ~= tonumber(crawl) then
+    redis.call('HSET', K_URL, k, 'D' .. crawl)
+    dd = dd + 1
   end
 end
 count(dq, 0, dd, 0)
