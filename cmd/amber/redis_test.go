@@ -51,6 +51,9 @@ type sharedSite struct {
 	byUA  map[string]int
 	// inFlight and maxInFlight count the requests being answered.
 	inFlight, maxInFlight int
+	// answer, if set, is called before each answer but robots.txt's, once
+	// the gate is open, without the mutex: it may hold the answer back.
+	answer func(path string)
 }
 
 // newSharedSite starts the site, set up by each of setup first.
@@ -101,6 +104,9 @@ func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(60 * time.Second): // the test fails: not every worker came
 		case <-r.Context().Done():
 			return
+		}
+		if s.answer != nil {
+			s.answer(p)
 		}
 	}
 	switch {

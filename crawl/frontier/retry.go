@@ -72,25 +72,33 @@ type retrying struct {
 
 // do runs fn until it returns anything but a transient error.
 func do[T any](ctx context.Context, r *retrying, op string, fn func() (T, error)) (T, error) {
+	return retry(ctx, r.p, &r.gaveUp, op, fn)
+}
+
+// retry runs fn until it returns anything but a transient error, waiting
+// by p between tries and logging each failure and the recovery. Once
+// gaveUp is set (by this call giving up after p.GiveUp, or by another),
+// a transient error gives up at once.
+func retry[T any](ctx context.Context, p RetryPolicy, gaveUp *atomic.Bool, op string, fn func() (T, error)) (T, error) {
 	start := time.Now()
-	wait := r.p.Base
+	wait := p.Base
 	failures := 0
 	for {
 		v, err := fn()
 		if err == nil || !IsTransient(err) {
-			if failures > 0 && err == nil && r.p.Log != nil {
-				r.p.Log(fmt.Sprintf("crawl state: %s works again after %d failures in %s", op, failures, time.Since(start).Round(time.Millisecond)))
+			if failures > 0 && err == nil && p.Log != nil {
+				p.Log(fmt.Sprintf("crawl state: %s works again after %d failures in %s", op, failures, time.Since(start).Round(time.Millisecond)))
 			}
 			return v, err
 		}
 		failures++
-		if time.Since(start) >= r.p.GiveUp || r.gaveUp.Load() {
-			r.gaveUp.Store(true)
+		if time.Since(start) >= p.GiveUp || gaveUp.Load() {
+			gaveUp.Store(true)
 			return v, &GaveUpError{Op: op, After: time.Since(start), Err: err}
 		}
 		d := wait - wait/4 + time.Duration(rand.Int64N(int64(wait/2)+1))
-		if r.p.Log != nil {
-			r.p.Log(fmt.Sprintf("crawl state: %s: %v; retrying in %s", op, errors.Unwrap(err), d.Round(time.Millisecond)))
+		if p.Log != nil {
+			p.Log(fmt.Sprintf("crawl state: %s: %v; retrying in %s", op, errors.Unwrap(err), d.Round(time.Millisecond)))
 		}
 		t := time.NewTimer(d)
 		select {
@@ -99,7 +107,7 @@ func do[T any](ctx context.Context, r *retrying, op string, fn func() (T, error)
 			return v, ctx.Err()
 		case <-t.C:
 		}
-		wait = min(2*wait, r.p.Max)
+		wait = min(2*wait, p.Max)
 	}
 }
 
