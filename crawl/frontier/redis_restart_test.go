@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,4 +243,150 @@ func TestRedisRestartKilled(t *testing.T) {
 		t.Errorf("the recovery was not logged")
 	}
 	checkCounters(t, s, "killed")
+}
+
+// dropProxy forwards TCP connections to a server, and when drop is set,
+// closes the connection at the next reply instead of passing it on: the
+// server ran the command, the client never hears of it (a restart or a
+// dropped connection at the wrong moment).
+type dropProxy struct {
+	ln      net.Listener
+	drop    atomic.Bool
+	dropped atomic.Int32
+}
+
+func startDropProxy(t *testing.T, target string) *dropProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &dropProxy{ln: ln}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			wg.Go(func() {
+				io.Copy(s, c)
+				s.Close()
+			})
+			wg.Go(func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := s.Read(buf)
+					if n > 0 && p.drop.CompareAndSwap(true, false) {
+						p.dropped.Add(1)
+						s.Close()
+						return
+					}
+					if n > 0 {
+						if _, err := c.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	return p
+}
+
+// TestRedisLostReplies: a claim or a finish that ran on the server but
+// whose reply was lost, tried again (as WithRetry does), gets the reply
+// it would have had: the same leases, not a second batch leased to
+// nobody until they expire; the outcomes recorded, not reported as lost
+// leases.
+func TestRedisLostReplies(t *testing.T) {
+	s := testredis.Start(t)
+	p := startDropProxy(t, s.Addr())
+	ctx := context.Background()
+	f, err := frontier.OpenRedis(ctx, "redis://"+p.ln.Addr().String()+"/0", "lost", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Begin(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var es []frontier.Entry
+	for i := range 6 {
+		es = append(es, frontier.Entry{Key: fmt.Sprint("u", i)})
+	}
+	if _, err := f.Add(ctx, es); err != nil {
+		t.Fatal(err)
+	}
+	done := func(ls []frontier.Lease) (os []frontier.Outcome) {
+		for _, l := range ls {
+			os = append(os, frontier.Outcome{Lease: l})
+		}
+		return os
+	}
+	// Both scripts loaded, so that the reply dropped is the script's, not
+	// a NOSCRIPT.
+	warm, err := f.Claim(ctx, "w1", 1, time.Hour)
+	if err != nil || len(warm) != 1 {
+		t.Fatalf("claim: %v %v", warm, err)
+	}
+	if err := f.Finish(ctx, done(warm), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	p.drop.Store(true)
+	if _, err := f.Claim(ctx, "w1", 2, time.Hour); !frontier.IsTransient(err) {
+		t.Fatalf("claim with its reply dropped: %v, want a transient error", err)
+	}
+	ls, err := f.Claim(ctx, "w1", 2, time.Hour)
+	if err != nil || len(ls) != 2 || ls[0].Key != "u1" || ls[1].Key != "u2" {
+		t.Fatalf("the claim again: %v %v, want u1 and u2", ls, err)
+	}
+	if c, err := f.Counts(ctx); err != nil || c != (frontier.Counts{Queued: 3, Leased: 2, Done: 1}) {
+		t.Fatalf("counts after a claim tried twice: %+v %v, want 3 queued, 2 leased, 1 done", c, err)
+	}
+
+	p.drop.Store(true)
+	if err := f.Finish(ctx, done(ls), nil); !frontier.IsTransient(err) {
+		t.Fatalf("finish with its reply dropped: %v, want a transient error", err)
+	}
+	if err := f.Finish(ctx, done(ls), nil); err != nil {
+		t.Fatalf("the finish again: %v, want its outcomes recorded", err)
+	}
+	if c, err := f.Counts(ctx); err != nil || c != (frontier.Counts{Queued: 3, Done: 3}) {
+		t.Fatalf("counts after a finish tried twice: %+v %v, want 3 queued, 3 done", c, err)
+	}
+	// The next claim is a new one.
+	rest, err := f.Claim(ctx, "w1", 10, time.Hour)
+	if err != nil || len(rest) != 3 || rest[0].Key != "u3" {
+		t.Fatalf("the next claim: %v %v, want u3 to u5", rest, err)
+	}
+	// A finish of leases lost meanwhile still says so when tried again.
+	if err := f.Release(ctx, rest[:1]); err != nil {
+		t.Fatal(err)
+	}
+	p.drop.Store(true)
+	var le *frontier.LeaseError
+	if err := f.Finish(ctx, done(rest), nil); !frontier.IsTransient(err) {
+		t.Fatalf("finish with its reply dropped: %v, want a transient error", err)
+	}
+	if err := f.Finish(ctx, done(rest), nil); !errors.As(err, &le) || len(le.Keys) != 1 || le.Keys[0] != "u3" {
+		t.Fatalf("the finish again: %v, want u3's lease lost", err)
+	}
+	if n := p.dropped.Load(); n != 3 {
+		t.Errorf("%d replies dropped, want 3", n)
+	}
+	checkCounters(t, s, "lost")
 }

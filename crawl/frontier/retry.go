@@ -40,9 +40,13 @@ func (e *GaveUpError) Unwrap() error { return e.Err }
 // Once a call gave up, later calls are tried once: a transient error
 // gives up at once.
 //
-// A retried call may have taken effect before its reply was lost: Add
-// and Recover are idempotent; a Claim that did leaves leases that expire;
-// a Finish that did reports the outcomes it recorded as lost leases.
+// A retried call may have taken effect before its reply was lost: Add,
+// Extend, Release and Recover are idempotent; the Redis backend knows a
+// Claim or a Finish tried again after a transient error, and returns
+// what the first try did (the same leases; the same lost leases, none
+// for the outcomes it recorded). With a backend that does not, a Claim
+// that took effect leaves leases that expire, and a Finish that did
+// reports the outcomes it recorded as lost leases.
 func WithRetry(f Frontier, p RetryPolicy) Frontier {
 	return &retrying{f: f, p: p.withDefaults()}
 }
