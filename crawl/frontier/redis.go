@@ -90,7 +90,13 @@ type Redis struct {
 	callSeq atomic.Uint64
 	claimMu sync.Mutex
 	claims  map[string]string // worker → the id of its claim in doubt
+
+	// gaveUp is set once a call retried through WithRetry or the host
+	// slots gave up: the server is gone for good (gaveUpSharer).
+	gaveUp atomic.Bool
 }
+
+func (r *Redis) gaveUpFlag() *atomic.Bool { return &r.gaveUp }
 
 // Errors of OpenRedis.
 var (

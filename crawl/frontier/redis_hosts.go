@@ -22,12 +22,12 @@ type HostSlots struct {
 	retry   RetryPolicy
 	nextTok atomic.Uint64
 	id      string
-	gaveUp  atomic.Bool // once, every later transient error gives up at once
 }
 
 // HostSlots returns the per-host slots of the crawl: limit per host, each
 // kept for ttl unless renewed (every third of it while held). Transient
-// errors are retried by p (see WithRetry).
+// errors are retried by p (see WithRetry); once a call of the slots, or of
+// WithRetry(r, …), gave up, the others give up at once.
 func (r *Redis) HostSlots(worker string, limit int, ttl time.Duration, p RetryPolicy) *HostSlots {
 	return &HostSlots{r: r, limit: limit, ttl: ttl, retry: p.withDefaults(), id: worker + "/" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
@@ -66,7 +66,7 @@ func (h *HostSlots) Acquire(ctx context.Context, host string) (func(), error) {
 	wait := 10 * time.Millisecond
 	for {
 		var expires time.Time
-		v, err := retry(ctx, h.retry, &h.gaveUp, "host slot", func() (any, error) {
+		v, err := retry(ctx, h.retry, &h.r.gaveUp, "host slot", func() (any, error) {
 			now := h.r.now()
 			expires = now.Add(h.ttl)
 			return h.r.run(ctx, "host slot", luaHostTake, key, ms(now), ms(expires), h.limit, slot)
@@ -133,7 +133,7 @@ func (h *HostSlots) hold(ctx context.Context, key []string, slot string, expires
 			}
 			gctx, cancel := context.WithTimeout(ctx, left)
 			defer cancel()
-			retry(gctx, h.retry, &h.gaveUp, "host slot release", func() (any, error) {
+			retry(gctx, h.retry, &h.r.gaveUp, "host slot release", func() (any, error) {
 				return h.r.run(gctx, "host slot release", luaHostGive, key, slot)
 			})
 		})

@@ -390,3 +390,46 @@ func TestRedisLostReplies(t *testing.T) {
 	}
 	checkCounters(t, s, "lost")
 }
+
+// TestRedisGiveUpShared: once a call through WithRetry gave up on Redis,
+// the host slots give up at once too (and the other way round), so that a
+// worker stopping past --state-timeout does not wait it out again for
+// each slot it gives back.
+func TestRedisGiveUpShared(t *testing.T) {
+	for _, first := range []string{"frontier", "slots"} {
+		t.Run(first, func(t *testing.T) {
+			s := testredis.Start(t)
+			ctx := context.Background()
+			f := openRedis(t, s, "gone", nil)
+			short := frontier.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond, GiveUp: 300 * time.Millisecond}
+			long := short
+			long.GiveUp = time.Hour
+			var g *frontier.GaveUpError
+			if first == "frontier" {
+				rf := frontier.WithRetry(f, short)
+				hs := f.HostSlots("w1", 1, time.Hour, long)
+				s.Kill()
+				if _, err := rf.Counts(ctx); !errors.As(err, &g) {
+					t.Fatalf("Counts with Redis gone: %v, want it to give up", err)
+				}
+				wait, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				if _, err := hs.Acquire(wait, "example.org"); !errors.As(err, &g) {
+					t.Fatalf("a host slot after the frontier gave up: %v, want it to give up at once", err)
+				}
+				return
+			}
+			rf := frontier.WithRetry(f, long)
+			hs := f.HostSlots("w1", 1, time.Hour, short)
+			s.Kill()
+			if _, err := hs.Acquire(ctx, "example.org"); !errors.As(err, &g) {
+				t.Fatalf("a host slot with Redis gone: %v, want it to give up", err)
+			}
+			wait, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			if _, err := rf.Counts(wait); !errors.As(err, &g) {
+				t.Fatalf("Counts after the slots gave up: %v, want it to give up at once", err)
+			}
+		})
+	}
+}

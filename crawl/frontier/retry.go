@@ -48,8 +48,18 @@ func (e *GaveUpError) Unwrap() error { return e.Err }
 // that took effect leaves leases that expire, and a Finish that did
 // reports the outcomes it recorded as lost leases.
 func WithRetry(f Frontier, p RetryPolicy) Frontier {
-	return &retrying{f: f, p: p.withDefaults()}
+	r := &retrying{f: f, p: p.withDefaults()}
+	r.gaveUp = &r.own
+	if s, ok := f.(gaveUpSharer); ok {
+		r.gaveUp = s.gaveUpFlag()
+	}
+	return r
 }
+
+// gaveUpSharer is a backend whose other retried calls (the Redis host
+// slots) give up with WithRetry's: once one of them gave up on the server,
+// they all do at once.
+type gaveUpSharer interface{ gaveUpFlag() *atomic.Bool }
 
 // withDefaults is p with the documented default for every unset field.
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -70,13 +80,15 @@ type retrying struct {
 	p RetryPolicy
 	// gaveUp is set once a call gave up: the backend is gone for good, so
 	// later calls try once and give up at once, and a worker stopping
-	// does not wait GiveUp again for each of its last calls.
-	gaveUp atomic.Bool
+	// does not wait GiveUp again for each of its last calls. It points to
+	// own, or to the backend's (gaveUpSharer).
+	gaveUp *atomic.Bool
+	own    atomic.Bool
 }
 
 // do runs fn until it returns anything but a transient error.
 func do[T any](ctx context.Context, r *retrying, op string, fn func() (T, error)) (T, error) {
-	return retry(ctx, r.p, &r.gaveUp, op, fn)
+	return retry(ctx, r.p, r.gaveUp, op, fn)
 }
 
 // retry runs fn until it returns anything but a transient error, waiting
