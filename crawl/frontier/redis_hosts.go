@@ -95,7 +95,8 @@ func (h *HostSlots) Acquire(ctx context.Context, host string) (func(), error) {
 // Giving it back is retried while Redis is unreachable (a restart, a
 // failover), until the slot's last expiry: a slot left taken would keep
 // every worker off the host until it expires. Past that, or once ctx is
-// cancelled or the state was given up on, the slot is left to expire.
+// cancelled (then it is tried once) or the state was given up on, the
+// slot is left to expire.
 func (h *HostSlots) hold(ctx context.Context, key []string, slot string, expires time.Time) func() {
 	var until atomic.Int64 // the slot's expiry (Unix ms by the Clock), as last renewed
 	until.Store(expires.UnixMilli())
@@ -131,11 +132,15 @@ func (h *HostSlots) hold(ctx context.Context, key []string, slot string, expires
 			if left <= 0 {
 				return // expired: nothing to give back
 			}
-			gctx, cancel := context.WithTimeout(ctx, left)
+			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), left)
 			defer cancel()
-			retry(gctx, h.retry, &h.r.gaveUp, "host slot release", func() (any, error) {
-				return h.r.run(gctx, "host slot release", luaHostGive, key, slot)
-			})
+			give := func() (any, error) { return h.r.run(gctx, "host slot release", luaHostGive, key, slot) }
+			if ctx.Err() != nil {
+				give() // stopping at once: one try, else the slot expires
+				return
+			}
+			defer context.AfterFunc(ctx, cancel)() // a cancelled crawl stops retrying
+			retry(gctx, h.retry, &h.r.gaveUp, "host slot release", give)
 		})
 	}
 }

@@ -104,6 +104,15 @@ func TestRedisHostSlots(t *testing.T) {
 	}
 	r2()
 	r3()
+	// A slot had under a context cancelled since (a crawl stopped at
+	// once) is given back all the same.
+	cctx, cancel := context.WithCancel(ctx)
+	r4, err := a.Acquire(cctx, "example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	r4()
 	if n := s.Client(t).ZCard(ctx, "amber:{slots}:host:example.org").Val(); n != 0 {
 		t.Errorf("%d slots taken after all were given back", n)
 	}
