@@ -106,7 +106,9 @@ func waitAll(t *testing.T, limit time.Duration, cmds []*exec.Cmd, outs []*locked
 // back over the outage keeps every worker off the host, and --lease-ttl
 // (the slots' time to live too) is longer than the test waits: a slot or
 // lease left behind by the outage hangs the crawl, and the test fails
-// with the workers' goroutine dumps.
+// with the workers' goroutine dumps. --header-timeout is long enough that
+// a held request is not given up on and fetched again on a loaded
+// machine.
 func TestSharedCrawlRedisRestart(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -147,7 +149,7 @@ func testRedisRestart(t *testing.T, extra []string, stop func(*testredis.Server)
 	root := t.TempDir()
 	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B")}
 	seeds := site.seedsFile(t, root)
-	common := []string{"archive", "-q", "--state", rs.URL(), "--crawl-id", "restart", "--concurrency", "2", "--per-host", fmt.Sprint(inFlight), "--lease-ttl", "10m"}
+	common := []string{"archive", "-q", "--state", rs.URL(), "--crawl-id", "restart", "--concurrency", "2", "--per-host", fmt.Sprint(inFlight), "--lease-ttl", "10m", "--header-timeout", "5m"}
 	a, outA := startLogged(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds)...)
 	waitSeeded(t, rs, "restart", a)
 	b, outB := startLogged(t, append(common, "--worker-id", "w-b", "--user-agent", "worker-b", "-o", dirs[1])...)
