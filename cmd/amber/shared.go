@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
 	"github.com/amber-archiver/amber/crawl"
@@ -278,13 +278,21 @@ func (sh *sharedCrawl) claimBatch(concurrency int) int {
 	return 2 * concurrency
 }
 
-// quietRedis keeps go-redis's own log lines (a failed dial) off stderr:
-// amber reports every Redis error itself, in one line.
-type quietRedis struct{}
+// redisLogger takes go-redis's own log lines: its logger is one for the
+// process (redis.SetLogger), set by run. A failed dial, which go-redis
+// logs at every try ("redis: connection pool: failed to dial after 1
+// attempts: dial tcp …: connect: connection refused", raw on stderr by
+// default), is dropped: amber's retry lines say it already. Anything else
+// it says is one line on stderr, "amber: redis: …".
+type redisLogger struct{ w io.Writer }
 
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-func init() { redis.SetLogger(quietRedis{}) }
+func (l redisLogger) Printf(_ context.Context, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, "failed to dial") {
+		return
+	}
+	fmt.Fprintf(l.w, "amber: redis: %s\n", strings.Join(strings.Fields(strings.TrimPrefix(msg, "redis: ")), " "))
+}
 
 // hostSlots holds --per-host for the whole crawl: a host's slots are in
 // Redis, shared by every worker; nil for the embedded state.
