@@ -145,12 +145,8 @@ func (c *Collection) AddNewPages(pages []PageEntry) (int, error) {
 	have := map[key]bool{}
 	if len(pages) > 0 {
 		for line := range bytes.Lines(old) {
-			var pg struct {
-				URL string `json:"url"`
-				TS  string `json:"ts"`
-			}
-			if json.Unmarshal(line, &pg) == nil && pg.URL != "" {
-				have[key{pg.URL, pg.TS}] = true
+			if u, ts := pageKey(line); u != "" {
+				have[key{u, ts}] = true
 			}
 		}
 	}
@@ -176,6 +172,35 @@ func (c *Collection) AddNewPages(pages []PageEntry) (int, error) {
 		return 0, nil
 	}
 	return added, writeFileAtomic(p, buf)
+}
+
+// pageKey returns the url and ts of a pages.jsonl line, reading no
+// further than them: a line may hold megabytes of page text after them
+// (amber writes id, url, ts, title, size, text in that order).
+func pageKey(line []byte) (url, ts string) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", ""
+	}
+	var haveURL, haveTS bool
+	for dec.More() && !(haveURL && haveTS) {
+		k, err := dec.Token()
+		if err != nil {
+			return "", ""
+		}
+		switch k {
+		case "url":
+			haveURL = dec.Decode(&url) == nil
+		case "ts":
+			haveTS = dec.Decode(&ts) == nil
+		default:
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return "", ""
+			}
+		}
+	}
+	return url, ts
 }
 
 // Datapackage is datapackage.json (WACZ 1.1.1), the collection's fixity

@@ -553,3 +553,36 @@ func TestFinishRefusesOpenWARC(t *testing.T) {
 		t.Errorf("datapackage.json written (%v)", err)
 	}
 }
+
+// TestAddNewPagesKeys: pages.jsonl lines written by other tools (keys in
+// another order, other fields, a text before the url) are recognised by
+// their url and ts, so the same page is not listed again, and a page at
+// another time is.
+func TestAddNewPagesKeys(t *testing.T) {
+	d := open(t)
+	p := filepath.Join(d.Dir, warc.PagesPath)
+	old := `{"format":"json-pages-1.0","id":"pages","title":"All Pages"}` + "\n" +
+		`{"text":"a \"url\": \"http://x/\" in the text","ts":"2026-12-01T10:00:00Z","extra":{"url":"http://nested/"},"url":"http://site.test/a"}` + "\n" +
+		`{"url":"http://site.test/b","ts":"2026-12-01T10:00:00Z"}` + "\n" +
+		`not json` + "\n"
+	if err := os.WriteFile(p, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.AddNewPages([]warc.PageEntry{
+		{ID: "1", URL: "http://site.test/a", TS: "2026-12-01T10:00:00Z"},
+		{ID: "2", URL: "http://site.test/b", TS: "2026-12-01T10:00:00Z"},
+		{ID: "3", URL: "http://site.test/b", TS: "2026-12-02T10:00:00Z"},
+		{ID: "4", URL: "http://nested/", TS: "2026-12-01T10:00:00Z"},
+		{ID: "4", URL: "http://nested/", TS: "2026-12-01T10:00:00Z"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || !strings.HasPrefix(string(b), old) || strings.Count(string(b), "\n") != 6 {
+		t.Errorf("added %d, file:\n%s\nwant the old lines, then /b of 2 December and http://nested/ once", n, b)
+	}
+}
