@@ -44,6 +44,10 @@ type Bolt struct {
 	created bool
 	closed  atomic.Bool
 
+	// batching counts the calls in batch: a call alone commits at once,
+	// calls that overlap share a commit.
+	batching atomic.Int32
+
 	// digestFilter holds every digest of the file (one process has it
 	// open), so that a look-up of a payload never archived, most of them,
 	// reads nothing. A false positive costs a read.
@@ -185,8 +189,14 @@ func (s *Bolt) update(fn func(tx *bolt.Tx) error) (err error) {
 }
 
 // batch is update for calls that may share one commit with concurrent
-// ones; fn may run more than once, and on another goroutine.
+// ones; fn may run more than once, and on another goroutine. A call with
+// no other in progress commits at once: bbolt's Batch would wait
+// MaxBatchDelay for company that is not coming.
 func (s *Bolt) batch(fn func(tx *bolt.Tx) error) (err error) {
+	defer s.batching.Add(-1)
+	if s.batching.Add(1) == 1 {
+		return s.update(fn)
+	}
 	defer s.guard(&err, debug.SetPanicOnFault(true))
 	err = s.db.Batch(func(tx *bolt.Tx) (err error) {
 		// On another goroutine bbolt would make a panic an error of its own.
