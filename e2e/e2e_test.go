@@ -284,11 +284,16 @@ func TestBrowserReplayWorkers(t *testing.T) {
 
 // serveViewer serves ReplayWeb.page from 127.0.0.1, as a site would embed
 // it, with /wacz.html opening the package wacz and /warc.html the WARC
-// file warcFile (if not "") at the article.
+// file warcFile (if not "") at the article (or at the URL of the query's
+// url parameter).
 func serveViewer(t *testing.T, article, wacz, warcFile string) *httptest.Server {
 	rwp := filepath.Join("node_modules", "replaywebpage")
 	files := http.FileServer(http.Dir(rwp))
 	viewer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		article := article
+		if u := r.URL.Query().Get("url"); u != "" {
+			article = u
+		}
 		switch p := r.URL.Path; {
 		case p == "/wacz.html":
 			embedPage(w, "/archive/"+filepath.Base(wacz), article)
@@ -437,6 +442,14 @@ func TestWarcio(t *testing.T) {
 		t.Fatalf("want at least 3 WARC files, got %v", warcs)
 	}
 
+	warcioChecks(t, warcs)
+}
+
+// warcioChecks reads the WARC files with warcio: it must read each
+// without error, find every response record amber's own reader finds, and
+// index each record at the offset and length amber's CDXJ gives it.
+func warcioChecks(t *testing.T, warcs []string) {
+	t.Helper()
 	cmd := exec.Command("node", append([]string{"warcio-index.mjs"}, warcs...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -6,11 +6,14 @@
 //
 // CONFIG is {"chromium": "...", "timeoutMs": 30000, "runs": [{"name":
 // "live", "url": "http://127.0.0.1:N/news/story.html"}, {"name": "amber",
-// "url": "http://127.0.0.1:M/TS/http://...", "framed": true}]}. For each
-// run it prints one JSON line: the texts the scripts wrote (data-amber
-// attributes of the page and its frame), every image of the page and its
-// frames with naturalWidth, the font's status, the audio element's seek,
-// and every response (URL, status) and failed request the page made.
+// "url": "http://127.0.0.1:M/TS/http://...", "framed": true}, {"name":
+// "replaywebpage", "url": "http://127.0.0.1:V/wacz.html", "framed": true,
+// "frame": "mp_/http://..."}]}. For each run it prints one JSON line: the
+// texts the scripts wrote (data-amber attributes of the page and its
+// frame), every image of the page and its frames with naturalWidth (after
+// scrolling to the bottom, for the lazy image), the font's status, the
+// audio element's seek, and every response (URL, status) and failed
+// request the page made.
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -21,7 +24,12 @@ async function contentFrame(page, run) {
   if (!run.framed) return page.mainFrame();
   const deadline = Date.now() + timeout;
   while (Date.now() < deadline) {
-    const f = page.frames().find((f) => f !== page.mainFrame() && f.parentFrame() === page.mainFrame());
+    // amber replay's frame is a child of its top window; ReplayWeb.page's
+    // is nested deeper, in the viewer's own frame: run.frame names its
+    // archival URL's end ("mp_/" + the article's URL).
+    const f = run.frame
+      ? page.frames().find((f) => f.url().includes(run.frame))
+      : page.frames().find((f) => f !== page.mainFrame() && f.parentFrame() === page.mainFrame());
     if (f && /mp_\//.test(f.url())) return f;
     await page.waitForTimeout(100);
   }
@@ -44,6 +52,10 @@ async function check(browser, run) {
     await frame.waitForFunction(() => document.body && document.body.dataset.amberDone, null, { timeout });
     const embed = frame.childFrames()[0];
     if (embed) await embed.waitForFunction(() => document.body && document.body.dataset.amberDone, null, { timeout }).catch(() => {});
+    // Scroll to the bottom, as a reader would, for the lazy image below
+    // the fold, and let it load or fail.
+    await frame.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await frame.waitForFunction(() => { const l = document.getElementById("lazy"); return !l || (l.getAttribute("src") && l.complete); }, null, { timeout }).catch(() => {});
     for (const f of [frame, ...frame.childFrames()]) {
       await f.waitForFunction(() => Array.from(document.images).every((i) => i.complete), null, { timeout }).catch(() => {});
     }

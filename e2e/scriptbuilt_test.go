@@ -45,6 +45,8 @@ const (
 <div id="body" data-amber="body"></div>
 <p data-amber="search"></p><p data-amber="location"></p><p data-amber="comments"></p><p data-amber="more"></p>
 <div id="bg"></div>
+<div style="height:3000px"></div>
+<img id="lazy" data-src="img/lazy.png" width="64" height="40" alt="">
 <script>document.write('<img id="written" src="' + CDN + '/img/written.png" alt="">');</script>
 </body></html>
 `
@@ -52,9 +54,13 @@ const (
 var CDN = "{{CDN}}";
 document.addEventListener("DOMContentLoaded", async function () {
   var text = function (name, v) { document.querySelector("[data-amber=" + name + "]").textContent = v; };
+  // A lazy image far below the fold, loaded when scrolled into view.
+  new IntersectionObserver(function (entries, o) {
+    entries.forEach(function (e) { if (e.isIntersecting) { e.target.src = e.target.dataset.src; o.disconnect(); } });
+  }).observe(document.getElementById("lazy"));
   try {
-    // The body from a JSON API, by a root-relative URL.
-    var a = await (await fetch("/api/article.json")).json();
+    // The body from a JSON API, by a root-relative URL with a query.
+    var a = await (await fetch("/api/article.json?id=42&lang=en")).json();
     text("headline", a.headline);
     document.getElementById("body").innerHTML = a.html; // an image on the second host
     // An image inserted by script, a background set from script.
@@ -148,35 +154,14 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 	chromium := prerequisites(t, true)
 	dir := t.TempDir()
 	bin := buildAmber(t, dir)
-	font, err := os.ReadFile(filepath.Join("node_modules", "@fortawesome", "fontawesome-free", "webfonts", "fa-regular-400.woff2"))
-	if err != nil {
-		t.Fatalf("a woff2 font for the test: %v", err)
-	}
 
 	var mu sync.Mutex
 	hits := map[string]int{}
 	var res []scriptRes
-	find := func(r *http.Request) (scriptRes, bool) {
-		for _, x := range res {
-			u, _ := url.Parse(x.url)
-			if x.method == r.Method && u.Path == r.URL.Path && u.Host == r.Host {
-				return x, true
-			}
-		}
-		return scriptRes{}, false
-	}
-	live := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	live := scriptHandler(&res, func(r *http.Request) {
 		mu.Lock()
 		hits[r.Method+" "+r.Host+r.URL.Path]++
 		mu.Unlock()
-		x, ok := find(r)
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", x.ctype)
-		w.Header().Set("Access-Control-Allow-Origin", "*") // the second host's font and XHR
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(x.body))
 	})
 	siteSrv := httptest.NewServer(live)
 	defer siteSrv.Close()
@@ -184,32 +169,7 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 	defer cdnSrv.Close()
 	site := siteSrv.URL
 	cdn := strings.Replace(cdnSrv.URL, "127.0.0.1", "localhost", 1) // a second host name
-	pngOf := func(name string) []byte {
-		return encodeImage(t, name, func(w io.Writer, m image.Image, _ *jpeg.Options) error { return png.Encode(w, m) })
-	}
-	article, _ := json.Marshal(map[string]string{
-		"headline": "Council approves the river park",
-		"html":     `<p class="story">The vote was 7 to 2.</p><img id="inline" src="` + cdn + `/img/inline.png" alt="">`,
-	})
-	res = []scriptRes{
-		{"GET", site + "/news/story.html", "text/html; charset=utf-8", nil, []byte(storyHTML)},
-		{"GET", site + "/news/js/app.js", "text/javascript", nil, []byte(strings.ReplaceAll(appJS, "{{CDN}}", cdn))},
-		{"GET", site + "/news/img/static.png", "image/png", nil, pngOf("static")},
-		{"GET", site + "/api/article.json", "application/json", nil, article},
-		{"POST", site + "/api/search", "application/json", []byte(`{"q":"amber"}`), []byte(`{"results":"3 results for amber"}`)},
-		{"GET", cdn + "/img/inline.png", "image/png", nil, pngOf("inline")},
-		{"GET", cdn + "/img/script.png", "image/png", nil, pngOf("script")},
-		{"GET", cdn + "/img/bg.png", "image/png", nil, pngOf("bg")},
-		{"GET", cdn + "/img/srcset.png", "image/png", nil, pngOf("srcset")},
-		{"GET", cdn + "/img/written.png", "image/png", nil, pngOf("written")},
-		{"GET", cdn + "/fonts/story.woff2", "font/woff2", nil, font},
-		{"GET", cdn + "/media/tone.wav", "audio/wav", nil, wav(30)},
-		{"GET", cdn + "/js/more.js", "text/javascript", nil, []byte(moreJS)},
-		{"GET", cdn + "/api/comments.json", "application/json", nil, []byte(`{"comments":"2 comments"}`)},
-		{"GET", cdn + "/embed.html", "text/html; charset=utf-8", nil, []byte(embedHTML)},
-		{"GET", cdn + "/img/embed.png", "image/png", nil, pngOf("embed")},
-		{"GET", cdn + "/img/embed-script.png", "image/png", nil, pngOf("embed-script")},
-	}
+	res = scriptBuiltSite(t, site, cdn)
 	storyURL := site + "/news/story.html"
 
 	// The archive: each exchange as a request and a response record, as
@@ -238,7 +198,7 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 	// Live: the page does all it should, so the replay below proves
 	// something.
 	liveRes := run("live", []map[string]any{{"name": "live", "url": storyURL}})[0]
-	checkScriptBuilt(t, liveRes, storyURL)
+	checkScriptBuilt(t, liveRes, liveLocation)
 	mu.Lock()
 	liveHits := len(hits)
 	hits = map[string]int{}
@@ -251,7 +211,7 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 	replayOrigin := strings.TrimSuffix(replayURL, "/")
 	ts := t0.Format("20060102150405")
 	r := run("replay", []map[string]any{{"name": "amber", "url": replayURL + ts + "/" + storyURL, "framed": true}})[0]
-	checkScriptBuilt(t, r, storyURL)
+	checkScriptBuilt(t, r, amberLocation(storyURL))
 	mu.Lock()
 	if len(hits) != 0 {
 		t.Errorf("replay: the live servers got requests: %v", hits)
@@ -259,51 +219,22 @@ func TestBrowserReplayScriptBuilt(t *testing.T) {
 	mu.Unlock()
 
 	// Every request went to the replay server, at an archival URL; every
-	// archived URL was asked for and none answered 404.
-	archivalRe := regexp.MustCompile(`^/(\d{14})(?:[a-z]{2}_)?/(https?://.*)$`)
-	answered := map[string][]int{}
-	for _, resp := range r.Responses {
-		if strings.HasPrefix(resp.URL, "data:") {
-			continue
-		}
-		if !strings.HasPrefix(resp.URL, replayOrigin+"/") {
-			t.Errorf("replay: a request left the replay server: %s (%d)", resp.URL, resp.Status)
-			continue
-		}
-		path := strings.TrimPrefix(resp.URL, replayOrigin)
-		if strings.HasPrefix(path, "/_amber/") {
-			continue
-		}
-		m := archivalRe.FindStringSubmatch(path)
-		if m == nil {
-			t.Errorf("replay: a request outside the archive: %s (%d)", resp.URL, resp.Status)
-			continue
-		}
-		answered[m[2]] = append(answered[m[2]], resp.Status)
-		if resp.Status == http.StatusNotFound {
-			t.Errorf("replay: %s answered 404", resp.URL)
-		}
-	}
+	// archived URL was asked for and none answered 404; the audio was
+	// answered a Range request.
+	archived := map[string]int{}
 	for _, x := range res {
-		if len(answered[x.url]) == 0 {
-			t.Errorf("replay: %s %s was never asked for (answered: %v)", x.method, x.url, answered)
+		archived[x.url] = http.StatusOK
+	}
+	checkReplayRequests(t, r, replayOrigin, amberArchival, res, archived)
+	var audio []int
+	for _, resp := range r.Responses {
+		if m := amberArchival.FindStringSubmatch(strings.TrimPrefix(resp.URL, replayOrigin)); m != nil && m[2] == cdn+"/media/tone.wav" {
+			audio = append(audio, resp.Status)
 		}
 	}
-	if st := answered[cdn+"/media/tone.wav"]; !containsInt(st, http.StatusPartialContent) {
-		t.Errorf("replay: the audio was answered %v, want a 206 (a Range request)", st)
+	if !containsInt(audio, http.StatusPartialContent) {
+		t.Errorf("replay: the audio was answered %v, want a 206 (a Range request)", audio)
 	}
-	for _, f := range r.Failed {
-		if strings.Contains(f.Error, "ERR_ABORTED") && strings.Contains(f.URL, "tone.wav") {
-			continue // the media element drops a request when it seeks
-		}
-		t.Errorf("replay: request failed: %s: %s", f.URL, f.Error)
-	}
-	if t.Failed() {
-		for _, resp := range r.Responses {
-			t.Logf("replay: %d %s", resp.Status, resp.URL)
-		}
-	}
-	t.Logf("replay: %d responses, %d archived URLs asked for, audio %+v, console errors %q", len(r.Responses), len(answered), r.Audio, r.ConsoleErrors)
 }
 
 // containsInt reports whether v is in s.
@@ -355,8 +286,73 @@ type scriptResult struct {
 	ConsoleErrors []string `json:"consoleErrors"`
 }
 
-// checkScriptBuilt checks what a reader sees of the script-built article.
-func checkScriptBuilt(t *testing.T, r scriptResult, story string) {
+// scriptBuiltSite returns the resources of the script-built article at
+// site + "/news/story.html", most of them on the second host cdn.
+func scriptBuiltSite(t *testing.T, site, cdn string) []scriptRes {
+	t.Helper()
+	font, err := os.ReadFile(filepath.Join("node_modules", "@fortawesome", "fontawesome-free", "webfonts", "fa-regular-400.woff2"))
+	if err != nil {
+		t.Fatalf("a woff2 font for the test: %v", err)
+	}
+	pngOf := func(name string) []byte {
+		return encodeImage(t, name, func(w io.Writer, m image.Image, _ *jpeg.Options) error { return png.Encode(w, m) })
+	}
+	article, _ := json.Marshal(map[string]string{
+		"headline": "Council approves the river park",
+		"html":     `<p class="story">The vote was 7 to 2.</p><img id="inline" src="` + cdn + `/img/inline.png" alt="">`,
+	})
+	return []scriptRes{
+		{"GET", site + "/news/story.html", "text/html; charset=utf-8", nil, []byte(storyHTML)},
+		{"GET", site + "/news/js/app.js", "text/javascript", nil, []byte(strings.ReplaceAll(appJS, "{{CDN}}", cdn))},
+		{"GET", site + "/news/img/static.png", "image/png", nil, pngOf("static")},
+		{"GET", site + "/news/img/lazy.png", "image/png", nil, pngOf("lazy")},
+		{"GET", site + "/api/article.json?id=42&lang=en", "application/json", nil, article},
+		{"POST", site + "/api/search", "application/json", []byte(`{"q":"amber"}`), []byte(`{"results":"3 results for amber"}`)},
+		{"GET", cdn + "/img/inline.png", "image/png", nil, pngOf("inline")},
+		{"GET", cdn + "/img/script.png", "image/png", nil, pngOf("script")},
+		{"GET", cdn + "/img/bg.png", "image/png", nil, pngOf("bg")},
+		{"GET", cdn + "/img/srcset.png", "image/png", nil, pngOf("srcset")},
+		{"GET", cdn + "/img/written.png", "image/png", nil, pngOf("written")},
+		{"GET", cdn + "/fonts/story.woff2", "font/woff2", nil, font},
+		{"GET", cdn + "/media/tone.wav", "audio/wav", nil, wav(30)},
+		{"GET", cdn + "/js/more.js", "text/javascript", nil, []byte(moreJS)},
+		{"GET", cdn + "/api/comments.json", "application/json", nil, []byte(`{"comments":"2 comments"}`)},
+		{"GET", cdn + "/embed.html", "text/html; charset=utf-8", nil, []byte(embedHTML)},
+		{"GET", cdn + "/img/embed.png", "image/png", nil, pngOf("embed")},
+		{"GET", cdn + "/img/embed-script.png", "image/png", nil, pngOf("embed-script")},
+	}
+}
+
+// scriptHandler serves the resources *res (by method, host and path, with
+// Range requests answered), calling hit first for every request.
+func scriptHandler(res *[]scriptRes, hit func(*http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hit(r)
+		for _, x := range *res {
+			u, _ := url.Parse(x.url)
+			if x.method == r.Method && u.Path == r.URL.Path && u.Host == r.Host {
+				w.Header().Set("Content-Type", x.ctype)
+				w.Header().Set("Access-Control-Allow-Origin", "*") // the second host's font and XHR
+				http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(x.body))
+				return
+			}
+		}
+		http.NotFound(w, r)
+	})
+}
+
+// Where the article says it is after its history.replaceState: live and
+// in ReplayWeb.page (whose wombat shows the page its original location),
+// and in amber replay (the archival URL of its frame).
+var liveLocation = regexp.MustCompile(`^/news/story\.html\?read=1$`)
+
+func amberLocation(story string) *regexp.Regexp {
+	return regexp.MustCompile(`^/\d{14}mp_/` + regexp.QuoteMeta(story) + `\?read=1$`)
+}
+
+// checkScriptBuilt checks what a reader sees of the script-built article;
+// wantLoc is where the page should say it is after history.replaceState.
+func checkScriptBuilt(t *testing.T, r scriptResult, wantLoc *regexp.Regexp) {
 	t.Helper()
 	if r.Error != "" {
 		t.Fatalf("%s: %s (console %q)", r.Name, r.Error, r.ConsoleErrors)
@@ -376,10 +372,6 @@ func checkScriptBuilt(t *testing.T, r scriptResult, story string) {
 		}
 	}
 	loc := r.Page.Texts["location"]
-	wantLoc := regexp.MustCompile(`^/\d{14}mp_/` + regexp.QuoteMeta(story) + `\?read=1$`)
-	if r.Name == "live" {
-		wantLoc = regexp.MustCompile(`^/news/story\.html\?read=1$`)
-	}
 	if !wantLoc.MatchString(loc) {
 		t.Errorf("%s: after history.replaceState the page is at %q", r.Name, loc)
 	}
@@ -389,7 +381,7 @@ func checkScriptBuilt(t *testing.T, r scriptResult, story string) {
 	if !strings.Contains(r.Page.Background, "/img/bg.png") {
 		t.Errorf("%s: background %q", r.Name, r.Page.Background)
 	}
-	want := map[string]bool{"static": true, "inline": true, "script": true, "srcset": true, "embed": true, "embed-script": true, "written": true}
+	want := map[string]bool{"static": true, "inline": true, "script": true, "srcset": true, "embed": true, "embed-script": true, "written": true, "lazy": true}
 	var ids []string
 	for _, img := range r.Images {
 		ids = append(ids, img.ID)

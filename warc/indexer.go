@@ -128,10 +128,8 @@ func (ix *Indexer) flush(req *indexed) {
 		return
 	}
 	l := *h.line
-	if req != nil && req.method != "" && req.method != "GET" {
-		q, _ := PostQuery(req.method, req.ctype, req.reqBody)
-		l.Method, l.RequestBody = req.method, q
-		l.Key = SURT(PostKeyURL(l.URL, l.Method, l.RequestBody))
+	if req != nil {
+		keyByRequest(&l, req.method, req.ctype, req.reqBody)
 	}
 	ix.out = append(ix.out, indexItem{line: l})
 }
@@ -181,35 +179,56 @@ func (ix *Indexer) read() (*indexed, error) {
 // readRequest keeps the method, Content-Type and the first maxPostBody
 // bytes of the body of a request record that is not a GET.
 func (ix *Indexer) readRequest(rec *Record, cur *indexed) error {
+	var err error
+	cur.method, cur.ctype, cur.reqBody, err = readRequestHead(rec.Body, ix.buf)
+	return err
+}
+
+// readRequestHead reads a request record's block from r, with buf as
+// scratch space, and returns the request's method and Content-Type and,
+// for a method other than GET, the first maxPostBody bytes of its body.
+// A block that does not start with a request head gives method "".
+func readRequestHead(r io.Reader, buf []byte) (method, ctype string, body []byte, err error) {
 	var s headScanner
 	var rest []byte
 	for !s.done && s.err == nil {
-		n, err := rec.Body.Read(ix.buf)
-		rest = s.write(ix.buf[:n])
+		n, err := r.Read(buf)
+		rest = s.write(buf[:n])
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
 		if err != nil {
-			return err
+			return "", "", nil, err
 		}
 	}
 	if !s.done || s.status != 0 {
-		return nil // no request head: nothing to key by
+		return "", "", nil, nil // no request head: nothing to key by
 	}
-	method, _, _ := strings.Cut(s.startLine, " ")
-	cur.method, cur.ctype = method, s.ctype
+	method, _, _ = strings.Cut(s.startLine, " ")
 	if method == "GET" {
-		return nil
+		return method, s.ctype, nil, nil
 	}
-	cur.reqBody = append([]byte(nil), rest[:min(len(rest), maxPostBody)]...)
-	if room := maxPostBody - len(cur.reqBody); room > 0 {
-		b, err := io.ReadAll(io.LimitReader(rec.Body, int64(room)))
+	body = append([]byte(nil), rest[:min(len(rest), maxPostBody)]...)
+	if room := maxPostBody - len(body); room > 0 {
+		b, err := io.ReadAll(io.LimitReader(r, int64(room)))
 		if err != nil {
-			return err
+			return "", "", nil, err
 		}
-		cur.reqBody = append(cur.reqBody, b...)
+		body = append(body, b...)
 	}
-	return nil
+	return method, s.ctype, body, nil
+}
+
+// keyByRequest keys the line of a response by the request it answers:
+// for a method other than GET, by the URL with the request body folded in
+// (PostKeyURL), with the method and requestBody fields set.
+func keyByRequest(l *CDXJLine, method, ctype string, body []byte) {
+	if method == "" || method == "GET" {
+		return
+	}
+	q, _ := PostQuery(method, ctype, body)
+	l.Method, l.RequestBody = method, q
+	l.Key = SURT(PostKeyURL(l.URL, l.Method, l.RequestBody))
 }
 
 // targetURI is the WARC-Target-URI of h, without the angle brackets

@@ -326,6 +326,9 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 			lines[i] = &l
 		}
 	}
+	if err := keyByRequests(builders, lines); err != nil {
+		return nil, err
+	}
 	for i, b := range builders {
 		if b.spool.file == nil && infoID != "" {
 			m := memberPool.Get().(*bytes.Buffer)
@@ -376,6 +379,43 @@ func (w *Writer) Write(builders ...*Builder) ([]Written, error) {
 	// are durable only after Sync anyway, and a record cut short by a
 	// crash is cut off by repair.
 	return out, nil
+}
+
+// keyByRequests keys the line of each response or revisit written next to
+// the request it answers (the record after or before it, with the same
+// target URI), as the Indexer keys it reading the file back: a POST's by
+// its request body. So the index a crawl writes as it goes is the one
+// amber index makes, and replay tools find the POSTs of script-built pages.
+func keyByRequests(builders []*Builder, lines []*CDXJLine) error {
+	for i, l := range lines {
+		if l == nil || (l.Type != TypeResponse && l.Type != TypeRevisit) {
+			continue
+		}
+		for _, j := range []int{i + 1, i - 1} {
+			if j < 0 || j >= len(builders) {
+				continue
+			}
+			rb := builders[j]
+			h := rb.Header()
+			if h.Get("WARC-Type") != TypeRequest || targetURI(h) != l.URL || !strings.HasPrefix(mediaType(h.Get("Content-Type")), "application/http") {
+				continue
+			}
+			if bytes.HasPrefix(rb.spool.head(4), []byte("GET ")) {
+				break // the usual case, keyed by its URL: nothing to read
+			}
+			r, err := rb.Reader()
+			if err != nil {
+				return err
+			}
+			method, ctype, body, err := readRequestHead(r, make([]byte, 16<<10))
+			if err != nil {
+				return fmt.Errorf("warc: reading the request of %s: %w", l.URL, err)
+			}
+			keyByRequest(l, method, ctype, body)
+			break
+		}
+	}
+	return nil
 }
 
 // copyBuffers saves io.Copy a 32 KiB allocation per record.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,76 @@ func TestWriterIndexMatchesReader(t *testing.T) {
 	for i := range read {
 		if read[i].String() != written[i] {
 			t.Errorf("line %d:\nread    %s\nwritten %s", i, read[i], written[i])
+		}
+	}
+}
+
+// TestWriterIndexKeysPosts: a response written with the POST it answers
+// (as the recording transport writes a browser's XHR: response, then
+// request) is keyed by the request body in the lines the writer makes, as
+// IndexWARC keys it reading the file back; a PUT written before its
+// response too, with a body past the memory limit (spooled); a GET pair
+// and a response next to another URL's POST are keyed by their URL.
+func TestWriterIndexKeysPosts(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(WriterOptions{Dir: dir, MemoryLimit: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	date := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+	record := func(typ, uri, block string) *Builder {
+		b := w.NewRecord(typ, date)
+		b.AddField("WARC-Target-URI", uri)
+		b.AddField("Content-Type", "application/http;msgtype="+typ)
+		if typ == TypeResponse {
+			b.SetPayloadDigest([]byte("01234567890123456789"))
+		}
+		io.WriteString(b, block)
+		return b
+	}
+	resp := "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+	post := func(method, path, ctype, body string) string {
+		return method + " " + path + " HTTP/1.1\r\nHost: example.com\r\nContent-Type: " + ctype + "\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	}
+	big := strings.Repeat("x", 300)
+	for _, pair := range [][]*Builder{
+		{record(TypeResponse, "http://example.com/api/search", resp), record(TypeRequest, "http://example.com/api/search", post("POST", "/api/search", "application/json", `{"q":"amber"}`))},
+		{record(TypeRequest, "http://example.com/api/put", post("PUT", "/api/put", "application/x-www-form-urlencoded", "a=1&b="+big)), record(TypeResponse, "http://example.com/api/put", resp)},
+		{record(TypeResponse, "http://example.com/get", resp), record(TypeRequest, "http://example.com/get", "GET /get HTTP/1.1\r\nHost: example.com\r\n\r\n")},
+		{record(TypeResponse, "http://example.com/other", resp), record(TypeRequest, "http://example.com/api/search", post("POST", "/api/search", "application/json", `{"q":"x"}`))},
+	} {
+		if _, err := w.Write(pair...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	written := w.Index()
+	read, err := IndexWARC(filepath.Join(dir, w.Files()[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read) != 4 || len(written) != 4 {
+		t.Fatalf("read %d lines, written %d", len(read), len(written))
+	}
+	for i := range read {
+		if read[i].String() != written[i] {
+			t.Errorf("line %d:\nread    %s\nwritten %s", i, read[i], written[i])
+		}
+	}
+	for i, want := range []string{
+		"com,example)/api/search?__wb_method=post&q=amber",
+		"com,example)/api/put?__wb_method=put&a=1&b=" + big,
+		"com,example)/get",
+		"com,example)/other",
+	} {
+		l, err := ParseCDXJLine(written[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Key != want {
+			t.Errorf("line %d: key %s, want %s", i, l.Key, want)
 		}
 	}
 }
