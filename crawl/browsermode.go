@@ -2,6 +2,7 @@ package crawl
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -79,10 +80,15 @@ type browserMode struct {
 const maxCSSNotes = 4096
 
 // startBrowser starts the proxy and makes the pool (browsers start when
-// the first page needs one).
-func startBrowser(cr *crawler, rt *capture.Transport, o BrowserOptions) (*browserMode, error) {
+// the first page needs one). The proxy's handler closes over the run's
+// ctx: what the browser fetches is written under it, not under the
+// context of the browser's connection, which the browser may close once
+// it has the body.
+func startBrowser(ctx context.Context, cr *crawler, rt *capture.Transport, o BrowserOptions) (*browserMode, error) {
 	bm := &browserMode{cr: cr, rt: rt, opts: o, hosts: map[string]int{}, css: map[string][]string{}}
-	px, err := proxy.Start(bm, proxy.Options{})
+	px, err := proxy.Start(roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return bm.roundTrip(ctx, req)
+	}), proxy.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -129,12 +135,18 @@ func ownTraffic(host string) bool {
 	return false
 }
 
-// RoundTrip sends a request of the browser through the crawl's politeness
+// roundTripFunc is an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// roundTrip sends a request of the browser through the crawl's politeness
 // limits and the recording transport, and answers with the response as
 // recorded: the entity body as received (content encoding kept, transfer
 // coding removed), read back from the record's spool. The exchange is
-// written to the WARC once the proxy has passed the body on (Close).
-func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
+// written to the WARC, under the run's ctx, once the proxy has passed the
+// body on (Close).
+func (bm *browserMode) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
 	cr := bm.cr
 	host := req.URL.Hostname()
 	if loading, ofPage := bm.loading(host); !loading || ownTraffic(host) && !ofPage {
@@ -155,7 +167,7 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	start := time.Now()
 	resp, err := cr.limit.do(req, func() (*http.Response, error) {
-		cr.requests.Add(1)
+		cr.tally.requests.Add(1)
 		return bm.rt.RoundTrip(req)
 	})
 	f := Fetch{Time: start.UTC(), URL: req.URL.String(), Duration: time.Since(start), Kind: kindBrowser, Via: req.Header.Get("Referer")}
@@ -186,20 +198,20 @@ func (bm *browserMode) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex.ReleaseContent()
 	out, err := recorded(ex, req)
 	if err != nil {
-		bm.write(&f)
+		bm.write(ctx, &f)
 		return nil, err
 	}
-	out.Body = &servedBody{ReadCloser: out.Body, done: func() { bm.write(&f) }}
+	out.Body = &servedBody{ReadCloser: out.Body, done: func() { bm.write(ctx, &f) }}
 	return out, nil
 }
 
 // write writes the exchange of a browser request and queues its digest.
-func (bm *browserMode) write(f *Fetch) {
+func (bm *browserMode) write(ctx context.Context, f *Fetch) {
 	defer bm.open.Done()
-	digest, err := bm.cr.record(f)
+	digest, err := bm.cr.record(ctx, f)
 	bm.cr.log(*f)
 	if err == nil && digest != nil {
-		bm.cr.pend(nil, digest)
+		bm.cr.sched.pend(nil, digest)
 	}
 }
 
@@ -298,25 +310,25 @@ func (cr *crawler) browsing(j *job) bool {
 // returns false when the crawl stopped the page short (cancelled, or
 // fetches cut while draining): the page is not finished, and is loaded
 // again when the crawl resumes.
-func (cr *crawler) browse(j *job) bool {
+func (cr *crawler) browse(ctx context.Context, j *job) bool {
 	bm := cr.browser
 	pageURL := j.page.URL
 	host := ""
 	if u, err := url.Parse(pageURL); err == nil {
 		host = u.Hostname()
 	}
-	if cr.draining() {
+	if cr.draining(ctx) {
 		return false // not started: loaded when the crawl resumes
 	}
 	cuts := bm.enter(host, 1)
-	pg, err := bm.pool.Capture(cr.ctx, pageURL)
+	pg, err := bm.pool.Capture(ctx, pageURL)
 	cut := bm.enter(host, -1) != cuts
-	if cr.ctx.Err() != nil || cut && cr.draining() {
+	if ctx.Err() != nil || cut && cr.draining(ctx) {
 		return false // its links are found again when it is
 	}
 	if err != nil {
-		cr.add(j.links)
-		cr.fail(pageURL, false, err) // its HTTP capture stands
+		cr.add(ctx, j.links)
+		cr.tally.fail(pageURL, false, err) // its HTTP capture stands
 		cr.log(Fetch{Time: time.Now().UTC(), URL: pageURL, Kind: kindPage, Error: err.Error(), Via: j.t.Via, Hops: j.t.Hops})
 		return true
 	}
@@ -345,7 +357,7 @@ func (cr *crawler) browse(j *job) bool {
 	}
 	j.addRequisites(left, nil, pageURL)
 	cr.followPages(j, pageURL, pg.Links)
-	cr.add(j.links)
+	cr.add(ctx, j.links)
 	if len(pg.Screenshot) > 0 {
 		if err := cr.screenshot(pageURL, pg.Screenshot); err != nil {
 			cr.setFatal(fmt.Errorf("writing the WARC: %w", err))
@@ -376,13 +388,4 @@ func (cr *crawler) screenshot(pageURL string, png []byte) error {
 
 // logOnly writes a crawl-log line that is no fetch of the crawl's, so
 // progress does not count it.
-func (cr *crawler) logOnly(f Fetch) {
-	if cr.logw == nil {
-		return
-	}
-	if line, err := jsonLine(f); err == nil {
-		cr.logMu.Lock()
-		cr.logw.Write(line)
-		cr.logMu.Unlock()
-	}
-}
+func (cr *crawler) logOnly(f Fetch) { cr.flog.write(f) }

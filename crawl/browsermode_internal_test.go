@@ -1,6 +1,7 @@
 package crawl
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"testing"
@@ -25,7 +26,7 @@ func TestBrowserRefuses(t *testing.T) {
 	bm := &browserMode{cr: &crawler{}, hosts: map[string]int{}, css: map[string][]string{}}
 	try := func(u string) error {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
-		resp, err := bm.RoundTrip(req)
+		resp, err := bm.roundTrip(context.Background(), req)
 		if resp != nil {
 			resp.Body.Close()
 		}

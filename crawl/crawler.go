@@ -1,7 +1,6 @@
 package crawl
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gocolly/colly/v2"
@@ -207,12 +205,15 @@ type target struct {
 	attempt int
 	// optional: a URL the page does not name but a browser tries (an
 	// upgraded mixed-content URL, /favicon.ico); no response is not a
-	// failure. Known to the run that found it (crawler.optional).
+	// failure. Known to the run that found it (tally.markOptional).
 	optional bool
 }
 
 // job is the fetch of one claimed entry, from claim to outcome.
 type job struct {
+	// ctx is the context of the run the job belongs to, for the colly
+	// callbacks (colly hands them the request, not a context of ours).
+	ctx     context.Context
 	key     string
 	t       target
 	fetch   Fetch // what the transport observed, with the exchange to write
@@ -228,58 +229,29 @@ type job struct {
 
 const ctxJob = "amber.job"
 
-// crawler holds the state of one Run.
+// entryQueue is what the worker loop needs of the frontier itself: a
+// queue for the URLs fetches lead to. Claims and outcomes go through the
+// scheduler (leaseStore), digests through the sink (digestIndex).
+type entryQueue interface {
+	Add(ctx context.Context, entries []frontier.Entry) (int, error)
+}
+
+// crawler is one Run: it composes the parts below and the worker loop
+// (worker, process) and colly's callbacks use them.
 type crawler struct {
-	ctx     context.Context
-	opts    Options
-	c       *colly.Collector
-	front   frontier.Frontier
-	sink    *warcSink
-	robots  *robotsCache
-	filters filters
-	limit   *hostLimiter
+	opts   Options
+	c      *colly.Collector
+	queue  entryQueue
+	sink   *warcSink
+	robots *robotsCache
+	limit  *hostLimiter
+
+	sched     *scheduler // claims, leases, in flight, checkpoints
+	tally     *tally     // the counts of the Result
+	admission *admission // filters, per-host caps, recent URLs
+	flog      *fetchLog  // Options.Log, or nil
 
 	fetches sync.Map // URL → Fetch, from the transport to the colly callbacks
-
-	// The claim buffer and the count of entries being fetched, guarded by
-	// mu; workers wait on more when the buffer is empty.
-	mu       sync.Mutex
-	more     *sync.Cond
-	buf      []frontier.Lease
-	claiming bool
-	drained  bool   // the last claim emptied the frontier
-	added    uint64 // Adds so far: one during a claim may have come after it
-	inflight int
-	stopped  bool
-	fatal    error
-
-	// Outcomes and digests waiting for the next checkpoint.
-	pendMu   sync.Mutex
-	outcomes []frontier.Outcome
-	digests  []frontier.DigestRef
-
-	// The leases this run holds, claimed and not yet finished or released
-	// (buffered, being fetched, waiting for a checkpoint), by key; and
-	// the keys whose leases it lost.
-	leaseMu sync.Mutex
-	held    map[string]frontier.Lease
-	lost    map[string]struct{}
-
-	resMu     sync.Mutex
-	pages     int
-	failures  []Failure
-	perHost   map[string]int
-	recent    map[recentKey]struct{} // exact URLs queued lately, a bounded cache in front of the seen set
-	skipped   int
-	optional  map[string]struct{} // URLs whose failure is no failure (target.optional)
-	truncated int
-	captures  int
-	revisits  int
-	bytes     int64
-	requests  atomic.Int64
-	queued    atomic.Int64 // FRESH URLs, for progress
-	logMu     sync.Mutex
-	logw      *bufio.Writer // buffers Options.Log; flushed at checkpoints
 
 	browser *browserMode // Options.Browser
 }
@@ -339,32 +311,28 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	}
 	front := frontier.WithRetry(opts.Frontier, opts.StateRetry)
 	cr := &crawler{
-		ctx:     ctx,
-		opts:    opts,
-		front:   front,
-		held:    map[string]frontier.Lease{},
-		lost:    map[string]struct{}{},
-		filters: filters{include: opts.Include, exclude: opts.Exclude},
-		perHost: map[string]int{},
-		recent:  map[recentKey]struct{}{},
-		limit:   newHostLimiter(opts.Concurrency, opts.PerHost, opts.Delay),
+		opts:      opts,
+		queue:     front,
+		sched:     newScheduler(front, opts),
+		tally:     &tally{},
+		admission: newAdmission(opts),
+		flog:      newFetchLog(opts.Log),
+		limit:     newHostLimiter(opts.Concurrency, opts.PerHost, opts.Delay),
 	}
+	cr.sched.onClaim = func(n int) { cr.tally.queued.Add(-int64(n)) }
+	cr.sched.onLost = func(key, why string) { cr.log(Fetch{Time: time.Now().UTC(), URL: key, Error: why}) }
 	cr.limit.slots = opts.HostSlots
 	cr.limit.lost = func(err error) { cr.setFatal(fmt.Errorf("crawl state: %w", err)) }
-	cr.more = sync.NewCond(&cr.mu)
-	if opts.Log != nil {
-		cr.logw = bufio.NewWriterSize(opts.Log, 64<<10)
-		defer cr.flushLog()
-	}
-	cr.sink = &warcSink{w: w, front: front, dedup: !opts.NoDedup}
+	defer cr.flog.flush()
+	cr.sink = &warcSink{w: w, index: front, dedup: !opts.NoDedup}
 	if counts, err := front.Counts(ctx); err == nil {
-		cr.queued.Store(int64(counts.Queued + counts.Leased))
+		cr.tally.queued.Store(int64(counts.Queued + counts.Leased))
 	}
 
 	rec := capture.NewTransport(cr.sink, opts.Transport)
 	defer rec.CloseIdleConnections()
 	if opts.Browser != nil {
-		bm, err := startBrowser(cr, rec, *opts.Browser)
+		bm, err := startBrowser(ctx, cr, rec, *opts.Browser)
 		if err != nil {
 			return nil, err
 		}
@@ -429,9 +397,9 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	// seeds are (a crawl resumed, or of seeds all archived before, has
 	// them in its seen set already).
 	if opts.Scope == ScopeHost || opts.Scope == ScopeDomain {
-		seeds = append(seeds, cr.sitemapTargets()...)
+		seeds = append(seeds, cr.sitemapTargets(ctx)...)
 	}
-	cr.add(seeds)
+	cr.add(ctx, seeds)
 
 	// The checkpointer makes written records durable and then marks their
 	// URLs DONE, every CheckpointInterval and once at the end.
@@ -443,23 +411,23 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		for {
 			select {
 			case <-t.C:
-				if err := cr.checkpoint(); err != nil {
+				if err := cr.checkpoint(ctx); err != nil {
 					cr.setFatal(err)
 				}
 			case <-stopCheckpoints:
-				checkpointsDone <- cr.checkpoint()
+				checkpointsDone <- cr.checkpoint(ctx)
 				return
 			}
 		}
 	}()
-	go cr.extendLeases(stopCheckpoints)
-	stopWake := context.AfterFunc(ctx, cr.wakeAll)
+	go cr.sched.extendLeases(ctx, stopCheckpoints)
+	stopWake := context.AfterFunc(ctx, cr.sched.wakeAll)
 	defer stopWake()
 	if opts.Drain != nil {
 		go func() {
 			select {
 			case <-opts.Drain:
-				cr.wakeAll()
+				cr.sched.wakeAll()
 				grace := time.NewTimer(opts.DrainGrace)
 				defer grace.Stop()
 				select {
@@ -481,7 +449,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cr.worker()
+			cr.worker(ctx)
 		}()
 	}
 	wg.Wait()
@@ -489,7 +457,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	// Anything recorded that no callback collected is still written.
 	cr.fetches.Range(func(k, v any) bool {
 		f := v.(Fetch)
-		cr.record(&f) // an error is fatal, and set as such
+		cr.record(ctx, &f) // an error is fatal, and set as such
 		cr.fetches.Delete(k)
 		return true
 	})
@@ -497,146 +465,31 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 	if err := <-checkpointsDone; err != nil {
 		cr.setFatal(err)
 	}
-	if err := cr.releaseHeld(); err != nil {
+	if err := cr.sched.releaseHeld(ctx); err != nil {
 		cr.setFatal(err)
 	}
 
-	res := &Result{
-		Pages: cr.pages, Failures: cr.failures, Captures: cr.captures, Revisits: cr.revisits,
-		Bytes: cr.bytes, Requests: int(cr.requests.Load()), Skipped: cr.skipped, Truncated: cr.truncated,
-		LostLeases: len(cr.lost),
-	}
-	if cr.fatal != nil {
-		return res, cr.fatal
+	res := cr.tally.result(cr.sched.lostLeases())
+	if err := cr.sched.err(); err != nil {
+		return res, err
 	}
 	return res, ctx.Err()
 }
 
-func (cr *crawler) setFatal(err error) {
-	cr.mu.Lock()
-	if cr.fatal == nil {
-		cr.fatal = err
-	}
-	cr.stopped = true
-	cr.mu.Unlock()
-	cr.more.Broadcast()
-}
-
-// wakeAll wakes the workers waiting for work, to look again at the
-// frontier and at whether the crawl is stopping.
-func (cr *crawler) wakeAll() {
-	cr.mu.Lock()
-	cr.more.Broadcast()
-	cr.mu.Unlock()
-}
+// setFatal stops the crawl with err (the first one is kept).
+func (cr *crawler) setFatal(err error) { cr.sched.setFatal(err) }
 
 // draining reports whether the crawl takes no new URLs.
-func (cr *crawler) draining() bool {
-	if cr.ctx.Err() != nil {
-		return true
-	}
-	select {
-	case <-cr.opts.Drain:
-		return true
-	default:
-		return false
-	}
-}
+func (cr *crawler) draining(ctx context.Context) bool { return cr.sched.draining(ctx) }
 
-// claimBatch is how many entries one Claim takes: a claimed entry that
-// is not fetched when the crawl stops goes back to the frontier on the
-// next run, so a batch can be large enough that claiming (a state
-// transaction) is rare.
-func (cr *crawler) claimBatch() int {
-	if cr.opts.ClaimBatch > 0 {
-		return cr.opts.ClaimBatch
-	}
-	return max(512, 16*cr.opts.Concurrency)
-}
-
-// next returns the next entry to fetch, waiting while the frontier is
-// empty but URLs in flight may still add to it. It returns false when the
-// crawl is over or draining. When the buffer runs low, the worker that
-// notices claims the next batch while the others go on with the rest.
-func (cr *crawler) next() (frontier.Lease, bool) {
-	cr.mu.Lock()
-	defer cr.mu.Unlock()
+func (cr *crawler) worker(ctx context.Context) {
 	for {
-		if cr.stopped || cr.draining() {
-			return frontier.Lease{}, false
-		}
-		if len(cr.buf) > 0 {
-			e := cr.buf[0]
-			cr.buf = cr.buf[1:]
-			cr.inflight++
-			if len(cr.buf) < cr.claimBatch()/4 && !cr.claiming && !cr.drained {
-				cr.claim()
-			}
-			return e, true
-		}
-		if !cr.claiming {
-			added := cr.added
-			if n := cr.claim(); n > 0 || cr.stopped || cr.added != added {
-				continue
-			}
-			if cr.inflight == 0 && cr.othersBusy() {
-				continue
-			}
-			if cr.inflight == 0 {
-				// Nothing queued, nothing being fetched: the crawl is over.
-				cr.stopped = true
-				cr.more.Broadcast()
-				return frontier.Lease{}, false
-			}
-		}
-		cr.more.Wait()
-	}
-}
-
-// claim moves a batch of entries from the state's frontier into the
-// buffer and returns how many. It is called with cr.mu held and releases
-// it while the state works.
-func (cr *crawler) claim() int {
-	cr.claiming = true
-	cr.mu.Unlock()
-	entries, err := cr.front.Claim(cr.ctx, cr.opts.Worker, cr.claimBatch(), cr.opts.LeaseTTL)
-	cr.hold(entries)
-	cr.mu.Lock()
-	cr.claiming = false
-	if err != nil {
-		if cr.fatal == nil && cr.ctx.Err() == nil {
-			cr.fatal = fmt.Errorf("crawl state: %w", err)
-		}
-		cr.stopped = true
-		cr.more.Broadcast()
-		return 0
-	}
-	// A short batch means the frontier is empty for now: no claim ahead
-	// until add puts something in it.
-	cr.drained = len(entries) < cr.claimBatch()
-	if len(entries) > 0 {
-		cr.queued.Add(-int64(len(entries)))
-		cr.buf = append(cr.buf, entries...)
-		cr.more.Broadcast()
-	}
-	return len(entries)
-}
-
-func (cr *crawler) finished() {
-	cr.mu.Lock()
-	cr.inflight--
-	cr.mu.Unlock()
-	cr.more.Broadcast()
-}
-
-func (cr *crawler) worker() {
-	for {
-		e, ok := cr.next()
+		e, ok := cr.sched.next(ctx)
 		if !ok {
 			return
 		}
-		cr.process(e)
-		cr.finished()
+		cr.process(ctx, e)
+		cr.sched.finished()
 	}
 }
 
@@ -646,24 +499,24 @@ func (cr *crawler) worker() {
 // written, and the URL is finished only after the records are synced
 // (checkpoint). An entry neither finished nor failed (interrupted, cut)
 // keeps its lease, which Run releases at the end.
-func (cr *crawler) process(e frontier.Lease) {
+func (cr *crawler) process(ctx context.Context, e frontier.Lease) {
 	var t target
 	if err := decodeTarget(e.Data, &t); err != nil {
-		cr.pend(&frontier.Outcome{Lease: e, Failed: "unreadable frontier entry: " + err.Error()}, nil)
+		cr.sched.pend(&frontier.Outcome{Lease: e, Failed: "unreadable frontier entry: " + err.Error()}, nil)
 		return
 	}
 	for attempt := 0; ; attempt++ {
 		t.attempt = attempt
-		j := &job{key: e.Key, t: t}
-		ctx := colly.NewContext()
-		ctx.Put(ctxJob, j)
+		j := &job{ctx: ctx, key: e.Key, t: t}
+		cctx := colly.NewContext()
+		cctx.Put(ctxJob, j)
 		// Accept-Encoding is set here, in the request's own header, so
 		// the transport need not copy the header to add it.
 		hdr := http.Header{"Accept-Encoding": {"gzip"}}
 		if t.Via != "" && t.Kind == kindRequisite {
 			hdr.Set("Referer", t.Via)
 		}
-		err := cr.c.Request(http.MethodGet, t.URL, nil, ctx, hdr)
+		err := cr.c.Request(http.MethodGet, t.URL, nil, cctx, hdr)
 		if ex := j.fetch.ex; ex != nil {
 			ex.ReleaseContent() // parsed by now
 		}
@@ -673,54 +526,54 @@ func (cr *crawler) process(e frontier.Lease) {
 		// Frontier first, then the records; a page the browser loads
 		// queues its links after (browse).
 		if !cr.browsing(j) {
-			cr.add(j.links)
+			cr.add(ctx, j.links)
 		}
 		captured := j.fetch.ex != nil || j.fetch.Status != 0
-		digest, err := cr.record(&j.fetch)
+		digest, err := cr.record(ctx, &j.fetch)
 		cr.log(j.fetch)
 		if err != nil {
 			return // not written: the lease is released at the end, the URL fetched on resume
 		}
-		if cr.browsing(j) && !cr.browse(j) {
+		if cr.browsing(j) && !cr.browse(ctx, j) {
 			return // stopped short: released at the end, loaded again on resume
 		}
 
 		if j.skipped != "" {
-			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + j.skipped}, nil)
+			cr.sched.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + j.skipped}, nil)
 			return
 		}
 		if j.robotsWait != "" {
-			if attempt < cr.opts.Retries && cr.ctx.Err() == nil {
-				if !cr.wait(max(j.retryIn, cr.backoff(attempt))) {
+			if attempt < cr.opts.Retries && ctx.Err() == nil {
+				if !cr.sched.wait(ctx, max(j.retryIn, cr.backoff(attempt))) {
 					return // draining: released, and tried again on resume
 				}
 				continue
 			}
-			if cr.ctx.Err() != nil {
+			if ctx.Err() != nil {
 				return
 			}
 			why := "robots.txt " + j.robotsWait + ", so it disallows every page of the host (RFC 9309)"
 			cr.skip(t, why)
-			cr.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + why}, nil)
+			cr.sched.pend(&frontier.Outcome{Lease: e, Failed: frontier.SkippedPrefix + why}, nil)
 			return
 		}
 		retry := j.retryIn > 0 || (!captured && j.err != nil && retryable(j.err) && !errors.Is(j.err, errNoSlot))
-		if retry && attempt < cr.opts.Retries && cr.ctx.Err() == nil {
+		if retry && attempt < cr.opts.Retries && ctx.Err() == nil {
 			d := j.retryIn
 			if d == 0 {
 				d = cr.backoff(attempt)
 			}
-			if d <= cr.opts.RetryMaxWait && cr.wait(d) {
+			if d <= cr.opts.RetryMaxWait && cr.sched.wait(ctx, d) {
 				if captured {
-					cr.pend(nil, digest) // the earlier attempt's digest
+					cr.sched.pend(nil, digest) // the earlier attempt's digest
 				}
 				continue
 			}
 		}
 		switch {
 		case captured:
-			cr.pend(&frontier.Outcome{Lease: e, Page: j.page}, digest)
-		case cr.ctx.Err() != nil, errors.Is(j.err, capture.ErrCut), errors.Is(j.err, errNoSlot), retry && attempt < cr.opts.Retries && cr.draining():
+			cr.sched.pend(&frontier.Outcome{Lease: e, Page: j.page}, digest)
+		case ctx.Err() != nil, errors.Is(j.err, capture.ErrCut), errors.Is(j.err, errNoSlot), retry && attempt < cr.opts.Retries && cr.draining(ctx):
 			// Interrupted, or cut or not retried because the crawl is
 			// draining: the lease is released at the end and the URL is
 			// fetched on resume.
@@ -728,53 +581,21 @@ func (cr *crawler) process(e frontier.Lease) {
 			if j.err == nil {
 				j.err = errors.New("no response")
 			}
-			cr.fail(t.URL, t.IsSeed, j.err)
-			cr.pend(&frontier.Outcome{Lease: e, Failed: j.err.Error()}, nil)
+			cr.tally.fail(t.URL, t.IsSeed, j.err)
+			cr.sched.pend(&frontier.Outcome{Lease: e, Failed: j.err.Error()}, nil)
 		}
 		return
 	}
 }
 
-// pend queues an outcome (and the digest of a record just written) for
-// the next checkpoint.
-func (cr *crawler) pend(o *frontier.Outcome, d *frontier.DigestRef) {
-	cr.pendMu.Lock()
-	if o != nil {
-		cr.outcomes = append(cr.outcomes, *o)
-	}
-	if d != nil {
-		cr.digests = append(cr.digests, *d)
-	}
-	cr.pendMu.Unlock()
-}
-
 // checkpoint syncs the WARC files, then finishes the URLs whose records
-// were written before the sync. It runs once more after the crawl was
-// interrupted, so it does not give up when ctx is cancelled.
-func (cr *crawler) checkpoint() error {
-	cr.flushLog()
-	cr.pendMu.Lock()
-	outcomes, digests := cr.outcomes, cr.digests
-	cr.outcomes, cr.digests = nil, nil
-	cr.pendMu.Unlock()
-	if len(outcomes) == 0 && len(digests) == 0 {
-		return nil
-	}
-	if _, err := cr.sink.w.Sync(); err != nil {
+// were written before the sync (scheduler.checkpoint).
+func (cr *crawler) checkpoint(ctx context.Context) error {
+	cr.flog.flush()
+	outcomes, digests, err := cr.sched.checkpoint(ctx, func() error { _, err := cr.sink.w.Sync(); return err })
+	if err != nil {
 		return err
 	}
-	err := cr.front.Finish(context.WithoutCancel(cr.ctx), outcomes, digests)
-	var le *frontier.LeaseError
-	if errors.As(err, &le) {
-		// Recorded for the others; these went back to the queue while
-		// this run had them.
-		cr.loseLeases(le.Keys, "lease lost before its outcome was recorded (another worker may fetch it again)")
-		err = nil
-	}
-	if err != nil {
-		return fmt.Errorf("crawl state: %w", err)
-	}
-	cr.unhold(outcomes)
 	cr.sink.committed(digests)
 	n := 0
 	for _, o := range outcomes {
@@ -782,9 +603,7 @@ func (cr *crawler) checkpoint() error {
 			n++
 		}
 	}
-	cr.resMu.Lock()
-	cr.pages += n
-	cr.resMu.Unlock()
+	cr.tally.addPages(n)
 	return nil
 }
 
@@ -808,7 +627,7 @@ func CheckURL(raw string) (*url.URL, error) {
 
 // add queues targets in the frontier (one durable write for all of them)
 // unless they were seen or are traps.
-func (cr *crawler) add(ts []target) int {
+func (cr *crawler) add(ctx context.Context, ts []target) int {
 	var entries []frontier.Entry
 	for _, t := range ts {
 		if e, ok := cr.admit(t); ok {
@@ -818,19 +637,15 @@ func (cr *crawler) add(ts []target) int {
 	if len(entries) == 0 {
 		return 0
 	}
-	n, err := cr.front.Add(cr.ctx, entries)
+	n, err := cr.queue.Add(ctx, entries)
 	if err != nil {
-		if cr.ctx.Err() == nil {
+		if ctx.Err() == nil {
 			cr.setFatal(fmt.Errorf("crawl state: %w", err))
 		}
 		return 0
 	}
-	cr.queued.Add(int64(n))
-	cr.mu.Lock()
-	cr.added++
-	cr.drained = false
-	cr.more.Broadcast()
-	cr.mu.Unlock()
+	cr.tally.queued.Add(int64(n))
+	cr.sched.noteAdded()
 	return n
 }
 
@@ -840,7 +655,7 @@ func (cr *crawler) admit(t target) (frontier.Entry, bool) {
 	u, err := CheckURL(t.URL)
 	if err != nil {
 		if t.IsSeed {
-			cr.fail(t.URL, true, err)
+			cr.tally.fail(t.URL, true, err)
 		}
 		return frontier.Entry{}, false
 	}
@@ -849,7 +664,7 @@ func (cr *crawler) admit(t target) (frontier.Entry, bool) {
 		cr.skip(t, "URL longer than the maximum length")
 		return frontier.Entry{}, false
 	}
-	if t.Chain == "" && cr.recentlySeen(t.Kind, t.URL) {
+	if t.Chain == "" && cr.admission.recentlySeen(t.Kind, t.URL) {
 		return frontier.Entry{}, false // the exact URL was queued (or skipped) before: no need to look at it again
 	}
 	// The trap guard is for crawling pages: the requisites of a page are
@@ -864,70 +679,30 @@ func (cr *crawler) admit(t target) (frontier.Entry, bool) {
 		// Known before the page is queued, so that the seen set does not
 		// hold a page that will not be fetched against a requisite with
 		// its URL (a browser loads requisites whatever robots.txt says).
-		cr.skip(t, robotsSkip)
+		cr.skipErr(t, 1, ErrRobotsDisallowed)
 		return frontier.Entry{}, false
 	}
 	key, err := Canonicalize(t.URL, !cr.opts.KeepTracking)
 	if err != nil {
 		if t.IsSeed {
-			cr.fail(t.URL, true, fmt.Errorf("malformed URL: %v", err))
+			cr.tally.fail(t.URL, true, fmt.Errorf("malformed URL: %v", err))
 		}
 		return frontier.Entry{}, false
 	}
 	if t.Chain != "" && containsField(t.Chain, key) {
-		cr.fail(t.URL, t.IsSeed, fmt.Errorf("redirect loop: %s", strings.ReplaceAll(t.Chain, " ", " → ")))
+		cr.tally.fail(t.URL, t.IsSeed, fmt.Errorf("redirect loop: %s", strings.ReplaceAll(t.Chain, " ", " → ")))
 		return frontier.Entry{}, false
 	}
 	host := strings.ToLower(u.Host)
-	cr.resMu.Lock()
-	over := cr.perHost[host] >= cr.opts.MaxURLsPerHost
-	if !over {
-		cr.perHost[host]++
-	}
-	cr.resMu.Unlock()
-	if over {
+	if !cr.admission.countHost(host) {
 		cr.skip(t, "per-host URL cap reached")
 		return frontier.Entry{}, false
 	}
 	if t.optional {
-		cr.resMu.Lock()
-		if cr.optional == nil {
-			cr.optional = map[string]struct{}{}
-		}
-		if len(cr.optional) < maxOptional {
-			cr.optional[t.URL] = struct{}{}
-		}
-		cr.resMu.Unlock()
+		cr.tally.markOptional(t.URL)
 	}
 	return frontier.Entry{Key: key, Data: t.encode(), Requisite: t.Kind == kindRequisite}, true
 }
-
-// maxOptional bounds the optional URLs a run remembers; past it, they
-// fail like the others.
-const maxOptional = 100000
-
-// recentCacheSize bounds the cache of exact URLs: pages repeat the same
-// navigation links, and most links are exact repeats.
-const recentCacheSize = 1 << 14
-
-// recentlySeen reports whether u was queued lately as a kind, and
-// remembers it. Kinds are apart: a URL linked as a page is still queued
-// when a page needs it as a requisite (the state decides).
-func (cr *crawler) recentlySeen(kind, u string) bool {
-	k := recentKey{kind, u}
-	cr.resMu.Lock()
-	defer cr.resMu.Unlock()
-	if _, ok := cr.recent[k]; ok {
-		return true
-	}
-	if len(cr.recent) >= recentCacheSize {
-		clear(cr.recent) // a new generation; the seen set stays authoritative
-	}
-	cr.recent[k] = struct{}{}
-	return false
-}
-
-type recentKey struct{ kind, url string }
 
 func containsField(list, s string) bool {
 	for _, f := range strings.Fields(list) {
@@ -943,31 +718,19 @@ func jobOf(ctx *colly.Context) *job {
 	return j
 }
 
-func (cr *crawler) fail(u string, seed bool, err error) {
-	cr.resMu.Lock()
-	if _, ok := cr.optional[u]; ok && !seed {
-		cr.resMu.Unlock()
-		return // tried as a browser tries it; the crawl log has the error
-	}
-	cr.failures = append(cr.failures, Failure{URL: u, Seed: seed, Err: err})
-	cr.resMu.Unlock()
-}
-
 func (cr *crawler) skip(t target, why string) { cr.skipN(t, 1, why) }
 
 // skipN counts n URLs not fetched, logged as one line about t.
-func (cr *crawler) skipN(t target, n int, why string) {
-	cr.resMu.Lock()
-	cr.skipped += n
-	cr.resMu.Unlock()
+func (cr *crawler) skipN(t target, n int, why string) { cr.skipErr(t, n, errors.New(why)) }
+
+// skipErr counts n URLs not fetched because of err, logged as one line
+// about t; a seed fails with err.
+func (cr *crawler) skipErr(t target, n int, err error) {
+	cr.tally.skip(n)
 	if t.IsSeed {
-		err := errors.New(why)
-		if why == robotsSkip {
-			err = ErrRobotsDisallowed
-		}
-		cr.fail(t.URL, true, err)
+		cr.tally.fail(t.URL, true, err)
 	}
-	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + why, Via: t.Via, Hops: t.Hops, Kind: t.Kind})
+	cr.log(Fetch{Time: time.Now().UTC(), URL: t.URL, Error: "skipped: " + err.Error(), Via: t.Via, Hops: t.Hops, Kind: t.Kind})
 }
 
 // ErrRobotsDisallowed is the failure of a seed that robots.txt
@@ -982,7 +745,7 @@ func (cr *crawler) onRequest(r *colly.Request) {
 	if j == nil || cr.opts.IgnoreRobots || j.t.Kind != kindPage {
 		return
 	}
-	ok, unavailable, retryIn := cr.robots.check(cr.ctx, r.URL)
+	ok, unavailable, retryIn := cr.robots.check(j.ctx, r.URL)
 	switch {
 	case unavailable != "":
 		r.Abort()
@@ -990,7 +753,7 @@ func (cr *crawler) onRequest(r *colly.Request) {
 	case !ok:
 		r.Abort()
 		j.skipped = robotsSkip
-		cr.skip(j.t, j.skipped)
+		cr.skipErr(j.t, 1, ErrRobotsDisallowed)
 	}
 }
 
@@ -1048,20 +811,6 @@ func (cr *crawler) backoff(attempt int) time.Duration {
 	return d - d/4 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// wait sleeps for d unless the crawl is cancelled or drained first.
-func (cr *crawler) wait(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-cr.ctx.Done():
-		return false
-	case <-cr.opts.Drain:
-		return false
-	}
-}
-
 // retryAfter parses a Retry-After value: seconds or an HTTP date.
 func retryAfter(v string) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
@@ -1099,7 +848,7 @@ func (cr *crawler) onResponse(r *colly.Response) {
 			if err := redirectError(base, loc); err != nil {
 				// Archived as it came, but it leads nowhere a crawler (or
 				// a browser) can follow: the URL is not captured.
-				cr.fail(base.String(), t.IsSeed, err)
+				cr.tally.fail(base.String(), t.IsSeed, err)
 				return
 			}
 			cr.redirect(j, base, loc)
@@ -1145,7 +894,7 @@ func (cr *crawler) redirect(j *job, base *url.URL, loc string) {
 	key, _ := Canonicalize(base.String(), !cr.opts.KeepTracking)
 	chain := strings.TrimSpace(t.Chain + " " + key)
 	if n := len(strings.Fields(chain)); n > cr.opts.MaxRedirects {
-		cr.fail(base.String(), t.IsSeed, fmt.Errorf("more than %d redirects", cr.opts.MaxRedirects))
+		cr.tally.fail(base.String(), t.IsSeed, fmt.Errorf("more than %d redirects", cr.opts.MaxRedirects))
 		return
 	}
 	j.links = append(j.links, target{URL: hop, Kind: t.Kind, Seed: t.Seed, IsSeed: t.IsSeed, Leaf: t.Leaf, Hops: t.Hops, Chain: chain, Via: base.String()})
@@ -1220,9 +969,9 @@ func (cr *crawler) followPages(j *job, via string, pages []string) {
 		inScope := cr.opts.Scope != ScopePage && cr.opts.Scope.inScope(seed, lu) &&
 			(cr.opts.Depth == 0 || t.Hops+1 <= cr.opts.Depth)
 		switch {
-		case inScope && cr.filters.allow(l):
+		case inScope && cr.admission.filters.allow(l):
 			j.links = append(j.links, next)
-		case cr.opts.Outlinks && !cr.opts.Scope.inScope(seed, lu) && cr.filters.allow(l):
+		case cr.opts.Outlinks && !cr.opts.Scope.inScope(seed, lu) && cr.admission.filters.allow(l):
 			next.Leaf = true
 			j.links = append(j.links, next)
 		}
@@ -1231,7 +980,7 @@ func (cr *crawler) followPages(j *job, via string, pages []string) {
 
 // sitemapTargets returns each seed host's sitemaps: those robots.txt
 // names and /sitemap.xml.
-func (cr *crawler) sitemapTargets() []target {
+func (cr *crawler) sitemapTargets(ctx context.Context) []target {
 	var out []target
 	for _, s := range cr.opts.Seeds {
 		u, err := CheckURL(s)
@@ -1239,7 +988,7 @@ func (cr *crawler) sitemapTargets() []target {
 			continue
 		}
 		maps := []string{u.Scheme + "://" + u.Host + "/sitemap.xml"}
-		maps = append(maps, cr.robots.entry(cr.ctx, u).sitemaps...)
+		maps = append(maps, cr.robots.entry(ctx, u).sitemaps...)
 		for _, m := range maps {
 			out = append(out, target{URL: m, Kind: kindSitemap, Seed: u.String(), Via: robotsURL(u)})
 		}
@@ -1267,7 +1016,7 @@ func (cr *crawler) onSitemap(j *job, body []byte) {
 	}
 	for _, loc := range pages {
 		lu, err := url.Parse(loc)
-		if err != nil || !cr.opts.Scope.inScope(seed, lu) || !cr.filters.allow(loc) {
+		if err != nil || !cr.opts.Scope.inScope(seed, lu) || !cr.admission.filters.allow(loc) {
 			continue
 		}
 		j.links = append(j.links, target{URL: loc, Kind: kindPage, Seed: t.Seed, Hops: 1, Via: t.URL})
@@ -1277,20 +1026,20 @@ func (cr *crawler) onSitemap(j *job, body []byte) {
 // record writes the exchange of f, once, and notes what was archived. It
 // returns the digest reference of a full response, for the index revisits
 // use. An error is fatal to the crawl (and set as such).
-func (cr *crawler) record(f *Fetch) (*frontier.DigestRef, error) {
+func (cr *crawler) record(ctx context.Context, f *Fetch) (*frontier.DigestRef, error) {
 	ex := f.ex
 	if ex == nil {
 		return nil, nil
 	}
 	f.ex = nil
-	out, err := cr.sink.Record(cr.ctx, ex)
+	out, err := cr.sink.Record(ctx, ex)
 	var le *DigestLookupError
 	switch {
 	case errors.As(err, &le):
 		// The state is down past its retries: nothing of this exchange
 		// is written, and its URL is fetched again when the crawl resumes.
 		f.Err, f.Error = err, err.Error()
-		if cr.ctx.Err() == nil {
+		if ctx.Err() == nil {
 			cr.setFatal(err)
 		}
 		return nil, err
@@ -1300,17 +1049,8 @@ func (cr *crawler) record(f *Fetch) (*frontier.DigestRef, error) {
 		return nil, err
 	}
 	f.Bytes = ex.Response.Size()
-	cr.resMu.Lock()
-	cr.captures++
-	cr.bytes += f.Bytes
-	if out.revisit {
-		cr.revisits++
-		f.Revisit = true
-	}
-	if ex.Truncated != "" {
-		cr.truncated++
-	}
-	cr.resMu.Unlock()
+	f.Revisit = out.revisit
+	cr.tally.captured(f.Bytes, out.revisit, ex.Truncated != "")
 	return out.ref, nil
 }
 
@@ -1320,27 +1060,8 @@ func (cr *crawler) log(f Fetch) {
 		return
 	}
 	if p := cr.opts.Progress; p != nil {
-		f.Queued = int(cr.queued.Load())
+		f.Queued = int(cr.tally.queued.Load())
 		p(f)
 	}
-	if cr.opts.Log == nil {
-		return
-	}
-	line, err := jsonLine(f)
-	if err != nil {
-		return
-	}
-	cr.logMu.Lock()
-	cr.logw.Write(line)
-	cr.logMu.Unlock()
-}
-
-// flushLog writes out the buffered crawl-log lines.
-func (cr *crawler) flushLog() {
-	if cr.logw == nil {
-		return
-	}
-	cr.logMu.Lock()
-	cr.logw.Flush()
-	cr.logMu.Unlock()
+	cr.flog.write(f)
 }

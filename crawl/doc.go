@@ -9,11 +9,14 @@
 //     the payload-digest index for revisits, and the pages outbox. Run
 //     reaches it through frontier.WithRetry, so that a transient error of
 //     the store is retried with backoff.
-//   - Run's workers (four per request in flight) claim entries in batches,
-//     as leases that Run extends while it holds them (buffered, fetched,
-//     awaiting their checkpoint) and releases when it stops before
-//     fetching them; an outcome whose lease was lost is refused by the
-//     frontier and counted (Result.LostLeases), never recorded twice. The
+//   - Run's workers (four per request in flight) take their entries from
+//     the scheduler, which claims them in batches, as leases that it
+//     extends while it holds them (buffered, fetched, awaiting their
+//     checkpoint) and releases when the run stops before fetching them;
+//     an outcome whose lease was lost is refused by the frontier and
+//     counted (Result.LostLeases), never recorded twice. Admission (the
+//     filters, caps and trap rules) decides what is queued, the tally
+//     counts what was done (Result), fetchLog writes the crawl log. The
 //     workers apply robots.txt, and fetch through colly. colly's requests go through
 //     hostLimiter — a queue per host served by up to PerHost fetchers, and a
 //     bound on requests in flight in all — to the recording capture.Transport.

@@ -23,7 +23,7 @@ type crawlTransport struct {
 func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.c.limit.do(req, func() (*http.Response, error) {
-		t.c.requests.Add(1)
+		t.c.tally.requests.Add(1)
 		return t.rt.RoundTrip(req)
 	})
 	f := Fetch{Time: start.UTC(), URL: req.URL.String(), Duration: time.Since(start), Err: err}
@@ -49,13 +49,13 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if req.Context().Value(writeNowKey{}) != nil {
 		// Not a colly request (robots.txt): no callback will write it.
-		t.c.record(&f)
+		t.c.record(req.Context(), &f)
 		t.c.log(f)
 	} else if prev, loaded := t.c.fetches.Swap(f.URL, f); loaded {
 		// Not collected by a callback (it should not happen): write it
 		// rather than lose it.
 		pf := prev.(Fetch)
-		t.c.record(&pf)
+		t.c.record(req.Context(), &pf)
 	}
 	return resp, err
 }

@@ -19,11 +19,16 @@ import (
 // WARC-Concurrent-To.
 type warcSink struct {
 	w     *warc.Writer
-	front frontier.Frontier // its digest index
+	index digestIndex // nil: no look-ups
 	dedup bool
 
 	mu     sync.Mutex
 	recent map[string]frontier.DigestRef // digests written in this run, not yet in the frontier
+}
+
+// digestIndex is what the sink needs of the frontier: its digest index.
+type digestIndex interface {
+	LookupDigest(ctx context.Context, digest string) (frontier.DigestRef, bool, error)
 }
 
 // committed forgets digests the state now holds, so recent stays as small
@@ -60,10 +65,10 @@ func (s *warcSink) earlier(ctx context.Context, digest string) (frontier.DigestR
 	s.mu.Lock()
 	ref, ok := s.recent[digest]
 	s.mu.Unlock()
-	if ok || s.front == nil {
+	if ok || s.index == nil {
 		return ref, ok, nil
 	}
-	ref, ok, err := s.front.LookupDigest(ctx, digest)
+	ref, ok, err := s.index.LookupDigest(ctx, digest)
 	if err != nil {
 		return ref, false, &DigestLookupError{Digest: digest, Err: err}
 	}

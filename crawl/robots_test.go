@@ -1,6 +1,7 @@
 package crawl_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -139,7 +140,7 @@ func TestRobotsUnavailableThenBack(t *testing.T) {
 	if resps[srv.URL+"/private"] {
 		t.Error("/private was fetched, though the robots.txt that came back disallows it")
 	}
-	if f, ok := h.failures()[srv.URL+"/private"]; !ok || !strings.Contains(f.Err.Error(), "disallowed by robots.txt") {
+	if f, ok := h.failures()[srv.URL+"/private"]; !ok || !errors.Is(f.Err, crawl.ErrRobotsDisallowed) {
 		t.Errorf("/private: %+v, want it skipped by the rules", f)
 	}
 	for _, want := range []string{"robots.txt answered 503", "robots.txt answers again"} {
