@@ -18,7 +18,7 @@ import (
 
 	"github.com/amber-archiver/amber/crawl"
 	"github.com/amber-archiver/amber/crawl/frontier"
-	"github.com/amber-archiver/amber/warc"
+	"github.com/amber-archiver/amber/warc/collection"
 )
 
 // exitStateLost is the exit status of a worker that stopped because the
@@ -164,13 +164,13 @@ var errCrawlFinished = errors.New("the crawl has finished")
 // start takes back this worker's own leases (its last run died: the
 // collection lock is ours), recovers the collection, and joins or begins
 // the crawl.
-func (sh *sharedCrawl) start(ctx context.Context, coll *warc.Collection, worker string, opts archiveOptions, p printer) (frontier.CrawlInfo, int, error) {
+func (sh *sharedCrawl) start(ctx context.Context, coll *collection.Dir, worker string, opts archiveOptions, p printer) (frontier.CrawlInfo, int, error) {
 	requeued, err := sh.r.ReclaimWorker(ctx, worker)
 	if err != nil {
 		return frontier.CrawlInfo{}, 0, sh.stateError(err)
 	}
-	notes, err := recoverCollection(ctx, coll, sh.r, worker, opts.keepTracking)
-	for _, n := range notes {
+	rec, err := coll.Recover(ctx, crawl.CollectionState(sh.r, worker, opts.keepTracking))
+	for _, n := range rec.Notes() {
 		p.E("amber: %s", n)
 	}
 	if err != nil {
@@ -245,13 +245,6 @@ func (sh *sharedCrawl) heartbeat(ctx context.Context, w frontier.WorkerInfo) (st
 		sh.r.Beat(context.WithoutCancel(ctx), w)
 	}
 }
-
-// noPages is a state whose pages outbox cannot be read (it is gone): the
-// pages stay in it and are listed by the worker's next run.
-type noPages struct{ frontier.Frontier }
-
-func (noPages) Pages(context.Context, string) ([]frontier.Page, error) { return nil, nil }
-func (noPages) ClearPages(context.Context, string, uint64) error       { return nil }
 
 // pollOthers is how often a worker with nothing to do looks again while
 // other workers hold leases (crawl.Options.PollOthers); 0 for the
