@@ -25,6 +25,7 @@ import (
 	"github.com/amber-archiver/amber/crawl/extract"
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/warc"
+	"github.com/amber-archiver/amber/warc/collection"
 )
 
 // Options configure a crawl. Zero values mean the documented default.
@@ -938,7 +939,8 @@ func (cr *crawler) onHTML(j *job, r *colly.Response, body []byte) {
 	t, base := j.t, r.Request.URL
 	links := extract.HTML(base, body, extract.DefaultMaxLinksPerPage)
 	via := base.String()
-	if t.Kind == kindPage && r.StatusCode < 300 {
+	// Here without a Content-Type only when the body was sniffed as HTML.
+	if collection.IsPage(collection.Capture{Status: r.StatusCode, ContentType: r.Headers.Get("Content-Type"), SniffedHTML: true, Requisite: t.Kind != kindPage}) {
 		j.page = &frontier.Page{URL: via, Title: links.Title, Date: j.fetch.Time.Truncate(time.Second), Seed: t.IsSeed, Size: j.fetch.Bytes}
 	}
 	if links.Dropped > 0 {

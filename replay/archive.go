@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/warc"
+	"github.com/amber-archiver/amber/warc/collection"
 )
 
 // Capture is one indexed record: a response, revisit or resource.
@@ -181,7 +182,8 @@ func (a *Archive) add(l warc.CDXJLine) error {
 }
 
 // finish sorts the captures by time and, with no page list, lists the
-// HTML pages captured with status 200.
+// captures that are pages (collection.IsPage: 2xx HTML; revisits, whose
+// index mime is warc/revisit, are not).
 func (a *Archive) finish() {
 	a.strs = nil // only needed while adding
 	for _, cs := range a.captures {
@@ -192,7 +194,7 @@ func (a *Archive) finish() {
 	}
 	for _, cs := range a.captures {
 		for _, c := range cs {
-			if c.Status == 200 && (c.Mime == "text/html" || c.Mime == "application/xhtml+xml") {
+			if collection.IsPage(collection.Capture{Status: c.Status, ContentType: c.Mime}) {
 				a.pages = append(a.pages, Page{URL: c.URL, Time: c.Time})
 			}
 		}

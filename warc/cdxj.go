@@ -249,6 +249,9 @@ type CDXJLine struct {
 	Date          string // WARC-Date as recorded
 	Type          string // WARC-Type
 	PayloadDigest string // WARC-Payload-Digest as recorded
+	// HTTPMime is the media type of the record's HTTP Content-Type, for
+	// revisits too (whose Mime is "warc/revisit"); "" when there is none.
+	HTTPMime string
 }
 
 // LookupURL is the URL whose SURT keys l: its url, with the request body
@@ -667,6 +670,7 @@ func indexLine(h Header, hh *HTTPHeader, filename string) CDXJLine {
 				l.Status = strconv.Itoa(hh.StatusCode)
 			}
 			l.Mime = mediaType(hh.Fields.Get("Content-Type"))
+			l.HTTPMime = l.Mime
 		}
 		if typ == "revisit" {
 			l.Mime = "warc/revisit"

@@ -2,6 +2,7 @@ package warc
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -123,27 +124,83 @@ type PageEntry struct {
 	Text  string `json:"text,omitempty"` // the rendered text (amber archive --browser --page-text)
 }
 
-// AddPages appends pages to pages/pages.jsonl, writing the header line
-// first when the file is new.
+// AddPages appends pages to pages/pages.jsonl as AddNewPages does.
 func (c *Collection) AddPages(pages []PageEntry) error {
+	_, err := c.AddNewPages(pages)
+	return err
+}
+
+// AddNewPages appends to pages/pages.jsonl the pages it does not list yet
+// (the same url and ts), writing the header line first when the file is
+// new, and returns how many it added. Listing the same pages twice (a run
+// that died after writing pages.jsonl and before clearing its outbox lists
+// them again) therefore adds nothing. The file is replaced atomically.
+func (c *Collection) AddNewPages(pages []PageEntry) (int, error) {
 	p := filepath.Join(c.Dir, PagesPath)
 	old, err := ReadSmallFile(p, 1<<30)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return 0, err
+	}
+	type key struct{ url, ts string }
+	have := map[key]bool{}
+	if len(pages) > 0 {
+		for line := range bytes.Lines(old) {
+			if u, ts := pageKey(line); u != "" {
+				have[key{u, ts}] = true
+			}
+		}
 	}
 	buf := append([]byte(nil), old...)
 	if len(buf) == 0 {
 		buf = append(buf, `{"format":"json-pages-1.0","id":"pages","title":"All Pages"}`+"\n"...)
 	}
+	added := 0
 	for _, pg := range pages {
+		if have[key{pg.URL, pg.TS}] {
+			continue
+		}
+		have[key{pg.URL, pg.TS}] = true
 		line, err := json.Marshal(pg)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		buf = append(buf, line...)
 		buf = append(buf, '\n')
+		added++
 	}
-	return writeFileAtomic(p, buf)
+	if added == 0 && len(old) > 0 {
+		return 0, nil
+	}
+	return added, writeFileAtomic(p, buf)
+}
+
+// pageKey returns the url and ts of a pages.jsonl line, reading no
+// further than them: a line may hold megabytes of page text after them
+// (amber writes id, url, ts, title, size, text in that order).
+func pageKey(line []byte) (url, ts string) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", ""
+	}
+	var haveURL, haveTS bool
+	for dec.More() && !(haveURL && haveTS) {
+		k, err := dec.Token()
+		if err != nil {
+			return "", ""
+		}
+		switch k {
+		case "url":
+			haveURL = dec.Decode(&url) == nil
+		case "ts":
+			haveTS = dec.Decode(&ts) == nil
+		default:
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return "", ""
+			}
+		}
+	}
+	return url, ts
 }
 
 // Datapackage is datapackage.json (WACZ 1.1.1), the collection's fixity

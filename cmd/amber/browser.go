@@ -16,6 +16,7 @@ import (
 	"github.com/amber-archiver/amber/crawl"
 	"github.com/amber-archiver/amber/crawl/browser"
 	"github.com/amber-archiver/amber/warc"
+	"github.com/amber-archiver/amber/warc/collection"
 )
 
 // browserFlags are amber archive's browser-mode settings, and the extra
@@ -113,8 +114,8 @@ func rootsWith(file string) (*x509.CertPool, error) {
 }
 
 // pageTextFile is where the rendered texts of a run's pages wait for
-// pages.jsonl (finishCollection).
-const pageTextFile = "pagetext.jsonl"
+// pages.jsonl (collection.Dir.Finish).
+const pageTextFile = collection.PageTextFile
 
 type pageText struct {
 	URL  string `json:"url"`
@@ -167,39 +168,6 @@ func (b *browserFlags) options(stateDir string) (*crawl.BrowserOptions, *pageTex
 	pt := &pageTexts{f: f, w: bufio.NewWriterSize(f, 64<<10)}
 	o.PageText = pt.add
 	return o, pt, nil
-}
-
-// addPageTexts sets the text of the entries whose page has one in the
-// state directory's file; done removes the file once pages.jsonl has them.
-func addPageTexts(coll *warc.Collection, entries []warc.PageEntry) (done func(), err error) {
-	p := filepath.Join(coll.Dir, "state", pageTextFile)
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return func() {}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	want := make(map[string]int, len(entries))
-	for i, e := range entries {
-		want[e.URL] = i
-	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var pt pageText
-		if json.Unmarshal(sc.Bytes(), &pt) != nil {
-			continue // a line a crash cut short
-		}
-		if i, ok := want[pt.URL]; ok {
-			entries[i].Text = pt.Text
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("page texts: %w", err)
-	}
-	return func() { os.Remove(p) }, nil
 }
 
 // warcinfo returns the warcinfo fields that say the run loads pages in a

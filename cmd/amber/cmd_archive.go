@@ -23,6 +23,7 @@ import (
 	"github.com/amber-archiver/amber/crawl/frontier"
 	"github.com/amber-archiver/amber/crawl/report"
 	"github.com/amber-archiver/amber/warc"
+	"github.com/amber-archiver/amber/warc/collection"
 )
 
 // localWorker names the run the embedded state has at a time, in its
@@ -393,11 +394,11 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 
 	start := time.Now()
-	coll, err := warc.OpenCollection(opts.output)
+	coll, err := collection.Open(opts.output)
 	if err != nil {
 		return nil, fmt.Errorf("collection %s: %w", opts.output, err)
 	}
-	stateDir := filepath.Join(opts.output, "state")
+	stateDir := coll.StatePath()
 	lock, err := lockCollection(stateDir)
 	if err != nil {
 		return nil, err
@@ -414,7 +415,7 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		st, stateWorker = sh.r, worker
 		if info, requeued, err = sh.start(ctx, coll, worker, opts, p); errors.Is(err, errCrawlFinished) {
 			// What recovery put right is listed all the same.
-			return nil, finishCollection(ctx, coll, nil, nil, nil, st, worker, "amber/"+version)
+			return nil, coll.Finish(ctx, crawl.CollectionState(st, worker, opts.keepTracking), collection.Run{Software: "amber/" + version})
 		} else if err != nil {
 			return nil, err
 		}
@@ -433,8 +434,8 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 		if err != nil {
 			return nil, err
 		}
-		notes, err := recoverCollection(ctx, coll, st, localWorker, opts.keepTracking)
-		for _, n := range notes {
+		rec, err := coll.Recover(ctx, crawl.CollectionState(st, localWorker, opts.keepTracking))
+		for _, n := range rec.Notes() {
 			p.E("amber: %s", n)
 		}
 		if err != nil {
@@ -594,11 +595,11 @@ func runArchive(ctx context.Context, g *globalOptions, opts archiveOptions, urls
 	}
 	// The run's end is recorded even when it was interrupted.
 	endCtx := context.WithoutCancel(ctx)
-	finishSt := st
+	finishSt := crawl.CollectionState(st, stateWorker, opts.keepTracking)
 	if lostState(crawlErr) {
-		finishSt = noPages{st}
+		finishSt = nil // the pages stay in the outbox for the worker's next run
 	}
-	finishErr := finishCollection(endCtx, coll, w.Files(), w.Index(), w.FileHashes(), finishSt, stateWorker, software)
+	finishErr := coll.Finish(endCtx, finishSt, collection.Run{Index: w.Index(), Hashes: w.FileHashes(), Software: software})
 	sum.Files.Index, sum.Files.Pages, sum.Files.Datapackage = existing(coll.Dir, warc.IndexPath), existing(coll.Dir, warc.PagesPath), existing(coll.Dir, warc.DatapackagePath)
 	sum.Seeds = []report.Row{}
 	sum.showSeeds = p.Progress() != nil // a person is watching
@@ -696,46 +697,6 @@ func archiveLog(w *warc.Writer, f *os.File, name string) error {
 	}
 	_, err := w.Write(b)
 	return err
-}
-
-// finishCollection adds the index lines of the new WARC files to the
-// collection's index, lists the run's pages in pages.jsonl and rewrites the
-// datapackage. It runs after recovery too, so a crashed run's files are
-// listed.
-func finishCollection(ctx context.Context, coll *warc.Collection, files []string, lines []string, hashes map[string]string, st frontier.Frontier, worker, software string) error {
-	if leftovers, _ := filepath.Glob(filepath.Join(coll.ArchivePath(), "*.open")); len(leftovers) > 0 {
-		return fmt.Errorf("WARC file not closed: %s", leftovers[0])
-	}
-	if len(lines) > 0 {
-		if err := coll.AddIndex(lines); err != nil {
-			return err
-		}
-	}
-	pages, err := st.Pages(ctx, worker)
-	if err != nil {
-		return err
-	}
-	var entries []warc.PageEntry
-	for _, p := range pages {
-		entries = append(entries, warc.PageEntry{ID: uuid.NewString(), URL: p.URL, TS: p.Date.UTC().Format(time.RFC3339), Title: p.Title, Size: p.Size})
-	}
-	textsDone, err := addPageTexts(coll, entries)
-	if err != nil {
-		return err
-	}
-	if len(entries) > 0 || !coll.HasPages() {
-		if err := coll.AddPages(entries); err != nil {
-			return err
-		}
-	}
-	textsDone()
-	if len(pages) > 0 {
-		err = st.ClearPages(ctx, worker, pages[len(pages)-1].Seq)
-	}
-	if err != nil {
-		return err
-	}
-	return coll.WriteDatapackage(software, time.Now(), hashes)
 }
 
 // existing is dir/rel if it exists, or "".

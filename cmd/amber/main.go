@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 )
 
@@ -167,6 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rawStderr := stderr
 	stderr = &lineWriter{w: stderr}
 	g := &globalOptions{stdout: stdout, stderr: stderr, rawStderr: rawStderr, drain: drain}
+	redis.SetLogger(redisLogger{w: stderr})
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)

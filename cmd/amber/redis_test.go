@@ -51,6 +51,9 @@ type sharedSite struct {
 	byUA  map[string]int
 	// inFlight and maxInFlight count the requests being answered.
 	inFlight, maxInFlight int
+	// answer, if set, is called before each answer but robots.txt's, once
+	// the gate is open, without the mutex: it may hold the answer back.
+	answer func(path string)
 }
 
 // newSharedSite starts the site, set up by each of setup first.
@@ -101,6 +104,9 @@ func (s *sharedSite) serve(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(60 * time.Second): // the test fails: not every worker came
 		case <-r.Context().Done():
 			return
+		}
+		if s.answer != nil {
+			s.answer(p)
 		}
 	}
 	switch {
@@ -206,7 +212,10 @@ func TestSharedCrawl(t *testing.T) {
 	dirs := []string{filepath.Join(root, "A"), filepath.Join(root, "B"), filepath.Join(root, "C")}
 	// Enough seeds that the first worker cannot claim them all at once.
 	seeds := site.seedsFile(t, root)
-	common := []string{"archive", "-q", "--state", rs.URL(), "--crawl-id", "news", "--concurrency", "2", "--per-host", "8"} // the gate holds requests of every worker
+	// --per-host 8: the gate holds requests of every worker; a logo waits
+	// for the first logo's digest, longer than the 30 s --header-timeout
+	// on a loaded machine (it was then fetched again).
+	common := []string{"archive", "-q", "--state", rs.URL(), "--crawl-id", "news", "--concurrency", "2", "--per-host", "8", "--header-timeout", "5m"}
 	seeder := amberProcess(t, append(common, "--scope", "host", "--worker-id", "w-a", "--user-agent", "worker-a", "-o", dirs[0], "--seeds", seeds, site.srv.URL+"/")...)
 	waitSeeded(t, rs, "news", seeder)
 	b := amberProcess(t, append(common, "--worker-id", "w-b", "--user-agent", "worker-b", "-o", dirs[1])...)

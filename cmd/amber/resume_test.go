@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/amber-archiver/amber/crawl/frontier"
+	"github.com/amber-archiver/amber/warc"
 )
 
 // newsroom is a small site whose crawl takes long enough to be killed
@@ -264,6 +266,34 @@ func TestKillResume(t *testing.T) {
 	for _, u := range site.urls() {
 		if !bytes.Contains(idx, []byte(`"url": "`+u+`"`)) {
 			t.Errorf("%s is not in the index", u)
+		}
+	}
+	// pages.jsonl lists every page once, those of killed runs included
+	// (recovered from their WARC files, or from their pages outbox), and
+	// nothing else: not the revisit of the home page's payload twice, not
+	// the requisites.
+	pages, err := warc.ReadPages(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]int{}
+	for _, p := range pages {
+		listed[p.URL]++
+	}
+	want := map[string]int{site.srv.URL + "/": 1}
+	for i := 0; i < site.articles; i++ {
+		want[fmt.Sprintf("%s/a/%d.html", site.srv.URL, i)] = 1
+	}
+	if !maps.Equal(listed, want) {
+		for u, n := range listed {
+			if want[u] != n {
+				t.Errorf("pages.jsonl lists %s %d times, want %d", u, n, want[u])
+			}
+		}
+		for u := range want {
+			if listed[u] == 0 {
+				t.Errorf("pages.jsonl does not list %s", u)
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,12 +14,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 
 	"github.com/amber-archiver/amber/crawl"
 	"github.com/amber-archiver/amber/crawl/frontier"
-	"github.com/amber-archiver/amber/warc"
+	"github.com/amber-archiver/amber/warc/collection"
 )
 
 // exitStateLost is the exit status of a worker that stopped because the
@@ -164,13 +164,13 @@ var errCrawlFinished = errors.New("the crawl has finished")
 // start takes back this worker's own leases (its last run died: the
 // collection lock is ours), recovers the collection, and joins or begins
 // the crawl.
-func (sh *sharedCrawl) start(ctx context.Context, coll *warc.Collection, worker string, opts archiveOptions, p printer) (frontier.CrawlInfo, int, error) {
+func (sh *sharedCrawl) start(ctx context.Context, coll *collection.Dir, worker string, opts archiveOptions, p printer) (frontier.CrawlInfo, int, error) {
 	requeued, err := sh.r.ReclaimWorker(ctx, worker)
 	if err != nil {
 		return frontier.CrawlInfo{}, 0, sh.stateError(err)
 	}
-	notes, err := recoverCollection(ctx, coll, sh.r, worker, opts.keepTracking)
-	for _, n := range notes {
+	rec, err := coll.Recover(ctx, crawl.CollectionState(sh.r, worker, opts.keepTracking))
+	for _, n := range rec.Notes() {
 		p.E("amber: %s", n)
 	}
 	if err != nil {
@@ -246,13 +246,6 @@ func (sh *sharedCrawl) heartbeat(ctx context.Context, w frontier.WorkerInfo) (st
 	}
 }
 
-// noPages is a state whose pages outbox cannot be read (it is gone): the
-// pages stay in it and are listed by the worker's next run.
-type noPages struct{ frontier.Frontier }
-
-func (noPages) Pages(context.Context, string) ([]frontier.Page, error) { return nil, nil }
-func (noPages) ClearPages(context.Context, string, uint64) error       { return nil }
-
 // pollOthers is how often a worker with nothing to do looks again while
 // other workers hold leases (crawl.Options.PollOthers); 0 for the
 // embedded state.
@@ -278,13 +271,21 @@ func (sh *sharedCrawl) claimBatch(concurrency int) int {
 	return 2 * concurrency
 }
 
-// quietRedis keeps go-redis's own log lines (a failed dial) off stderr:
-// amber reports every Redis error itself, in one line.
-type quietRedis struct{}
+// redisLogger takes go-redis's own log lines: its logger is one for the
+// process (redis.SetLogger), set by run. A failed dial, which go-redis
+// logs at every try ("redis: connection pool: failed to dial after 1
+// attempts: dial tcp …: connect: connection refused", raw on stderr by
+// default), is dropped: amber's retry lines say it already. Anything else
+// it says is one line on stderr, "amber: redis: …".
+type redisLogger struct{ w io.Writer }
 
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-func init() { redis.SetLogger(quietRedis{}) }
+func (l redisLogger) Printf(_ context.Context, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, "failed to dial") {
+		return
+	}
+	fmt.Fprintf(l.w, "amber: redis: %s\n", strings.Join(strings.Fields(strings.TrimPrefix(msg, "redis: ")), " "))
+}
 
 // hostSlots holds --per-host for the whole crawl: a host's slots are in
 // Redis, shared by every worker; nil for the embedded state.

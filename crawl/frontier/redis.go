@@ -2,7 +2,10 @@ package frontier
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -47,6 +51,12 @@ const redisSchema = "1"
 //	pageseq          hash: outbox key → the last page seq
 //	cookies          hash: cookie key → "crawl data", the crawl's jar
 //	outbox:<worker>  sorted set: the worker's pages, scored by seq
+//	calls            hash: "claim:<worker>" → the worker's last claim
+//	                 (call id, first and last token), "finish:<worker>"
+//	                 → its last finish (call id, lost keys as JSON): a
+//	                 call retried after its reply was lost (Redis
+//	                 restarted or the connection dropped after the script
+//	                 ran) gets that reply again instead of running twice
 //	hostcount        hash: host → URLs of the current crawl queued under
 //	                 the per-host cap (AddCapped)
 //	rate             hash: 10-second bucket of the server's clock → URLs
@@ -62,7 +72,8 @@ const redisSchema = "1"
 // Time: leases expire by the Clock of the worker that calls, passed to
 // the scripts in milliseconds, never by the server's clock. The workers'
 // clocks must agree to well within a lease's time to live (NTP does), as
-// Clock says.
+// Clock says. Host slots (and their delay) and the done rate go by the
+// server's clock (TIME) instead.
 //
 // Durability: a method's change is durable once it returns as far as the
 // server's persistence makes it so. Run Redis with "appendonly yes": a
@@ -79,7 +90,21 @@ type Redis struct {
 	keys   []string // the fixed KEYS of every script
 	addr   string   // for messages
 	closed atomic.Bool
+
+	// A claim that failed with a transient error may have run on the
+	// server: its call id is kept, by worker, for the next claim, which
+	// then gets the leases it took (luaClaim).
+	callID  string // this client's, unique: the prefix of its call ids
+	callSeq atomic.Uint64
+	claimMu sync.Mutex
+	claims  map[string]string // worker → the id of its claim in doubt
+
+	// gaveUp is set once a call retried through WithRetry or the host
+	// slots gave up: the server is gone for good (gaveUpSharer).
+	gaveUp atomic.Bool
 }
+
+func (r *Redis) gaveUpFlag() *atomic.Bool { return &r.gaveUp }
 
 // Errors of OpenRedis.
 var (
@@ -105,6 +130,7 @@ const (
 	keyRuns
 	keyPageSeq
 	keyCookies
+	keyCalls
 	keyHostCount
 	keyRate
 )
@@ -112,7 +138,7 @@ const (
 var redisKeyNames = [...]string{
 	keyMeta: "meta", keyURL: "url", keyReq: "req", keyPages: "pages", keyLeases: "leases",
 	keyFailed: "failed", keyDigests: "digests", keyRobots: "robots", keyRuns: "runs", keyPageSeq: "pageseq", keyCookies: "cookies",
-	keyHostCount: "hostcount", keyRate: "rate",
+	keyCalls: "calls", keyHostCount: "hostcount", keyRate: "rate",
 }
 
 // addChunk is how many entries one Add script takes at most, so that one
@@ -150,7 +176,10 @@ func OpenRedis(ctx context.Context, rawURL, crawlID string, clock Clock) (*Redis
 	if clock == nil {
 		clock = time.Now
 	}
-	r := &Redis{c: redis.NewClient(opt), now: clock, prefix: "amber:{" + crawlID + "}:", addr: opt.Addr}
+	var id [8]byte
+	rand.Read(id[:])
+	r := &Redis{c: redis.NewClient(opt), now: clock, prefix: "amber:{" + crawlID + "}:", addr: opt.Addr,
+		callID: hex.EncodeToString(id[:]), claims: map[string]string{}}
 	for _, n := range redisKeyNames {
 		r.keys = append(r.keys, r.prefix+n)
 	}
@@ -371,7 +400,19 @@ func (r *Redis) add(ctx context.Context, entries []Entry, hosts []string, max in
 func (r *Redis) Claim(ctx context.Context, worker string, max int, ttl time.Duration) ([]Lease, error) {
 	now := r.now()
 	expires := now.Add(ttl)
-	v, err := r.run(ctx, "claim", luaClaim, nil, ms(now), ms(expires), max, worker)
+	r.claimMu.Lock()
+	id, retried := r.claims[worker]
+	if !retried {
+		id = r.callID + "-" + strconv.FormatUint(r.callSeq.Add(1), 10)
+		r.claims[worker] = id
+	}
+	r.claimMu.Unlock()
+	v, err := r.run(ctx, "claim", luaClaim, nil, ms(now), ms(expires), max, worker, id)
+	if !IsTransient(err) {
+		r.claimMu.Lock()
+		delete(r.claims, worker)
+		r.claimMu.Unlock()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +485,17 @@ func digestArgs(digests []DigestRef, args []any) ([]any, error) {
 
 // Finish implements Frontier.
 func (r *Redis) Finish(ctx context.Context, outcomes []Outcome, digests []DigestRef) error {
-	args := []any{ms(r.now()), len(outcomes)}
+	// The call id is the outcomes' digest: a retry of this call has it,
+	// another call (other leases, or other tokens) has not.
+	id, worker := "", ""
+	if len(outcomes) > 0 {
+		h := sha256.New()
+		for _, o := range outcomes {
+			fmt.Fprintf(h, "%d %q %d %q\n", len(o.Lease.Key), o.Lease.Key, o.Lease.Token, o.Failed)
+		}
+		id, worker = hex.EncodeToString(h.Sum(nil)[:16]), outcomes[0].Lease.Worker
+	}
+	args := []any{ms(r.now()), len(outcomes), id, worker}
 	var boxes []string // outbox keys, KEYS[len(r.keys)+1…]
 	for _, o := range outcomes {
 		box, page := 0, []byte(nil)

@@ -29,13 +29,13 @@ type HostSlots struct {
 	retry   RetryPolicy
 	nextTok atomic.Uint64
 	id      string
-	gaveUp  atomic.Bool // once, every later transient error gives up at once
 }
 
 // HostSlots returns the per-host slots of the crawl: limit per host, each
 // kept for ttl unless renewed (every third of it while held), and for
 // delay after it is given back. Transient errors are retried by p (see
-// WithRetry).
+// WithRetry); once a call of the slots, or of WithRetry(r, …), gave up,
+// the others give up at once.
 func (r *Redis) HostSlots(worker string, limit int, delay, ttl time.Duration, p RetryPolicy) *HostSlots {
 	return &HostSlots{r: r, limit: limit, ttl: ttl, delay: max(delay, 0), retry: p.withDefaults(), id: worker + "/" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
@@ -89,42 +89,30 @@ return 0
 `)
 
 // Acquire waits for a slot of host and returns the function that gives it
-// back. It polls while the host's slots are all taken, and retries
-// transient errors for the policy's GiveUp, after which it returns a
-// *GaveUpError; a cancelled ctx ends the wait.
+// back. It polls while the host's slots are all taken. Transient errors
+// are retried and logged by the policy (see WithRetry), past whose
+// GiveUp it returns a *GaveUpError; a cancelled ctx ends the wait.
 func (h *HostSlots) Acquire(ctx context.Context, host string) (func(), error) {
 	key := []string{h.r.prefix + "host:" + host}
 	slot := h.id + "/" + strconv.FormatUint(h.nextTok.Add(1), 10)
 	wait := 10 * time.Millisecond
-	var failing time.Time
-	backoff := h.retry.Base
 	for {
-		v, err := h.r.run(ctx, "host slot", luaHostTake, key, h.ttl.Microseconds(), h.limit, slot)
-		var d time.Duration
+		var expires time.Time
+		v, err := retry(ctx, h.retry, &h.r.gaveUp, "host slot", func() (any, error) {
+			expires = h.r.now().Add(h.ttl) // an estimate: the server's clock decides
+			return h.r.run(ctx, "host slot", luaHostTake, key, h.ttl.Microseconds(), h.limit, slot)
+		})
 		switch {
-		case err == nil && replyInt(v) == 0:
-			return h.hold(key, slot), nil
-		case err == nil:
-			// Polled with backoff, but no later than when the first slot
-			// frees by itself (the end of a delay).
-			d = wait - wait/4 + time.Duration(rand.Int64N(int64(wait/2)+1))
-			d = min(d, time.Duration(replyInt(v))*time.Microsecond)
-			wait = min(2*wait, 200*time.Millisecond)
-			failing = time.Time{}
-		case !IsTransient(err):
+		case err != nil:
 			return nil, err
-		default:
-			if failing.IsZero() && !h.gaveUp.Load() {
-				failing = time.Now()
-			} else if time.Since(failing) >= h.retry.GiveUp || h.gaveUp.Load() {
-				h.gaveUp.Store(true)
-				return nil, &GaveUpError{Op: "host slot", After: time.Since(failing), Err: err}
-			}
-			if h.retry.Log != nil {
-				h.retry.Log("crawl state: host slot: " + err.Error())
-			}
-			d, backoff = backoff, min(2*backoff, h.retry.Max)
+		case replyInt(v) == 0:
+			return h.hold(ctx, key, slot, expires), nil
 		}
+		// Polled with backoff, but no later than when the first slot frees
+		// by itself (the end of a delay).
+		d := wait - wait/4 + time.Duration(rand.Int64N(int64(wait/2)+1))
+		d = min(d, time.Duration(replyInt(v))*time.Microsecond)
+		wait = min(2*wait, 200*time.Millisecond)
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -137,7 +125,15 @@ func (h *HostSlots) Acquire(ctx context.Context, host string) (func(), error) {
 
 // hold renews the slot every third of its time to live until the
 // returned function gives it back.
-func (h *HostSlots) hold(key []string, slot string) func() {
+//
+// Giving it back is retried while Redis is unreachable (a restart, a
+// failover), until the slot's last expiry: a slot left taken would keep
+// every worker off the host until it expires. Past that, or once ctx is
+// cancelled (then it is tried once) or the state was given up on, the
+// slot is left to expire.
+func (h *HostSlots) hold(ctx context.Context, key []string, slot string, expires time.Time) func() {
+	var until atomic.Int64 // the slot's expiry (Unix ms by the Clock, an estimate of the server's), as last renewed
+	until.Store(expires.UnixMilli())
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -150,8 +146,13 @@ func (h *HostSlots) hold(key []string, slot string) func() {
 			case <-quit:
 				return
 			case <-t.C:
-				ctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
-				h.r.run(ctx, "host slot renewal", luaHostRenew, key, h.ttl.Microseconds(), slot) // a lost slot only makes room
+				rctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
+				exp := h.r.now().Add(h.ttl)
+				// A failed renewal leaves the slot to expire when it would
+				// have: a lost slot only makes room.
+				if v, err := h.r.run(rctx, "host slot renewal", luaHostRenew, key, h.ttl.Microseconds(), slot); err == nil && replyInt(v) == 1 {
+					until.Store(exp.UnixMilli())
+				}
 				cancel()
 			}
 		}
@@ -161,9 +162,21 @@ func (h *HostSlots) hold(key []string, slot string) func() {
 		once.Do(func() {
 			close(quit)
 			wg.Wait()
-			ctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
+			left := time.UnixMilli(until.Load()).Sub(h.r.now())
+			if left <= 0 {
+				return // expired: nothing to give back
+			}
+			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), left)
 			defer cancel()
-			h.r.run(ctx, "host slot release", luaHostGive, key, h.delay.Microseconds(), slot) // else it expires
+			give := func() (any, error) {
+				return h.r.run(gctx, "host slot release", luaHostGive, key, h.delay.Microseconds(), slot)
+			}
+			if ctx.Err() != nil {
+				give() // stopping at once: one try, else the slot expires
+				return
+			}
+			defer context.AfterFunc(ctx, cancel)() // a cancelled crawl stops retrying
+			retry(gctx, h.retry, &h.r.gaveUp, "host slot release", give)
 		})
 	}
 }

@@ -25,8 +25,8 @@ import "github.com/redis/go-redis/v9"
 
 // luaPrelude is prepended to every script.
 const luaPrelude = `
-local K_META, K_URL, K_REQ, K_PAGES, K_LEASES, K_FAILED, K_DIGESTS, K_ROBOTS, K_RUNS, K_PAGESEQ, K_COOKIES, K_HOSTCOUNT, K_RATE =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local K_META, K_URL, K_REQ, K_PAGES, K_LEASES, K_FAILED, K_DIGESTS, K_ROBOTS, K_RUNS, K_PAGESEQ, K_COOKIES, K_CALLS, K_HOSTCOUNT, K_RATE =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 
 local rateBuckets = 13
 
@@ -177,12 +177,46 @@ out[1] = n
 return out
 `)
 
-// ARGV: now, expiry (ms), max, worker. Returns key, data, requisite
-// (0/1), token for each lease.
+// ARGV: now, expiry (ms), max, worker, call id. Returns key, data,
+// requisite (0/1), token for each lease. A claim whose call id is the
+// worker's last claim's ran before, and its reply was lost: it returns
+// the leases that one took that the worker still holds, and claims
+// nothing more.
 var luaClaim = luaScript(`
-local now, exp, max, worker = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local now, exp, max, worker, id = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 expire(now)
 local out, got = {}, 0
+local function lease(k, it, token)
+  local r = 0
+  if it.req then r = 1 end
+  out[#out + 1] = k
+  out[#out + 1] = it.data
+  out[#out + 1] = r
+  out[#out + 1] = token
+end
+local field = 'claim:' .. worker
+local last = redis.call('HGET', K_CALLS, field)
+if last then
+  local lid, lo, hi = string.match(last, '^(%S+) (%d+) (%d+)$')
+  if lid == id then
+    lo, hi = tonumber(lo), tonumber(hi)
+    local again = {}
+    for _, k in ipairs(redis.call('ZRANGE', K_LEASES, 0, -1)) do
+      local it = get(k)
+      if it and it.st == 'L' and it.worker == worker and tonumber(it.token) >= lo and tonumber(it.token) <= hi then
+        it.key = k
+        again[#again + 1] = it
+      end
+    end
+    table.sort(again, function(a, b) return tonumber(a.token) < tonumber(b.token) end)
+    for _, it in ipairs(again) do
+      redis.call('ZADD', K_LEASES, exp, it.key)
+      lease(it.key, it, it.token)
+    end
+    return out
+  end
+end
+local first
 for _, q in ipairs({{K_REQ, true}, {K_PAGES, false}}) do
   while got < max do
     local k = redis.call('LPOP', q[1])
@@ -190,19 +224,18 @@ for _, q in ipairs({{K_REQ, true}, {K_PAGES, false}}) do
     local it = get(k)
     if it and it.st == 'Q' and it.req == q[2] then
       local token = fmtint(redis.call('HINCRBY', K_META, 'token', 1))
+      first = first or token
       redis.call('HSET', K_URL, k, 'L' .. it.crawl .. flag(it) .. ' ' .. token .. ' ' .. #worker .. ' ' .. worker .. it.data)
       redis.call('ZADD', K_LEASES, exp, k)
-      local r = 0
-      if it.req then r = 1 end
-      out[#out + 1] = k
-      out[#out + 1] = it.data
-      out[#out + 1] = r
-      out[#out + 1] = token
+      lease(k, it, token)
       got = got + 1
     end
   end
 end
 count(-got, got, 0, 0)
+if got > 0 then
+  redis.call('HSET', K_CALLS, field, id .. ' ' .. first .. ' ' .. out[#out])
+end
 return out
 `)
 
@@ -234,15 +267,25 @@ return 0
 `)
 
 // KEYS beyond the fixed ones: the pages outboxes of the outcomes'
-// workers. ARGV: now, the number of outcomes, then key, token, failure
-// reason ("" when done), outbox (index into KEYS, 0 for no page), page
-// (JSON) per outcome; then digest, ref (JSON) per digest. Returns the
-// keys whose leases were lost.
+// workers. ARGV: now, the number of outcomes, call id and worker (""
+// without outcomes), then key, token, failure reason ("" when done),
+// outbox (index into KEYS, 0 for no page), page (JSON) per outcome; then
+// digest, ref (JSON) per digest. Returns the keys whose leases were lost.
+// A finish whose call id is the worker's last finish's ran before, and
+// its reply was lost: it returns that reply again.
 var luaFinish = luaScript(`
-local now, n = ARGV[1], tonumber(ARGV[2])
+local now, n, id, worker = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local field = 'finish:' .. worker
+if id ~= '' then
+  local last = redis.call('HGET', K_CALLS, field)
+  if last then
+    local lid, js = string.match(last, '^(%S+) (.*)$')
+    if lid == id then return cjson.decode(js) end
+  end
+end
 local lost = {}
 local dl, dd, dx = 0, 0, 0
-for i = 3, 2 + 5 * n, 5 do
+for i = 5, 4 + 5 * n, 5 do
   local k, token, reason, box, page = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
   local it = held(k, token, now)
   if not it then
@@ -276,7 +319,12 @@ if dd > 0 then
     end
   end
 end
-index(3 + 5 * n)
+index(5 + 5 * n)
+if id ~= '' then
+  local js = '[]'
+  if #lost > 0 then js = cjson.encode(lost) end
+  redis.call('HSET', K_CALLS, field, id .. ' ' .. js)
+end
 return lost
 `)
 

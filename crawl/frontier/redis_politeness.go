@@ -125,13 +125,14 @@ return {fmtint(now), n}
 type HostCap struct {
 	r   *Redis
 	max int
-	rt  *retrying
+	p   RetryPolicy
 }
 
 // HostCap returns the crawl's per-host cap of max URLs, its transient
-// errors retried by p (see WithRetry).
+// errors retried by p (see WithRetry); once a call of the cap, or of
+// WithRetry(r, …), gave up, the others give up at once.
 func (r *Redis) HostCap(max int, p RetryPolicy) *HostCap {
-	return &HostCap{r: r, max: max, rt: &retrying{f: r, p: p.withDefaults()}}
+	return &HostCap{r: r, max: max, p: p.withDefaults()}
 }
 
 // Add is AddCapped with the cap's max, retried.
@@ -140,7 +141,7 @@ func (h *HostCap) Add(ctx context.Context, entries []Entry, hosts []string) (int
 		n      int
 		capped []int
 	}
-	v, err := do(ctx, h.rt, "add", func() (res, error) {
+	v, err := retry(ctx, h.p, &h.r.gaveUp, "add", func() (res, error) {
 		n, capped, err := h.r.AddCapped(ctx, entries, hosts, h.max)
 		return res{n, capped}, err
 	})

@@ -40,12 +40,26 @@ func (e *GaveUpError) Unwrap() error { return e.Err }
 // Once a call gave up, later calls are tried once: a transient error
 // gives up at once.
 //
-// A retried call may have taken effect before its reply was lost: Add
-// and Recover are idempotent; a Claim that did leaves leases that expire;
-// a Finish that did reports the outcomes it recorded as lost leases.
+// A retried call may have taken effect before its reply was lost: Add,
+// Extend, Release and Recover are idempotent; the Redis backend knows a
+// Claim or a Finish tried again after a transient error, and returns
+// what the first try did (the same leases; the same lost leases, none
+// for the outcomes it recorded). With a backend that does not, a Claim
+// that took effect leaves leases that expire, and a Finish that did
+// reports the outcomes it recorded as lost leases.
 func WithRetry(f Frontier, p RetryPolicy) Frontier {
-	return &retrying{f: f, p: p.withDefaults()}
+	r := &retrying{f: f, p: p.withDefaults()}
+	r.gaveUp = &r.own
+	if s, ok := f.(gaveUpSharer); ok {
+		r.gaveUp = s.gaveUpFlag()
+	}
+	return r
 }
+
+// gaveUpSharer is a backend whose other retried calls (the Redis host
+// slots) give up with WithRetry's: once one of them gave up on the server,
+// they all do at once.
+type gaveUpSharer interface{ gaveUpFlag() *atomic.Bool }
 
 // withDefaults is p with the documented default for every unset field.
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -66,31 +80,41 @@ type retrying struct {
 	p RetryPolicy
 	// gaveUp is set once a call gave up: the backend is gone for good, so
 	// later calls try once and give up at once, and a worker stopping
-	// does not wait GiveUp again for each of its last calls.
-	gaveUp atomic.Bool
+	// does not wait GiveUp again for each of its last calls. It points to
+	// own, or to the backend's (gaveUpSharer).
+	gaveUp *atomic.Bool
+	own    atomic.Bool
 }
 
 // do runs fn until it returns anything but a transient error.
 func do[T any](ctx context.Context, r *retrying, op string, fn func() (T, error)) (T, error) {
+	return retry(ctx, r.p, r.gaveUp, op, fn)
+}
+
+// retry runs fn until it returns anything but a transient error, waiting
+// by p between tries and logging each failure and the recovery. Once
+// gaveUp is set (by this call giving up after p.GiveUp, or by another),
+// a transient error gives up at once.
+func retry[T any](ctx context.Context, p RetryPolicy, gaveUp *atomic.Bool, op string, fn func() (T, error)) (T, error) {
 	start := time.Now()
-	wait := r.p.Base
+	wait := p.Base
 	failures := 0
 	for {
 		v, err := fn()
 		if err == nil || !IsTransient(err) {
-			if failures > 0 && err == nil && r.p.Log != nil {
-				r.p.Log(fmt.Sprintf("crawl state: %s works again after %d failures in %s", op, failures, time.Since(start).Round(time.Millisecond)))
+			if failures > 0 && err == nil && p.Log != nil {
+				p.Log(fmt.Sprintf("crawl state: %s works again after %d failures in %s", op, failures, time.Since(start).Round(time.Millisecond)))
 			}
 			return v, err
 		}
 		failures++
-		if time.Since(start) >= r.p.GiveUp || r.gaveUp.Load() {
-			r.gaveUp.Store(true)
+		if time.Since(start) >= p.GiveUp || gaveUp.Load() {
+			gaveUp.Store(true)
 			return v, &GaveUpError{Op: op, After: time.Since(start), Err: err}
 		}
 		d := wait - wait/4 + time.Duration(rand.Int64N(int64(wait/2)+1))
-		if r.p.Log != nil {
-			r.p.Log(fmt.Sprintf("crawl state: %s: %v; retrying in %s", op, errors.Unwrap(err), d.Round(time.Millisecond)))
+		if p.Log != nil {
+			p.Log(fmt.Sprintf("crawl state: %s: %v; retrying in %s", op, errors.Unwrap(err), d.Round(time.Millisecond)))
 		}
 		t := time.NewTimer(d)
 		select {
@@ -99,7 +123,7 @@ func do[T any](ctx context.Context, r *retrying, op string, fn func() (T, error)
 			return v, ctx.Err()
 		case <-t.C:
 		}
-		wait = min(2*wait, r.p.Max)
+		wait = min(2*wait, p.Max)
 	}
 }
 

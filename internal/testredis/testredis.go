@@ -108,6 +108,18 @@ func (s *Server) Stop() {
 	}
 }
 
+// Kill kills the server (by its PID, SIGKILL: no shutdown, no last
+// fsync) and waits for it; killing a stopped server does nothing.
+func (s *Server) Kill() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	s.cmd.Process.Kill()
+	<-s.done
+}
+
 // Log is the server's log file.
 func (s *Server) Log() string {
 	b, _ := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
