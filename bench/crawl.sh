@@ -5,12 +5,18 @@
 #
 #   bench/crawl.sh                    # 2,000 articles (~1.1 GB served)
 #   ARTICLES=200 bench/crawl.sh       # quick run
+#   SEEDS=1 bench/crawl.sh            # the 2,000 article URLs as a seed list
 #
 # Environment:
 #   ARTICLES     number of articles (default 2000)
 #   OUT          output directory (default bench/out)
 #   TOOLS        which crawlers to run, in order (default "amber wget")
-#   AMBER_FLAGS  scope flags for amber (default "--scope host")
+#   SEEDS        1: give the tools the list of article URLs instead of the
+#                front page (amber --seeds FILE, wget -i FILE -p), no link
+#                followed; completeness is against the articles and what
+#                they need
+#   AMBER_FLAGS  scope flags for amber (default "--scope host"; with
+#                SEEDS=1, none)
 #   AMBER_EXTRA  more flags for amber (e.g. "--concurrency 16")
 #   CDN_HOST, EXTERNAL_HOST
 #                host names in the URLs of the CDN and the external pages
@@ -26,7 +32,12 @@ cd "$ROOT" || exit 1
 ARTICLES=${ARTICLES:-2000}
 OUT=${OUT:-bench/out}
 TOOLS=${TOOLS:-amber wget}
-AMBER_FLAGS=${AMBER_FLAGS---scope host}
+SEEDS=${SEEDS:-0}
+if [ "$SEEDS" = 1 ]; then
+	AMBER_FLAGS=${AMBER_FLAGS-}
+else
+	AMBER_FLAGS=${AMBER_FLAGS---scope host}
+fi
 AMBER_EXTRA=${AMBER_EXTRA:-}
 SAMPLE=${SAMPLE:-8}
 
@@ -54,7 +65,9 @@ rm -rf "$OUT/amber" "$OUT/wget"
 mkdir -p "$OUT/wget"
 
 say "generating and serving a site of $ARTICLES articles"
-"$OUT/newssite-bin" -articles "$ARTICLES" -cdn-host "${CDN_HOST:-127.0.0.1}" -external-host "${EXTERNAL_HOST:-127.0.0.1}" -manifest "$OUT/manifest.txt" >"$OUT/newssite.out" 2>"$OUT/newssite.log" &
+seedflag=()
+[ "$SEEDS" = 1 ] && seedflag=(-seeds "$OUT/seeds.txt")
+"$OUT/newssite-bin" -articles "$ARTICLES" "${seedflag[@]}" -cdn-host "${CDN_HOST:-127.0.0.1}" -external-host "${EXTERNAL_HOST:-127.0.0.1}" -manifest "$OUT/manifest.txt" >"$OUT/newssite.out" 2>"$OUT/newssite.log" &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null' EXIT
 for _ in $(seq 600); do
@@ -67,6 +80,14 @@ EXT=$(awk '$1 == "external" { print $2 }' "$OUT/newssite.out")
 [ -n "$SITE" ] || { say "newssite did not start"; exit 1; }
 cat "$OUT/newssite.log" >&2
 say "site $SITE ($(wc -l <"$OUT/manifest.txt") URLs in the manifest)"
+# What each tool is given: the front page, or the article list.
+amber_in=("$SITE")
+wget_in=(-r -l inf -p "$SITE")
+if [ "$SEEDS" = 1 ]; then
+	amber_in=(--seeds "$OUT/seeds.txt")
+	wget_in=(-p -i "$OUT/seeds.txt")
+	say "seeds: $(wc -l <"$OUT/seeds.txt") article URLs in $OUT/seeds.txt"
+fi
 
 TICK=$(getconf CLK_TCK)
 server_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
@@ -118,9 +139,9 @@ for tool in $TOOLS; do
 	amber)
 		[ "$amber_built" = 1 ] || { R[amber.note]="did not build"; continue; }
 		# shellcheck disable=SC2086 # flags are meant to split
-		say "amber archive $AMBER_FLAGS $AMBER_EXTRA -o $OUT/amber $SITE"
+		say "amber archive $AMBER_FLAGS $AMBER_EXTRA -o $OUT/amber ${amber_in[*]}"
 		# shellcheck disable=SC2086
-		measure amber "$OUT/amber-bin" archive $AMBER_FLAGS $AMBER_EXTRA -o "$OUT/amber" "$SITE"
+		measure amber "$OUT/amber-bin" archive $AMBER_FLAGS $AMBER_EXTRA -o "$OUT/amber" "${amber_in[@]}"
 		if [ "${R[amber.rc]}" = 2 ] && grep -qi 'unknown flag\|unknown shorthand' "$OUT/amber.stderr"; then
 			say "amber does not know a flag yet: $(grep -i -m1 'unknown' "$OUT/amber.stderr")"
 			say "(run with AMBER_FLAGS= to measure amber's default page scope instead)"
@@ -134,9 +155,9 @@ for tool in $TOOLS; do
 		ran+=(amber)
 		;;
 	wget)
-		say "wget --warc-file=$OUT/wget/site -r -l inf -p --no-verbose -e robots=on --directory-prefix=$OUT/wget/files $SITE"
-		measure wget wget --warc-file="$OUT/wget/site" -r -l inf -p --no-verbose -e robots=on \
-			--directory-prefix="$OUT/wget/files" "$SITE"
+		say "wget --warc-file=$OUT/wget/site ${wget_in[*]} --no-verbose -e robots=on --directory-prefix=$OUT/wget/files"
+		measure wget wget --warc-file="$OUT/wget/site" "${wget_in[@]}" --no-verbose -e robots=on \
+			--directory-prefix="$OUT/wget/files"
 		# wget exits with 8 when a server answered with an error status.
 		case ${R[wget.rc]} in 0 | 8) ;; *) say "wget exited with ${R[wget.rc]}: $(tail -3 "$OUT/wget.stderr" | tr '\n' ' ')" ;; esac
 		shopt -s nullglob
@@ -153,7 +174,9 @@ div() { awk -v a="${1:-0}" -v b="${2:-0}" -v f="${3:-%.1f}" 'BEGIN { if (b > 0) 
 
 {
 	echo
-	echo "crawl benchmark: $ARTICLES articles, $(wc -l <"$OUT/manifest.txt") URLs in the manifest, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+	mode="the site from its front page"
+	[ "$SEEDS" = 1 ] && mode="the $ARTICLES article URLs as seeds"
+	echo "crawl benchmark: $mode; $ARTICLES articles, $(wc -l <"$OUT/manifest.txt") URLs in the manifest, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "site: $(sed 's/^newssite: //' "$OUT/newssite.log" | head -1)"
 	echo
 	printf '%-6s %5s %8s %7s %8s %9s %7s %8s %8s %8s %7s %8s\n' \

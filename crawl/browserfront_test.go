@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +102,12 @@ for (const h of ['/css/br.css', '/css/zstd.css']) {
 </script>`),
 		// Five images by script, on a host capped at three URLs.
 		"/cap.html": page(loader("/cap/1.png", "/cap/2.png", "/cap/3.png", "/cap/4.png", "/cap/5.png")),
+		// A body a script fetches from an API that answers only with
+		// the session cookie (a login or paywall), and sets another.
+		"/wall.html": page(`<a href="/after.html">next</a><p id=s>waiting</p><script>
+fetch('/api/wall.json').then(r => r.text()).then(t => { document.getElementById('s').textContent = t; });
+</script>`),
+		"/after.html": page(`<img data-src="/img/after-wall.png" alt="">`),
 	}
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -117,6 +124,22 @@ for (const h of ['/css/br.css', '/css/zstd.css']) {
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte("busy, come back\n"))
+		case p == "/api/wall.json":
+			w.Header().Set("Content-Type", "application/json")
+			if c, err := r.Cookie("session"); err != nil || c.Value != "s3cret" {
+				w.WriteHeader(http.StatusForbidden)
+				w.Write([]byte(`{"body":"log in first"}`))
+				return
+			}
+			http.SetCookie(w, &http.Cookie{Name: "seen", Value: "wall", Path: "/"})
+			w.Write([]byte(`{"body":"the article behind the wall"}`))
+		case p == "/img/after-wall.png":
+			if c, err := r.Cookie("seen"); err != nil || c.Value != "wall" {
+				http.Error(w, "no seen cookie", http.StatusForbidden)
+				return
+			}
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(s.png)
 		case p == "/css/br.css":
 			w.Header().Set("Content-Type", "text/css")
 			w.Header().Set("Content-Encoding", "br")
@@ -327,5 +350,41 @@ func TestBrowserMaxURLsPerHost(t *testing.T) {
 	}
 	if txt := texts["/cap.html"]; !strings.Contains(txt, "loaded 2 failed 3") {
 		t.Errorf("page text %q: want two images loaded and three refused", txt)
+	}
+}
+
+// TestBrowserSendsCrawlCookies: the crawl's cookies (--cookies, a login
+// passed in the user's browser) go with the browser's requests too, so a
+// script's request to an API behind the wall gets the article; the
+// request record holds the Cookie field as sent. A cookie the API sets
+// for the browser is the crawl's too: HTTP mode sends it next.
+func TestBrowserSendsCrawlCookies(t *testing.T) {
+	chromium := testsite.Chromium(t)
+	s := newFrontSite(t)
+	u, _ := url.Parse(s.URL + "/")
+	opts := crawl.Options{Scope: crawl.ScopeHost, Cookies: []crawl.Cookie{{URL: u, Cookie: &http.Cookie{Name: "session", Value: "s3cret", Path: "/"}}}}
+	res, recs, _, texts := crawlFront(t, s, chromium, opts, "/wall.html")
+	if len(res.Failures) > 0 {
+		t.Fatalf("failures: %v", res.Failures)
+	}
+	if txt := texts["/wall.html"]; !strings.Contains(txt, "the article behind the wall") {
+		t.Errorf("page text %q: the script did not get the article", txt)
+	}
+	api := s.URL + "/api/wall.json"
+	if got := strings.Join(exchanges(recs, api), ", "); got != "response 200, request" {
+		t.Errorf("the API archived as %q, want one 200 and its request", got)
+	}
+	for _, r := range recs {
+		if r.get("WARC-Type") == "request" && r.get("WARC-Target-URI") == api && !bytes.Contains(r.Block, []byte("session=s3cret")) {
+			t.Errorf("the API's request record has no session cookie:\n%s", r.Block)
+		}
+	}
+
+	// The next page (HTTP mode first) names an image that needs the
+	// cookie the API set in the browser's fetch, in data-src, which only
+	// HTTP mode reads.
+	img := s.URL + "/img/after-wall.png"
+	if got := strings.Join(exchanges(recs, img), ", "); got != "response 200, request" {
+		t.Errorf("the image after the wall archived as %q, want one 200: the cookie the browser got is not the crawl's", got)
 	}
 }

@@ -251,6 +251,32 @@ func (bm *browserMode) roundTrip(ctx context.Context, req *http.Request) (*http.
 // fetch sends one attempt of a browser request. On success f holds the
 // recorded exchange and resp its response (whose body is not read: the
 // exchange is).
+// withCookies returns r with the crawl's cookies for its URL that the
+// browser did not send itself (a cookie of the same name), so that a page
+// behind a login or consent wall (--cookies) loads its scripts' requests
+// as HTTP mode loads the page: the request record holds the Cookie field
+// as it was sent. r is left alone; a copy is returned when cookies are
+// added.
+func (bm *browserMode) withCookies(r *http.Request) *http.Request {
+	if bm.cr.jar == nil {
+		return r
+	}
+	var add []*http.Cookie
+	for _, c := range bm.cr.jar.Cookies(r.URL) {
+		if _, err := r.Cookie(c.Name); err != nil {
+			add = append(add, c)
+		}
+	}
+	if len(add) == 0 {
+		return r
+	}
+	r = r.Clone(r.Context())
+	for _, c := range add {
+		r.AddCookie(c)
+	}
+	return r
+}
+
 func (bm *browserMode) fetch(req *http.Request, attempt int) (Fetch, *http.Response, error) {
 	cr := bm.cr
 	r := req
@@ -263,11 +289,15 @@ func (bm *browserMode) fetch(req *http.Request, attempt int) (Fetch, *http.Respo
 		r = req.Clone(req.Context())
 		r.Body = body
 	}
+	r = bm.withCookies(r)
 	start := time.Now()
 	resp, err := cr.limit.do(r, func() (*http.Response, error) {
 		cr.tally.requests.Add(1)
 		return bm.rt.RoundTrip(r)
 	})
+	if err == nil && cr.jar != nil {
+		cr.jar.SetCookies(req.URL, resp.Cookies()) // what HTTP mode sends next
+	}
 	f := Fetch{Time: start.UTC(), URL: req.URL.String(), Duration: time.Since(start), Kind: kindBrowser, Via: req.Header.Get("Referer"), Attempt: attempt}
 	f.Millis = f.Duration.Milliseconds()
 	if err != nil {

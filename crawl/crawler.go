@@ -262,7 +262,8 @@ type crawler struct {
 
 	fetches sync.Map // URL → Fetch, from the transport to the colly callbacks
 
-	browser *browserMode // Options.Browser
+	jar     http.CookieJar // the crawl's cookies (colly's jar too); nil with NoCookies
+	browser *browserMode   // Options.Browser
 }
 
 // Run archives the seeds, their requisites and the pages in scope into w.
@@ -383,6 +384,7 @@ func Run(ctx context.Context, opts Options, w *warc.Writer) (*Result, error) {
 			return nil, err
 		}
 		c.SetCookieJar(kept)
+		cr.jar = kept
 	}
 	// Every redirect hop is crawled as its own request, with its own
 	// politeness, robots.txt and seen-set check: colly hands the redirect

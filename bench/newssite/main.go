@@ -35,6 +35,7 @@ func main() {
 	extPort := flag.Int("external-port", 0, "`port` of the CDN host; the external pages are served on the port after it (0: any free ports)")
 	articles := flag.Int("articles", 2000, "number of articles (the site's size scales with it)")
 	manifest := flag.String("manifest", "", "write every URL a complete archive of the site must contain (pages and resources, one a line) to `FILE`")
+	seeds := flag.String("seeds", "", "write the articles' URLs, one a line, to `FILE`, and make -manifest what an archive of those seeds alone must contain (the articles and what they need)")
 	cdnHost := flag.String("cdn-host", "127.0.0.1", "host `name` in the CDN's URLs (it listens on 127.0.0.1 whatever the name; a name other than 127.0.0.1 must resolve to it)")
 	extHost := flag.String("external-host", "127.0.0.1", "host `name` in the external pages' URLs (as -cdn-host)")
 	seed := flag.Uint64("seed", 1, "PRNG seed")
@@ -45,13 +46,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*addr, *extPort, *articles, *manifest, *seed, *cdnHost, *extHost, *server == "raw"); err != nil {
+	if err := run(*addr, *extPort, *articles, *manifest, *seeds, *seed, *cdnHost, *extHost, *server == "raw"); err != nil {
 		fmt.Fprintln(os.Stderr, "newssite:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, extPort, articles int, manifest string, seed uint64, cdnHost, extHost string, raw bool) error {
+func run(addr string, extPort, articles int, manifest, seeds string, seed uint64, cdnHost, extHost string, raw bool) error {
 	start := time.Now()
 	siteLn, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -77,8 +78,15 @@ func run(addr string, extPort, articles int, manifest string, seed uint64, cdnHo
 		articles: articles,
 		seed:     seed,
 	})
+	urls := s.manifest()
+	if seeds != "" {
+		urls = s.seedManifest()
+		if err := writeLines(seeds, s.articleURLs()); err != nil {
+			return err
+		}
+	}
 	if manifest != "" {
-		if err := s.writeManifest(manifest); err != nil {
+		if err := writeLines(manifest, urls); err != nil {
 			return err
 		}
 	}

@@ -616,14 +616,53 @@ func (s *site) manifest() []string {
 	return urls
 }
 
-func (s *site) writeManifest(name string) error {
+// articleURLs are the URLs of the articles, in the order of their ids.
+func (s *site) articleURLs() []string {
+	urls := make([]string, len(s.arts))
+	for i, a := range s.arts {
+		urls[i] = s.base + a.path[1:]
+	}
+	return urls
+}
+
+// seedManifest is what an archive of the articles alone (given as seeds,
+// no link followed) must contain: the articles, their images, the shared
+// style sheets, scripts, fonts and icons, and the thumbnails of the
+// related-article lists; not the section pages nor the thumbnails only
+// they show.
+func (s *site) seedManifest() []string {
+	related := map[int]bool{}
+	for _, a := range s.arts {
+		for _, o := range a.related {
+			related[o] = true
+		}
+	}
+	var urls []string
+	for _, h := range []*host{s.site, s.cdnHost} {
+		for path, r := range h.res {
+			if !r.inList || r.page && !strings.HasPrefix(path, "/20") {
+				continue // the section pages and the front page
+			}
+			var id int
+			var name string
+			if n, _ := fmt.Sscanf(path, "/img/%05d/%s", &id, &name); n == 2 && name == "thumb.jpg" && !related[id] {
+				continue
+			}
+			urls = append(urls, h.base+path[1:])
+		}
+	}
+	sort.Strings(urls)
+	return urls
+}
+
+func writeLines(name string, lines []string) error {
 	f, err := os.Create(name)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	for _, u := range s.manifest() {
-		w.WriteString(u)
+	for _, l := range lines {
+		w.WriteString(l)
 		w.WriteByte('\n')
 	}
 	if err := w.Flush(); err != nil {
