@@ -13,7 +13,11 @@ import (
 	"github.com/amber-archiver/amber/crawl/frontier"
 )
 
+// writeNowKey marks a request that is not colly's (robots.txt): the
+// transport writes its records itself, and says so in the writeNow.
 type writeNowKey struct{}
+
+type writeNow struct{ written bool }
 
 // crawlTransport applies the politeness limits around the recording
 // transport and notes what each fetch archived.
@@ -49,9 +53,12 @@ func (t *crawlTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		rb.Withhold()
 		resp.ContentLength = 0
 	}
-	if req.Context().Value(writeNowKey{}) != nil {
+	if wn, ok := req.Context().Value(writeNowKey{}).(*writeNow); ok {
 		// Not a colly request (robots.txt): no callback will write it.
-		t.c.record(req.Context(), &f)
+		hadExchange := f.ex != nil
+		if _, err := t.c.record(req.Context(), &f); err == nil && hadExchange {
+			wn.written = true
+		}
 		t.c.log(f)
 	} else if prev, loaded := t.c.fetches.Swap(f.URL, f); loaded {
 		// Not collected by a callback (it should not happen): write it

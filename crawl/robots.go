@@ -122,12 +122,21 @@ func (rc *robotsCache) entry(ctx context.Context, u *url.URL) *robotsEntry {
 			r, stored, unlock = rc.await(ctx, key)
 			defer unlock() // once what was fetched is stored, below
 		}
+		written := false
 		if !stored {
-			r, fetchErr = rc.fetch(ctx, u)
+			r, written, fetchErr = rc.fetch(ctx, u)
 			r.Crawl = rc.crawl
 		}
 		if ctx.Err() != nil {
-			return e // interrupted: nothing learnt
+			// Interrupted: nothing learnt for this run. But a robots.txt
+			// answered and archived is stored, so that the resumed crawl
+			// does not fetch (and archive) it again.
+			if written && fetchErr == nil && r.Status < 500 && (rc.sync == nil || rc.sync() == nil) {
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				rc.front.PutRobots(sctx, key, r)
+				cancel()
+			}
+			return e
 		}
 	}
 	was := e.unavailable
@@ -222,11 +231,12 @@ func (rc *robotsCache) await(ctx context.Context, origin string) (r frontier.Rob
 }
 
 // fetch gets u's robots.txt through the recording transport.
-func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) (frontier.RobotsTxt, error) {
-	ctx = context.WithValue(capture.WithParse(ctx), writeNowKey{}, true)
+func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) (_ frontier.RobotsTxt, written bool, _ error) {
+	wn := &writeNow{}
+	ctx = context.WithValue(capture.WithParse(ctx), writeNowKey{}, wn)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, robotsURL(u), nil)
 	if err != nil {
-		return frontier.RobotsTxt{}, err
+		return frontier.RobotsTxt{}, false, err
 	}
 	req.Header.Set("User-Agent", rc.agent)
 	resp, err := rc.client.Do(req)
@@ -235,11 +245,11 @@ func (rc *robotsCache) fetch(ctx context.Context, u *url.URL) (frontier.RobotsTx
 		if errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err // the message names the URL already
 		}
-		return frontier.RobotsTxt{}, err
+		return frontier.RobotsTxt{}, wn.written, err
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512<<10))
 	resp.Body.Close()
-	return frontier.RobotsTxt{Status: resp.StatusCode, Body: body}, nil
+	return frontier.RobotsTxt{Status: resp.StatusCode, Body: body}, wn.written, nil
 }
 
 // disallowedNow reports whether the page u may not be crawled, if its
