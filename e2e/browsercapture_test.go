@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"image/png"
 	"io"
@@ -22,12 +21,10 @@ import (
 	"testing"
 	"time"
 
-	iawarc "github.com/internetarchive/gowarc"
-	slyrz "github.com/slyrz/warc"
-
 	"github.com/amber-archiver/amber/crawl"
 	"github.com/amber-archiver/amber/crawl/browser"
 	"github.com/amber-archiver/amber/crawl/browser/proxy"
+	"github.com/amber-archiver/amber/internal/otherreaders"
 	"github.com/amber-archiver/amber/warc"
 )
 
@@ -395,82 +392,34 @@ func checkBrowserCapture(t *testing.T, name string, recs []warcRecord, res []scr
 // target, ID, digests and block.
 func readIndependently(t *testing.T, files []string, ours []warcRecord) {
 	t.Helper()
-	type rec struct {
-		header func(string) string
-		block  []byte
-	}
-	check := func(reader string, theirs []rec) {
+	for _, reader := range []struct {
+		name string
+		read func(string) ([]otherreaders.Record, error)
+	}{{"gowarc", otherreaders.Gowarc}, {"slyrz/warc", otherreaders.Slyrz}} {
+		var theirs []otherreaders.Record
+		for _, f := range files {
+			recs, err := reader.read(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs = append(theirs, recs...)
+		}
 		if len(theirs) != len(ours) {
-			t.Errorf("%s read %d records, amber's reader %d", reader, len(theirs), len(ours))
-			return
+			t.Errorf("%s read %d records, amber's reader %d", reader.name, len(theirs), len(ours))
+			continue
 		}
 		for i, r := range theirs {
 			for _, f := range []string{"WARC-Type", "WARC-Target-URI", "WARC-Record-ID", "WARC-Date", "WARC-Block-Digest", "WARC-Payload-Digest", "Content-Type"} {
-				if got, want := r.header(f), ours[i].get(f); got != want {
-					t.Errorf("%s: record %d %s: %q, amber's reader %q", reader, i, f, got, want)
+				if got, want := r.Header(f), ours[i].get(f); got != want {
+					t.Errorf("%s: record %d %s: %q, amber's reader %q", reader.name, i, f, got, want)
 				}
 			}
-			if !bytes.Equal(r.block, ours[i].block) {
-				t.Errorf("%s: record %d (%s): the block differs (%d bytes, amber's reader %d)", reader, i, ours[i].get("WARC-Target-URI"), len(r.block), len(ours[i].block))
+			if !bytes.Equal(r.Block, ours[i].block) {
+				t.Errorf("%s: record %d (%s): the block differs (%d bytes, amber's reader %d)", reader.name, i, ours[i].get("WARC-Target-URI"), len(r.Block), len(ours[i].block))
 			}
 		}
-		t.Logf("%s read %d records of %d files", reader, len(theirs), len(files))
+		t.Logf("%s read %d records of %d files", reader.name, len(theirs), len(files))
 	}
-
-	var ia, sl []rec
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := iawarc.NewReader(fh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			record, err := r.ReadRecord()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("gowarc: %s: record %d: %v", f, len(ia), err)
-			}
-			block, err := io.ReadAll(record.Content)
-			if err != nil {
-				t.Fatalf("gowarc: %s: record %d: %v", f, len(ia), err)
-			}
-			record.Content.Close()
-			ia = append(ia, rec{record.Header.Get, block})
-		}
-		fh.Close()
-
-		fh, err = os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sr, err := slyrz.NewReaderMode(fh, slyrz.SequentialMode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			record, err := sr.ReadRecord()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("slyrz/warc: %s: record %d: %v", f, len(sl), err)
-			}
-			block, err := io.ReadAll(record.Content)
-			if err != nil {
-				t.Fatalf("slyrz/warc: %s: record %d: %v", f, len(sl), err)
-			}
-			sl = append(sl, rec{record.Header.Get, block})
-		}
-		sr.Close()
-		fh.Close()
-	}
-	check("gowarc", ia)
-	check("slyrz/warc", sl)
 }
 
 // The archival URLs of amber replay (/TIMESTAMP[mod_]/URL) and of
