@@ -95,9 +95,9 @@ type site struct {
 	*testsite.Site
 	front *httptest.Server
 	hits  atomic.Int64
-	// hold, if set before the first request, hears of each request the
-	// front answers, before it answers: it may hold the answer back.
-	hold func(r *http.Request)
+	// hold, if set, hears of each request the front answers, before it
+	// answers: it may hold the answer back.
+	hold atomic.Pointer[func(r *http.Request)]
 }
 
 func newSite(t *testing.T) *site {
@@ -119,8 +119,8 @@ func newSite(t *testing.T) *site {
 	main := s.Main.Config.Handler
 	s.front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
-		if s.hold != nil {
-			s.hold(r)
+		if hold := s.hold.Load(); hold != nil {
+			(*hold)(r)
 		}
 		if img, ok := images[r.URL.Path]; ok {
 			w.Header().Set("Content-Type", http.DetectContentType(img))

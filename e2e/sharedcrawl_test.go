@@ -34,7 +34,7 @@ func TestBrowserReplaySharedCrawl(t *testing.T) {
 	// its share.
 	articleAsked, bAsked := make(chan struct{}), make(chan struct{})
 	var onceA, onceB sync.Once
-	s.hold = func(r *http.Request) {
+	hold := func(r *http.Request) {
 		switch ua := r.UserAgent(); {
 		case strings.Contains(ua, "worker-b"):
 			onceB.Do(func() { close(bAsked) })
@@ -47,6 +47,7 @@ func TestBrowserReplaySharedCrawl(t *testing.T) {
 			}
 		}
 	}
+	s.hold.Store(&hold)
 	a, b := filepath.Join(dir, "A"), filepath.Join(dir, "B")
 	worker := func(id, coll string, urls ...string) (*exec.Cmd, *bytes.Buffer) {
 		var out bytes.Buffer
