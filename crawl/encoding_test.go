@@ -3,6 +3,8 @@ package crawl
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/amber-archiver/amber/internal/binrec"
 )
 
 // Targets round-trip through the binary form, and JSON entries still
@@ -18,7 +20,7 @@ func TestTargetRecords(t *testing.T) {
 	if err := decodeTarget(old, &tg2); err != nil || tg2 != tg {
 		t.Errorf("target from JSON: %+v, %v", tg2, err)
 	}
-	for _, bad := range [][]byte{nil, {}, {recordV1}, {recordV1, 0x80}, {recordV1, 5, 'a'}, {9, 1, 2}} {
+	for _, bad := range [][]byte{nil, {}, {binrec.V1}, {binrec.V1, 0x80}, {binrec.V1, 5, 'a'}, {9, 1, 2}} {
 		if decodeTarget(bad, &tg2) == nil {
 			t.Errorf("%v: decoded without error", bad)
 		}

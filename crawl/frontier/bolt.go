@@ -19,6 +19,8 @@ import (
 	"github.com/bits-and-blooms/bloom/v3"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/amber-archiver/amber/internal/binrec"
 )
 
 // Bolt is a Frontier in a bbolt file: the embedded default, one file in
@@ -740,7 +742,7 @@ func (s *Bolt) Cookies(ctx context.Context) ([]Cookie, error) {
 		return tx.Bucket(bCookies).ForEach(func(k, v []byte) error {
 			c, n := binary.Uvarint(v)
 			if n <= 0 {
-				return fmt.Errorf("frontier: cookie record of %q: %w", k, errRec)
+				return fmt.Errorf("frontier: cookie record of %q: %w", k, binrec.ErrMalformed)
 			}
 			if c == crawl {
 				out = append(out, Cookie{Key: string(k), Data: append([]byte(nil), v[n:]...)})
