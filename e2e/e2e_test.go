@@ -503,30 +503,14 @@ func warcioChecks(t *testing.T, warcs []string) {
 // readWARC counts the records of a WARC file with amber's reader and lists
 // the target URIs of its responses, sorted.
 func readWARC(t *testing.T, path string) (records int, responses []string) {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := warc.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		records++
-		if rec.Header.Get("WARC-Type") == "response" {
-			responses = append(responses, rec.Header.Get("WARC-Target-URI"))
+	recs := readRecords(t, []string{path})
+	for _, r := range recs {
+		if r.get("WARC-Type") == "response" {
+			responses = append(responses, r.get("WARC-Target-URI"))
 		}
 	}
 	sort.Strings(responses)
-	return records, responses
+	return len(recs), responses
 }
 
 // compareIndex checks warcio's index of a file against amber's

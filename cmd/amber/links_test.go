@@ -118,30 +118,13 @@ func readRecordsByID(t *testing.T, dir string) map[string]warcRecord {
 	out := map[string]warcRecord{}
 	files, _ := filepath.Glob(filepath.Join(dir, "archive", "*.warc.gz"))
 	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := warc.NewReader(fh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			rec, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			wr := warcRecord{typ: rec.Header.Get("WARC-Type"), uri: rec.Header.Get("WARC-Target-URI"), date: rec.Header.Get("WARC-Date"), file: filepath.Base(f)}
+		eachRecord(t, f, func(h warc.Header, block []byte) {
+			wr := warcRecord{typ: h.Get("WARC-Type"), uri: h.Get("WARC-Target-URI"), date: h.Get("WARC-Date"), file: filepath.Base(f)}
 			if wr.typ == "response" || wr.typ == "revisit" {
-				b, _ := io.ReadAll(rec.Body)
-				fmt.Sscanf(string(b), "HTTP/1.1 %d", &wr.status)
+				fmt.Sscanf(string(block), "HTTP/1.1 %d", &wr.status)
 			}
-			out[rec.Header.Get("WARC-Record-ID")] = wr
-		}
-		fh.Close()
+			out[h.Get("WARC-Record-ID")] = wr
+		})
 	}
 	return out
 }
