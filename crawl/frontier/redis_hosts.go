@@ -134,34 +134,20 @@ func (h *HostSlots) Acquire(ctx context.Context, host string) (func(), error) {
 func (h *HostSlots) hold(ctx context.Context, key []string, slot string, expires time.Time) func() {
 	var until atomic.Int64 // the slot's expiry (Unix ms by the Clock, an estimate of the server's), as last renewed
 	until.Store(expires.UnixMilli())
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(h.ttl / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				rctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
-				exp := h.r.now().Add(h.ttl)
-				// A failed renewal leaves the slot to expire when it would
-				// have: a lost slot only makes room.
-				if v, err := h.r.run(rctx, "host slot renewal", luaHostRenew, key, h.ttl.Microseconds(), slot); err == nil && replyInt(v) == 1 {
-					until.Store(exp.UnixMilli())
-				}
-				cancel()
-			}
+	stopRenewing := every(h.ttl/3, func() {
+		rctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
+		defer cancel()
+		exp := h.r.now().Add(h.ttl)
+		// A failed renewal leaves the slot to expire when it would
+		// have: a lost slot only makes room.
+		if v, err := h.r.run(rctx, "host slot renewal", luaHostRenew, key, h.ttl.Microseconds(), slot); err == nil && replyInt(v) == 1 {
+			until.Store(exp.UnixMilli())
 		}
-	}()
+	})
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			close(quit)
-			wg.Wait()
+			stopRenewing()
 			left := time.UnixMilli(until.Load()).Sub(h.r.now())
 			if left <= 0 {
 				return // expired: nothing to give back
@@ -177,6 +163,34 @@ func (h *HostSlots) hold(ctx context.Context, key []string, slot string, expires
 			}
 			defer context.AfterFunc(ctx, cancel)() // a cancelled crawl stops retrying
 			retry(gctx, h.retry, &h.r.gaveUp, "host slot release", give)
+		})
+	}
+}
+
+// every calls fn every d, on a goroutine of its own, until the returned
+// stop is called; stop waits for a call in progress.
+func every(d time.Duration, fn func()) (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			wg.Wait()
 		})
 	}
 }

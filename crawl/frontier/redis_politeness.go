@@ -30,29 +30,15 @@ func (r *Redis) LockRobots(ctx context.Context, origin string, ttl time.Duration
 	if err != nil || !got {
 		return nil, false, r.fail(ctx, "robots.txt lock", err)
 	}
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(ttl / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-t.C:
-				ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-				r.run(ctx, "robots.txt lock renewal", luaLockRenew, []string{key}, owner, ttl.Milliseconds()) // a lost lock only lets another worker fetch too
-				cancel()
-			}
-		}
-	}()
+	stopRenewing := every(ttl/3, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
+		defer cancel()
+		r.run(ctx, "robots.txt lock renewal", luaLockRenew, []string{key}, owner, ttl.Milliseconds()) // a lost lock only lets another worker fetch too
+	})
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			close(quit)
-			wg.Wait()
+			stopRenewing()
 			ctx, cancel := context.WithTimeout(context.Background(), max(ttl/3, time.Second))
 			defer cancel()
 			r.run(ctx, "robots.txt unlock", luaLockGive, []string{key}, owner) // else it expires
