@@ -396,8 +396,11 @@ func keyByRequests(builders []*Builder, lines []*CDXJLine) error {
 				continue
 			}
 			rb := builders[j]
+			if rb.typ != TypeRequest {
+				continue // most neighbours: no header built for them
+			}
 			h := rb.Header()
-			if h.Get("WARC-Type") != TypeRequest || targetURI(h) != l.URL || !strings.HasPrefix(mediaType(h.Get("Content-Type")), "application/http") {
+			if targetURI(h) != l.URL || !strings.HasPrefix(mediaType(h.Get("Content-Type")), "application/http") {
 				continue
 			}
 			if bytes.HasPrefix(rb.spool.head(4), []byte("GET ")) {
