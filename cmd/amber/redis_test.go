@@ -262,6 +262,17 @@ func TestSharedCrawl(t *testing.T) {
 		}
 		if n != 1 || got[p] != 1 {
 			t.Errorf("%s: fetched %d times, %d records in the collections", p, n, got[p])
+			for _, d := range dirs {
+				logs, _ := filepath.Glob(filepath.Join(d, "logs", "*.jsonl"))
+				for _, l := range logs {
+					b, _ := os.ReadFile(l)
+					for _, line := range strings.Split(string(b), "\n") {
+						if strings.Contains(line, p+`"`) {
+							t.Logf("  %s crawl log: %s", filepath.Base(d), line)
+						}
+					}
+				}
+			}
 		}
 	}
 	for i := 0; i < site.pages; i++ {
